@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-
-from pydantic import field_validator, model_validator
 from typing import Annotated
 
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "gauntlet-development-secret-change-me-0123456789"
@@ -32,6 +31,25 @@ class PlatformSettings(BaseSettings):
     # A statement that runs longer is cancelled: protects the pool and the user (seeds: 5 s).
     statement_timeout_ms: int = 5000
     pool_max_size: int = 10
+    # Connecting to a proxy whose backend is gone can hang; bound it so a dead replica costs little.
+    connect_timeout_s: float = 2.0
+    # After a replica fails, reads skip it this long (then probe again) instead of paying the
+    # failure on every request.
+    replica_retry_after_s: float = 5.0
+    # Redis calls (feature store, rate limits) slower than this count as "Redis down": the caller
+    # falls back instead of waiting.
+    redis_timeout_ms: int = 150
+    # Edge rate limits: off switch and a multiplier on every profile's capacity and refill rate
+    # (load profiles from one loopback address raise it instead of turning limits off).
+    rate_limits_enabled: bool = True
+    rate_limit_multiplier: float = 1.0
+    # Workers: how long a lease lasts, how many items one lease takes, how often idle workers poll,
+    # and the schedules of the discovery run and the GC job.
+    lease_ttl_seconds: int = 120
+    queue_batch_size: int = 20
+    queue_poll_interval_s: float = 1.0
+    discovery_interval_s: float = 60.0
+    gc_interval_s: float = 3600.0
 
     @field_validator("replica_dsns", mode="before")
     @classmethod

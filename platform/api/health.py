@@ -41,7 +41,7 @@ async def _check_postgres(dsn: str, *, expect_replica: bool) -> Check:
         if bool(in_recovery) != expect_replica:
             error = "is a replica" if in_recovery else "is not in recovery (not a replica)"
         return Check(ok=error is None, latency_ms=_ms_since(started), error=error)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return Check(ok=False, latency_ms=_ms_since(started), error=f"{type(exc).__name__}: {exc}")
 
 
@@ -51,7 +51,7 @@ async def _check_redis(url: str) -> Check:
     try:
         await client.ping()
         return Check(ok=True, latency_ms=_ms_since(started), error=None)
-    except (OSError, aioredis.RedisError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, aioredis.RedisError) as exc:
         return Check(ok=False, latency_ms=_ms_since(started), error=f"{type(exc).__name__}: {exc}")
     finally:
         await client.aclose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -49,10 +50,8 @@ async def run(kind: str) -> None:
     while not stop.is_set():
         loops += 1
         write_heartbeat(beat, kind=kind, loops=loops)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_EVERY_S)
-        except TimeoutError:
-            pass
     log.info("worker stopped", extra={"action": "stop", "kind": kind, "worker": name})
 
 

@@ -1,0 +1,186 @@
+"""The `gauntlet` command. Exit codes: 0 pass, 1 an SLO, drill or journey failed, 2 usage or environment."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gauntlet.errors import EXIT_USAGE, GauntletError, StackNotRunning
+from gauntlet.stack import supervisor
+from gauntlet.stack.state import StackState, load_state
+from gauntlet.stack.status import ServiceStatus, as_json, stack_status
+
+app = typer.Typer(
+    name="gauntlet",
+    help="Load, chaos and synthetic-journey test harness for the Rocker platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Where the stack keeps ports, pids, logs and data [env GAUNTLET_STATE_DIR, default .gauntlet]",
+    ),
+]
+
+
+def resolve_state_dir(state_dir: Path | None) -> Path:
+    return state_dir.resolve() if state_dir else supervisor.default_state_dir()
+
+
+def running_state(state_dir: Path | None) -> StackState:
+    """The running stack's state, or a clear error telling the user to run `gauntlet up`."""
+    resolved = resolve_state_dir(state_dir)
+    state = load_state(resolved)
+    if state is None or state.status != "up":
+        raise StackNotRunning(f"no running stack in {resolved}: run `gauntlet up` first (or pass --state-dir)")
+    return state
+
+
+@app.command()
+def up(
+    state_dir: StateDir = None,
+    replicas: Annotated[int, typer.Option(help="Streaming replicas of the primary")] = 1,
+    queue_workers: Annotated[int, typer.Option(help="Queue worker processes")] = 2,
+    api_port: Annotated[int, typer.Option(help="Port for the API (0 = a free one)")] = 0,
+    toxiproxy_port: Annotated[int, typer.Option(help="Port for the Toxiproxy API (0 = a free one)")] = 0,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations and seed data")] = True,
+) -> None:
+    """Start Postgres (primary + replicas), Redis, Toxiproxy, the API and the workers."""
+    resolved = resolve_state_dir(state_dir)
+    options = supervisor.UpOptions.from_env(
+        replicas=replicas,
+        queue_workers=queue_workers,
+        api_port=api_port,
+        toxiproxy_port=toxiproxy_port,
+        migrate=migrate,
+    )
+    with console.status("bringing the stack up") as spinner:
+        result = supervisor.up(resolved, options, progress=lambda msg: spinner.update(msg))
+    if result.already_running:
+        console.print(f"[yellow]the stack is already up[/] in {resolved} (nothing to do; `gauntlet down` stops it)")
+    else:
+        console.print(f"[green]stack up[/] in {result.seconds:.1f}s: API {result.state.api_url}")
+    _print_status(stack_status(result.state))
+
+
+@app.command()
+def down(
+    state_dir: StateDir = None,
+    purge: Annotated[bool, typer.Option(help="Also delete the data directories")] = False,
+) -> None:
+    """Stop everything `gauntlet up` started, and nothing else."""
+    stopped = supervisor.down(resolve_state_dir(state_dir), purge=purge)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status(
+    state_dir: StateDir = None,
+    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Each service's pid, port, health and replication lag. Exit 1 when any is unhealthy."""
+    state = running_state(state_dir)
+    statuses = stack_status(state)
+    if as_json_:
+        out.print_json(json.dumps({"api_url": state.api_url, "services": as_json(statuses)}))
+    else:
+        _print_status(statuses)
+    if not all(s.healthy for s in statuses):
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(
+    state_dir: StateDir = None,
+    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+) -> None:
+    """Call the platform's health function (`GET /functions/v1/health`). Exit 1 unless it is ok."""
+    import httpx
+
+    url = (target or running_state(state_dir).api_url).rstrip("/")
+    try:
+        response = httpx.get(f"{url}/functions/v1/health", timeout=10.0)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise GauntletError(f"health check at {url} failed: {exc}") from exc
+    out.print_json(json.dumps(body))
+    if body.get("status") != "ok":
+        console.print(f"[red]platform {body.get('status', 'unknown')}[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    service: Annotated[str, typer.Argument(help="Service name, as `gauntlet status` shows it")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines from the end")] = 50,
+    state_dir: StateDir = None,
+) -> None:
+    """Print a service's log."""
+    log = resolve_state_dir(state_dir) / "logs" / f"{service}.log"
+    if not log.exists():
+        known = sorted(p.stem for p in log.parent.glob("*.log")) if log.parent.exists() else []
+        raise GauntletError(f"no log for {service!r}; known services: {', '.join(known) or 'none (run `gauntlet up`)'}")
+    argv = ["tail", "-n", str(lines), *(["-F"] if follow else []), str(log)]
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run(argv, check=False)
+
+
+def _print_status(statuses: list[ServiceStatus]) -> None:
+    table = Table(title="gauntlet stack")
+    for column in ("service", "pid", "port", "health", "detail"):
+        table.add_column(column)
+    for s in statuses:
+        health = "[green]healthy[/]" if s.healthy else "[red]unhealthy[/]"
+        table.add_row(s.name, str(s.pid or "-"), str(s.port or "-"), health, s.detail)
+    out.print(table)
+
+
+def _register_areas() -> None:
+    from gauntlet.chaos import cli as chaos_cli
+    from gauntlet.load import cli as load_cli
+    from gauntlet.platform import cli as platform_cli
+
+    for area in (platform_cli, chaos_cli, load_cli):
+        area.register(app)
+
+
+def main() -> None:
+    _register_areas()
+    started = time.monotonic()
+    try:
+        app(standalone_mode=False)
+    except GauntletError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/] after {time.monotonic() - started:.1f}s")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise

@@ -1,0 +1,1 @@
+"""The stack supervisor: brings the whole platform up on one machine (`gauntlet up`)."""

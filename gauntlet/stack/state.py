@@ -1,0 +1,104 @@
+"""The stack's state file, `.gauntlet/state.json`: ports, pids and DSNs.
+
+Every other command, the pytest plugin and user tests read this file to find
+the running stack. It is written atomically after each service starts, so a
+supervisor killed half-way still leaves a record of what to clean up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "state.json"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ServiceRecord:
+    """One process the supervisor started (or an external service it uses)."""
+
+    name: str
+    kind: str  # postgres-primary, postgres-replica, redis, toxiproxy, api, worker
+    pid: int | None = None
+    # psutil create_time of the pid: a recycled pid never matches, so `down` only kills its own.
+    create_time: float | None = None
+    port: int | None = None
+    url: str | None = None
+    data_dir: str | None = None
+    log: str | None = None
+    external: bool = False
+
+
+@dataclass
+class ProxyRecord:
+    name: str
+    listen: str
+    upstream: str
+
+
+@dataclass
+class StackState:
+    state_dir: str
+    status: str = "starting"  # starting -> up; anything else is stale
+    supervisor_pid: int | None = None
+    started_at: float | None = None
+    pg_superuser: str = "postgres"
+    pg_password: str = ""
+    database: str = "rocker"
+    jwt_secret: str = ""
+    service_key: str = ""
+    anon_key: str = ""
+    api_url: str = ""
+    toxiproxy_url: str = ""
+    primary_dsn: str = ""
+    replica_dsns: list[str] = field(default_factory=list)
+    redis_url: str = ""
+    direct: dict[str, Any] = field(default_factory=dict)  # DSNs/URLs that bypass the proxies
+    services: dict[str, ServiceRecord] = field(default_factory=dict)
+    proxies: dict[str, ProxyRecord] = field(default_factory=dict)
+    version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> StackState:
+        raw = dict(raw)
+        raw["services"] = {k: ServiceRecord(**v) for k, v in raw.get("services", {}).items()}
+        raw["proxies"] = {k: ProxyRecord(**v) for k, v in raw.get("proxies", {}).items()}
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def state_path(state_dir: Path) -> Path:
+    return state_dir / STATE_FILE
+
+
+def load_state(state_dir: Path) -> StackState | None:
+    """The recorded state, or None when there is none (or it is unreadable)."""
+    path = state_path(state_dir)
+    try:
+        return StackState.from_json(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError):
+        # A torn or foreign file is treated like a stale stack: the next `up` starts fresh.
+        return None
+
+
+def save_state(state: StackState) -> None:
+    """Write atomically and readable only by its owner: it holds the database password."""
+    path = state_path(Path(state.state_dir))
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state.to_json(), handle, indent=2, sort_keys=True)
+    tmp.replace(path)
+
+
+def remove_state(state_dir: Path) -> None:
+    state_path(state_dir).unlink(missing_ok=True)
