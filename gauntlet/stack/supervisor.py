@@ -63,12 +63,9 @@ class UpOptions:
 class UpResult:
     state: StackState
     already_running: bool
+    found_stale: bool  # a crashed or half-started stack was found and cleaned up first
     cleaned_stale: list[str]
     seconds: float
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("GAUNTLET_STATE_DIR", ".gauntlet")).resolve()
 
 
 @contextlib.contextmanager
@@ -92,10 +89,9 @@ def up(state_dir: Path, options: UpOptions, progress: Progress = lambda _: None)
         cleaned: list[str] = []
         if existing is not None:
             if existing.status == "up" and all(_healthy_process(s) for s in existing.services.values()):
-                return UpResult(existing, True, [], time.monotonic() - started)
+                return UpResult(existing, True, False, [], time.monotonic() - started)
             cleaned = _teardown(existing)
             remove_state(state_dir)
-            progress(f"stale state found: cleaned up {', '.join(cleaned) or 'nothing left running'}")
         layout.create()
         state = _new_state(layout)
         save_state(state)
@@ -109,7 +105,7 @@ def up(state_dir: Path, options: UpOptions, progress: Progress = lambda _: None)
             raise
         state.status = "up"
         save_state(state)
-        return UpResult(state, False, cleaned, time.monotonic() - started)
+        return UpResult(state, False, existing is not None, cleaned, time.monotonic() - started)
 
 
 def down(state_dir: Path, *, purge: bool = False) -> list[str]:
@@ -232,8 +228,8 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
 
     replicas = [replica_name(i) for i in range(1, options.replicas + 1)]
     proxied = [PRIMARY, *replicas, REDIS]
-    ports = iter(free_ports(3 + len(replicas) + len(proxied)))
-    pg_ports = {PRIMARY: next(ports), **{name: next(ports) for name in replicas}}
+    ports = iter(free_ports(len(pg_names := [PRIMARY, *replicas]) + 3 + len(proxied)))
+    pg_ports = {name: next(ports) for name in pg_names}
     redis_port, toxi_port, api_port = next(ports), next(ports), next(ports)
     toxi_port = options.toxiproxy_port or toxi_port
     api_port = options.api_port or api_port
