@@ -95,6 +95,37 @@ def status(
 
 
 @app.command()
+def kill(
+    service: Annotated[str, typer.Argument(help="Service name, as `gauntlet status` shows it")],
+    signal_name: Annotated[str, typer.Option("--signal", "-s", help="Signal name")] = "KILL",
+    state_dir: StateDir = None,
+) -> None:
+    """Send a signal to one service's process (a crash, for a drill by hand)."""
+    import signal as signals
+
+    from gauntlet.stack import control
+
+    try:
+        sig = signals.Signals[f"SIG{signal_name.upper().removeprefix('SIG')}"]
+    except KeyError:
+        raise GauntletError(f"unknown signal {signal_name!r}: use a name such as KILL, TERM, INT, STOP") from None
+    pid = control.kill(resolve_state_dir(state_dir), service, sig)
+    console.print(f"sent {sig.name} to {service} (pid {pid})")
+
+
+@app.command()
+def restart(
+    service: Annotated[str, typer.Argument(help="Service name, as `gauntlet status` shows it")],
+    state_dir: StateDir = None,
+) -> None:
+    """Start one service again the way `up` did, and wait until it is healthy."""
+    from gauntlet.stack import control
+
+    record = control.restart(resolve_state_dir(state_dir), service)
+    console.print(f"{service} is back (pid {record.pid})")
+
+
+@app.command()
 def health(
     state_dir: StateDir = None,
     target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gauntlet.stack import supervisor
+from gauntlet.stack import control, processes, supervisor
 from gauntlet.stack.state import StackState, load_state
 
 if TYPE_CHECKING:
@@ -35,24 +35,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def gauntlet_stack(request: pytest.FixtureRequest) -> Iterator[StackState]:
-    """The running stack: api_url, primary_dsn, replica_dsns, redis_url, toxiproxy_url, service_key, ..."""
+def gauntlet_stack_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """The state dir of the session's stack: started here, or given with --gauntlet-state-dir."""
     given = request.config.getoption("--gauntlet-state-dir")
     if given:
-        state = load_state(Path(given).resolve())
+        state_dir = Path(given).resolve()
+        state = load_state(state_dir)
         if state is None or state.status != "up":
             pytest.fail(f"--gauntlet-state-dir {given}: no running stack there (run `gauntlet up --state-dir {given}`)")
-        yield state
+        yield state_dir
         return
     # Not under pytest's own tmp dir: that one is 0700 and the Postgres user must traverse it.
     state_dir = Path(tempfile.mkdtemp(prefix="gauntlet-stack-"))
     state_dir.chmod(0o755)
     try:
-        result = supervisor.up(state_dir, supervisor.UpOptions.from_env())
-        yield result.state
+        supervisor.up(state_dir, supervisor.UpOptions.from_env())
+        yield state_dir
     finally:
         supervisor.down(state_dir, purge=True)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def gauntlet_stack(gauntlet_stack_dir: Path) -> StackState:
+    """The running stack (api_url, primary_dsn, replica_dsns, redis_url, toxiproxy_url, service_key, ...).
+
+    Read afresh for each test, and healed first: a service an earlier test killed is restarted,
+    so every test starts with the whole stack up.
+    """
+    state = load_state(gauntlet_stack_dir)
+    if state is None or state.status != "up":
+        pytest.fail(f"the stack in {gauntlet_stack_dir} is gone (did a test run `gauntlet down`?)")
+    dead = [r.name for r in state.services.values() if not r.external and not processes.is_alive(r)]
+    for name in dead:
+        control.restart(gauntlet_stack_dir, name)
+    if dead:
+        state = load_state(gauntlet_stack_dir)
+        assert state is not None
+    return state
 
 
 @pytest.fixture

@@ -31,6 +31,10 @@ class ServiceRecord:
     data_dir: str | None = None
     log: str | None = None
     external: bool = False
+    # How it was started, so a drill can bring back exactly this process (`gauntlet restart`).
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # only what the stack adds to the environment
+    user: str | None = None
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -13,6 +12,7 @@ import httpx
 import redis
 
 from gauntlet.stack import postgres, processes
+from gauntlet.stack.aio import run_sync
 from gauntlet.stack.layout import StateLayout
 from gauntlet.stack.ports import is_listening
 from gauntlet.stack.state import ServiceRecord, StackState
@@ -77,7 +77,7 @@ def _replication(state: StackState) -> dict[str, dict[str, object]] | str:
     if not primary:
         return "primary unknown"
     try:
-        return asyncio.run(postgres.replication_lag(primary))
+        return run_sync(postgres.replication_lag(primary))
     except Exception as exc:  # any failure here is a status line, not a crash
         return f"cannot ask the primary: {type(exc).__name__}"
 

@@ -9,7 +9,6 @@ supervisor never leaves an orphan that the next `up` or `down` cannot find.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import json
@@ -28,6 +27,7 @@ import jwt
 
 from gauntlet.errors import EnvironmentProblem, GauntletError
 from gauntlet.stack import postgres, processes
+from gauntlet.stack.aio import run_sync
 from gauntlet.stack.binaries import find_postgres, find_redis_server, find_toxiproxy_server
 from gauntlet.stack.layout import API, PRIMARY, REDIS, TOXIPROXY, StateLayout, replica_name, worker_names
 from gauntlet.stack.ports import LOOPBACK, free_ports, is_listening
@@ -69,7 +69,7 @@ class UpResult:
 
 
 @contextlib.contextmanager
-def _locked(layout: StateLayout) -> Iterator[None]:
+def locked(layout: StateLayout) -> Iterator[None]:
     layout.root.mkdir(parents=True, exist_ok=True)
     with open(layout.root / "lock", "w") as handle:
         try:
@@ -84,7 +84,7 @@ def _locked(layout: StateLayout) -> Iterator[None]:
 def up(state_dir: Path, options: UpOptions, progress: Progress = lambda _: None) -> UpResult:
     layout = StateLayout(state_dir)
     started = time.monotonic()
-    with _locked(layout):
+    with locked(layout):
         existing = load_state(state_dir)
         cleaned: list[str] = []
         if existing is not None:
@@ -113,7 +113,7 @@ def down(state_dir: Path, *, purge: bool = False) -> list[str]:
     layout = StateLayout(state_dir)
     if not state_dir.exists():
         return []
-    with _locked(layout):
+    with locked(layout):
         state = load_state(state_dir)
         stopped = _teardown(state) if state is not None else []
         remove_state(state_dir)
@@ -207,7 +207,20 @@ def _spawn(
     env: dict[str, str] | None = None,
     user: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    proc, log = processes.spawn(record.name, argv, log_dir=layout.logs, env=env, user=user, marker=state.state_dir)
+    record.argv, record.env, record.user = list(argv), dict(env or {}), user
+    return respawn(state, layout, record)
+
+
+def respawn(state: StackState, layout: StateLayout, record: ServiceRecord) -> subprocess.Popen[bytes]:
+    """Start the process a record describes (again), and record its new pid at once."""
+    proc, log = processes.spawn(
+        record.name,
+        record.argv,
+        log_dir=layout.logs,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **record.env},
+        user=record.user,
+        marker=state.state_dir,
+    )
     record.pid = proc.pid
     record.create_time = processes.create_time(proc.pid)
     record.log = str(log)
@@ -234,11 +247,10 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
     toxi_port = options.toxiproxy_port or toxi_port
     api_port = options.api_port or api_port
     proxy_ports = {name: next(ports) for name in proxied}
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     # 1. Toxiproxy, Redis and initdb at once.
     progress("starting toxiproxy, redis and the primary")
-    toxi_url = _start_toxiproxy(state, layout, options, toxi_bin, toxi_port, env)
+    toxi_url = _start_toxiproxy(state, layout, options, toxi_bin, toxi_port)
     redis_upstream = _start_redis(state, layout, options, redis_bin, redis_port)
     with ThreadPoolExecutor(max_workers=4) as pool:
         primary_dir = layout.pg_data(PRIMARY)
@@ -252,8 +264,8 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
             user=pg_user,
         )
         admin_url = postgres.dsn(pg_ports[PRIMARY], state.pg_password, "postgres")
-        asyncio.run(postgres.wait_ready(admin_url, alive=primary))
-        asyncio.run(postgres.ensure_database(admin_url, state.database))
+        run_sync(postgres.wait_ready(admin_url, alive=primary))
+        run_sync(postgres.ensure_database(admin_url, state.database))
         direct_primary = postgres.dsn(pg_ports[PRIMARY], state.pg_password, state.database)
 
         # 2. Schema, replicas and proxies in parallel.
@@ -282,7 +294,6 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
     # 3. The platform: API and workers, all talking through the proxies.
     progress("starting the API and workers")
     platform_env = {
-        **env,
         "GAUNTLET_PRIMARY_DSN": state.primary_dsn,
         "GAUNTLET_REPLICA_DSNS": ",".join(state.replica_dsns),
         "GAUNTLET_REDIS_URL": state.redis_url,
@@ -310,7 +321,6 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
     )
     workers = []
     for name, kind in worker_names(options.queue_workers):
-        layout.heartbeat(name).unlink(missing_ok=True)
         proc = _spawn(
             state,
             layout,
@@ -319,14 +329,32 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
             env={**platform_env, "GAUNTLET_WORKER_NAME": name},
         )
         workers.append((name, proc))
-    _wait_api(state.api_url, api)
+    wait_service_ready(state, layout, state.services[API], api)
     for name, proc in workers:
-        _wait_heartbeat(layout.heartbeat(name), proc, name)
+        wait_service_ready(state, layout, state.services[name], proc)
 
 
-def _start_toxiproxy(
-    state: StackState, layout: StateLayout, options: UpOptions, binary: str | None, port: int, env: dict[str, str]
-) -> str:
+def wait_service_ready(
+    state: StackState, layout: StateLayout, record: ServiceRecord, proc: subprocess.Popen[bytes]
+) -> None:
+    """Until a (re)started service answers as `up` expects it to."""
+    if record.kind == "api":
+        _wait_api(state.api_url, proc)
+    elif record.kind == "worker":
+        _wait_heartbeat(layout.heartbeat(record.name), proc, record.name)
+    elif record.kind == "postgres-primary":
+        run_sync(postgres.wait_ready(state.direct["primary_dsn"], alive=proc))
+    elif record.kind == "toxiproxy":
+        _wait_toxiproxy(state.toxiproxy_url, state)
+    elif record.kind == "redis":
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not (record.port and is_listening(record.port)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise EnvironmentProblem(f"redis did not come back: see {record.log}")
+            time.sleep(0.02)
+
+
+def _start_toxiproxy(state: StackState, layout: StateLayout, options: UpOptions, binary: str | None, port: int) -> str:
     if options.external_toxiproxy_url:
         url = options.external_toxiproxy_url.rstrip("/")
         _record(state, ServiceRecord(TOXIPROXY, "toxiproxy", url=url, external=True))
@@ -336,7 +364,7 @@ def _start_toxiproxy(
         argv = [binary, "-host", LOOPBACK, "-port", str(port)]
     else:
         argv = [sys.executable, "-m", "gauntlet.chaos.toxiproxy", "--host", LOOPBACK, "--port", str(port)]
-    _spawn(state, layout, ServiceRecord(TOXIPROXY, "toxiproxy", port=port, url=url), argv, env=env)
+    _spawn(state, layout, ServiceRecord(TOXIPROXY, "toxiproxy", port=port, url=url), argv)
     return url
 
 
@@ -388,7 +416,7 @@ def _start_replicas(
         )
     if replicas:
         admin = postgres.dsn(pg_ports[PRIMARY], state.pg_password, "postgres")
-        asyncio.run(postgres.wait_replicas_streaming(admin, replicas))
+        run_sync(postgres.wait_replicas_streaming(admin, replicas))
 
 
 def _migrate(dsn: str) -> None:
@@ -399,7 +427,7 @@ def _migrate(dsn: str) -> None:
         await apply_migrations(dsn)
         await load_seed_data(dsn)
 
-    asyncio.run(run())
+    run_sync(run())
 
 
 def _wait_toxiproxy(url: str, state: StackState) -> None:
@@ -449,10 +477,19 @@ def _wait_api(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_heartbeat(path: Path, proc: subprocess.Popen[bytes], name: str) -> None:
+    """Until this very process has written a heartbeat (one from before a restart does not count)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not path.exists():
+    while _heartbeat_pid(path) != proc.pid:
         if proc.poll() is not None:
             raise EnvironmentProblem(f"worker {name} exited during start-up: see `gauntlet logs {name}`")
         if time.monotonic() > deadline:
             raise EnvironmentProblem(f"worker {name} wrote no heartbeat within {READY_TIMEOUT_S:.0f}s")
         time.sleep(0.05)
+
+
+def _heartbeat_pid(path: Path) -> int | None:
+    try:
+        pid = json.loads(path.read_text()).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) else None

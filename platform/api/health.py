@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gauntlet.platform.settings import get_settings
+from gauntlet.platform.api.deps import StateDep
 
 CHECK_TIMEOUT_S = 1.0
 
@@ -68,8 +68,8 @@ def overall_status(checks: dict[str, Check]) -> Literal["ok", "degraded", "down"
 
 
 @router.get("/health")
-async def health() -> JSONResponse:
-    settings = get_settings()
+async def health(state: StateDep) -> JSONResponse:
+    settings = state.settings
     names = ["primary", *(f"replica_{i}" for i in range(1, len(settings.replica_dsns) + 1)), "redis"]
     results = await asyncio.gather(
         _check_postgres(settings.primary_dsn, expect_replica=False),

@@ -1,8 +1,10 @@
 """Run one platform worker process: `python -m gauntlet.platform.workers KIND`.
 
-Each worker writes a heartbeat file under the state dir on every loop, so the
-stack supervisor can tell a live worker from a hung one, and stops cleanly on
-SIGTERM (finishing or releasing its current work first).
+Kinds: `queue` (leases events and discovery items, processes, acks or fails),
+`discovery` (the periodic discovery run: inventory -> gap level -> gaps),
+`gc` (the gc_* functions on a schedule), `notifications` (heartbeat only
+until Platform II). Every kind writes a heartbeat file each second and stops
+cleanly on SIGTERM, finishing or releasing its current lease first; exit 0.
 """
 
 from __future__ import annotations
@@ -10,30 +12,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import signal
-import sys
-import time
-from pathlib import Path
 
-from gauntlet.platform.settings import get_settings
+from gauntlet.platform.db import Database
+from gauntlet.platform.settings import PlatformSettings, get_settings
+from gauntlet.platform.workers import discovery, gc, queue
+from gauntlet.platform.workers.logfmt import configure_logging
+from gauntlet.platform.workers.runtime import WorkerRuntime, heartbeat_path
 
 KINDS = ("queue", "discovery", "notifications", "gc")
-HEARTBEAT_EVERY_S = 1.0
-
 log = logging.getLogger("gauntlet.worker")
 
 
-def heartbeat_path(state_dir: Path, name: str) -> Path:
-    return state_dir / "run" / f"{name}.heartbeat"
-
-
-def write_heartbeat(path: Path, **fields: object) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "ts": time.time(), **fields}))
-    tmp.replace(path)
+async def _work(kind: str, runtime: WorkerRuntime, db: Database, settings: PlatformSettings) -> None:
+    if kind == "queue":
+        await queue.run_forever(runtime, db, settings)
+    elif kind == "discovery":
+        await discovery.run_forever(runtime, db, settings)
+    elif kind == "gc":
+        await gc.run_forever(runtime, db, settings)
+    else:
+        # notifications: Platform II fills this in; until then it only proves it is alive.
+        await runtime.stop.wait()
 
 
 async def run(kind: str) -> None:
@@ -41,25 +41,26 @@ async def run(kind: str) -> None:
     name = settings.worker_name or kind
     beat = heartbeat_path(settings.state_dir, name)
     beat.parent.mkdir(parents=True, exist_ok=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    runtime = WorkerRuntime(kind=kind, name=name, beat=beat)
+    runtime.install_signal_handlers()
+    db = Database(settings)
+    heartbeat = asyncio.create_task(runtime.heartbeat_forever(), name="heartbeat")
     log.info("worker started", extra={"action": "start", "kind": kind, "worker": name})
-    loops = 0
-    while not stop.is_set():
-        loops += 1
-        write_heartbeat(beat, kind=kind, loops=loops)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_EVERY_S)
-    log.info("worker stopped", extra={"action": "stop", "kind": kind, "worker": name})
+    try:
+        await _work(kind, runtime, db, settings)
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        await db.close()
+        log.info("worker stopped", extra={"action": "stop", "kind": kind, "worker": name, **runtime.stats})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gauntlet.platform.workers")
     parser.add_argument("kind", choices=KINDS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(run(args.kind))
     return 0
 

@@ -1,0 +1,100 @@
+"""Request dependencies as Annotated aliases, so route signatures stay short."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gauntlet.platform.api.errors import ApiError
+from gauntlet.platform.api.state import PlatformState
+from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, verify
+from gauntlet.platform.ratelimit import Profile
+
+
+def get_state(request: Request) -> PlatformState:
+    state: PlatformState = request.app.state.platform
+    return state
+
+
+StateDep = Annotated[PlatformState, Depends(get_state)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The caller's token: `Authorization: Bearer ...`, else Supabase's `apikey` header."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "invalid_authorization", "Authorization header must be 'Bearer <jwt>'")
+        return token.strip()
+    apikey = request.headers.get("apikey")
+    return apikey.strip() if apikey else None
+
+
+def get_claims(request: Request, state: StateDep) -> Claims:
+    """Claims of a valid token, anon without one; a bad token is a 401 naming the problem."""
+    token = bearer_token(request)
+    if token is None:
+        return ANON
+    try:
+        return verify(state.settings.jwt_secret, token)
+    except InvalidToken as exc:
+        raise ApiError(401, "invalid_jwt", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+ClaimsDep = Annotated[Claims, Depends(get_claims)]
+
+
+def get_current_user(claims: ClaimsDep) -> Claims:
+    if claims.role != "authenticated" or claims.sub is None:
+        raise ApiError(401, "not_signed_in", "This endpoint needs a signed-in user's access token")
+    return claims
+
+
+CurrentUser = Annotated[Claims, Depends(get_current_user)]
+
+
+def get_service(claims: ClaimsDep) -> Claims:
+    if claims.role != "service_role":
+        raise ApiError(403, "service_role_required", "This endpoint needs the service_role key")
+    return claims
+
+
+ServiceCaller = Annotated[Claims, Depends(get_service)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def rate_subject(request: Request, claims: Claims) -> str:
+    """Signed-in callers are limited per user, everyone else per address."""
+    return f"user:{claims.sub}" if claims.sub else f"ip:{client_address(request)}"
+
+
+async def enforce_rate_limit(state: PlatformState, profile: Profile, subject: str, claims: Claims) -> None:
+    """Raise 429 with Retry-After when the caller's bucket is empty; service_role is exempt."""
+    if claims.role == "service_role":
+        # The service key is the platform's own backend (workers, supervisor, drills).
+        return
+    decision = await state.limiter.check(profile, subject)
+    if decision.backend == "memory":
+        state.metrics.fallbacks.labels("ratelimit_memory").inc()
+    if not decision.allowed:
+        state.metrics.rate_limited.labels(profile).inc()
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests ({profile} limit); retry in {decision.retry_after_s} s",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+
+
+def rate_limited(profile: Profile) -> object:
+    """A route dependency applying `profile` to the caller."""
+
+    async def dependency(request: Request, state: StateDep, claims: ClaimsDep) -> None:
+        await enforce_rate_limit(state, profile, rate_subject(request, claims), claims)
+
+    return Depends(dependency)

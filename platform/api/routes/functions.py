@@ -1,0 +1,88 @@
+"""`/functions/v1/*`: the platform's edge functions (health lives in health.py).
+
+- `hydrate-features`: a user's features into the feature store (Redis), falling
+  back to the database when Redis is down or slow.
+- `queue-worker`: one worker pass over the events and the discovery queue, in
+  this process (what the seed's cron calls every minute; the worker
+  processes do the same continuously).
+- `rocker-discovery-run`: process leased discovery items and recompute gaps.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from gauntlet.platform.api.bodies import json_object, parse
+from gauntlet.platform.api.deps import ClaimsDep, ServiceCaller, StateDep, enforce_rate_limit, rate_subject
+from gauntlet.platform.api.errors import ApiError
+from gauntlet.platform.features import hydrate
+from gauntlet.platform.workers import discovery, queue
+
+router = APIRouter(prefix="/functions/v1", tags=["functions"])
+
+
+class HydrateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Only the service role may name a user; a signed-in user hydrates itself.
+    user_id: uuid.UUID | None = None
+
+
+class QueueWorkerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str | None = Field(
+        default=None, max_length=64, description="one events topic; default: every topic the worker handles"
+    )
+    limit: int = Field(default=20, ge=1, le=500)
+    ttl: int = Field(default=120, ge=5, le=3600, description="lease TTL in seconds")
+
+
+class DiscoveryRunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=1000)
+    ttl: int = Field(default=120, ge=5, le=3600)
+    full: bool = Field(default=False, description="also recompute the gap of every category")
+
+
+@router.post("/hydrate-features")
+async def hydrate_features(request: Request, state: StateDep, claims: ClaimsDep) -> JSONResponse:
+    body = parse(HydrateBody, await json_object(request, required=False))
+    if claims.role == "service_role":
+        if body.user_id is None:
+            raise ApiError(400, "invalid_request", "user_id is required when calling with the service key")
+        user_id = str(body.user_id)
+    elif claims.role == "authenticated" and claims.sub is not None:
+        if body.user_id is not None and str(body.user_id) != claims.sub:
+            raise ApiError(403, "42501", "you may only hydrate your own features")
+        user_id = claims.sub
+    else:
+        raise ApiError(401, "not_signed_in", "hydrate-features needs a signed-in user's access token")
+    await enforce_rate_limit(state, "expensive", rate_subject(request, claims), claims)
+    result = await hydrate(state.db, state.redis, user_id)
+    if not result.cached:
+        state.metrics.fallbacks.labels("feature_store_database").inc()
+    return JSONResponse(result.as_json())
+
+
+@router.post("/queue-worker")
+async def queue_worker(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
+    body = parse(QueueWorkerBody, await json_object(request, required=False))
+    if body.topic is not None and body.topic not in queue.TOPICS:
+        raise ApiError(
+            400, "invalid_request", f"topic {body.topic!r} is not handled; use one of {', '.join(queue.TOPICS)}"
+        )
+    topics = (body.topic,) if body.topic else queue.TOPICS
+    result = await queue.run_batch(state.db, topics=topics, limit=body.limit, ttl_s=body.ttl, worker="api:queue-worker")
+    return JSONResponse(result.as_json())
+
+
+@router.post("/rocker-discovery-run")
+async def rocker_discovery_run(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
+    body = parse(DiscoveryRunBody, await json_object(request, required=False))
+    result = await discovery.run_discovery(
+        state.db, limit=body.limit, ttl_s=body.ttl, full=body.full, worker="api:rocker-discovery-run"
+    )
+    return JSONResponse(result.as_json())

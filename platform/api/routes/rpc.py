@@ -1,0 +1,151 @@
+"""`POST /rest/v1/rpc/{function}`: allow-listed SQL functions called with named JSON arguments.
+
+Each call is one transaction that switches to the caller's role and claims,
+so RLS and auth.uid() behave as in production. Argument names and values are
+checked against pg_proc before any SQL runs; database errors map to 4xx/503
+(see errors.py). Every call, successful or not, is recorded for rpc_metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
+from gauntlet.platform.api.errors import ApiError, from_postgres, unavailable
+from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
+from gauntlet.platform.api.rpc_catalog import REPLICA_READS, execute, is_allowed
+from gauntlet.platform.api.state import PlatformState
+from gauntlet.platform.auth.tokens import Claims
+from gauntlet.platform.db import UNAVAILABLE
+from gauntlet.platform.metrics import RpcSample
+from gauntlet.platform.ratelimit import Profile
+
+router = APIRouter(prefix="/rest/v1/rpc", tags=["rpc"])
+
+MAX_BODY_BYTES = 1_000_000
+_HIGH: frozenset[str] = frozenset(
+    {"interest_catalog_search", "interest_catalog_browse", "flags_for", "check_handle_available"}
+)
+_EXPENSIVE: frozenset[str] = frozenset(
+    {
+        "marketplace_suggestions_for_user",
+        "recompute_profile_embedding",
+        "enqueue_discovery_for_user",
+        "ensure_category_for_interest",
+    }
+)
+_ADMIN_PREFIXES = ("lease_", "ack_", "fail_", "worker_", "gc_")
+
+
+def rate_profile(function: str) -> Profile:
+    """Which edge rate-limit profile a function's callers draw from."""
+    if function in _HIGH:
+        return "high"
+    if function in _EXPENSIVE:
+        return "expensive"
+    if function.startswith(_ADMIN_PREFIXES):
+        return "admin"
+    return "standard"
+
+
+@router.post("/{function}")
+async def call_rpc(function: str, request: Request, state: StateDep, claims: ClaimsDep) -> JSONResponse:
+    started = time.perf_counter()
+    status, error_code = 200, None
+    try:
+        if not is_allowed(function):
+            raise ApiError(
+                404,
+                "unknown_function",
+                f"No RPC named {function!r}",
+                hint="Call one of the platform's allow-listed functions",
+            )
+        await enforce_rate_limit(state, rate_profile(function), rate_subject(request, claims), claims)
+        args = await read_arguments(request, function)
+        result = await run_rpc(state, function, args, claims)
+        return JSONResponse(result)
+    except ApiError as exc:
+        status, error_code = exc.status, exc.code
+        raise
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == "42883":  # the function changed under a cached signature
+            state.signatures.forget(function)
+        mapped = from_postgres(exc)
+        status, error_code = mapped.status, mapped.code
+        raise mapped from exc
+    except UNAVAILABLE as exc:
+        mapped = unavailable("The database", exc)
+        status, error_code = mapped.status, mapped.code
+        raise mapped from exc
+    except Exception:
+        status, error_code = 500, "internal_error"
+        raise
+    finally:
+        state.metrics.record_rpc(
+            RpcSample(
+                name=function if is_allowed(function) else "<unknown>",
+                role=claims.role,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                status=status,
+                error_code=error_code,
+                user_id=claims.sub,
+                at=time.time(),
+            )
+        )
+
+
+async def read_arguments(request: Request, function: str) -> dict[str, Any]:
+    """The JSON object of named arguments (an empty body means no arguments)."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"RPC arguments are limited to {MAX_BODY_BYTES} bytes")
+    if not body.strip():
+        return {}
+    try:
+        args = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"{function}: request body is not valid JSON ({exc})") from exc
+    if not isinstance(args, dict):
+        raise ApiError(
+            400,
+            "invalid_arguments",
+            f"{function}: arguments must be a JSON object of named arguments, got {type(args).__name__}",
+        )
+    return args
+
+
+async def signatures(state: PlatformState, function: str) -> list[Signature]:
+    """The function's overloads (cached); read from a replica when one is up, the catalog is the same.
+
+    A replica that has not replayed a fresh migration yet finds nothing: then ask the primary.
+    """
+    found = await state.db.read(lambda conn: state.signatures.get(conn, function))
+    if found:
+        return found
+    async with state.db.primary() as conn:
+        return await state.signatures.get(conn, function)
+
+
+async def run_rpc(state: PlatformState, function: str, args: dict[str, Any], claims: Claims) -> Any:
+    overloads = await signatures(state, function)
+    if not overloads:
+        raise ApiError(
+            404,
+            "unknown_function",
+            f"RPC {function!r} is allowed but not defined in the database",
+            hint="Run the migrations (gauntlet migrate)",
+        )
+    try:
+        call = bind(choose_overload(function, overloads, args), args)
+    except ArgumentError as exc:
+        raise ApiError(400, "invalid_arguments", str(exc)) from exc
+    if function in REPLICA_READS and call.signature.read_only:
+        return await state.db.read(lambda conn: execute(conn, call, claims))
+    async with state.db.primary() as conn:
+        return await execute(conn, call, claims)

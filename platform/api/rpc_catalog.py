@@ -1,0 +1,144 @@
+"""Which functions the RPC surface exposes, their signatures (cached), and calling one.
+
+A function is callable only if its name is on the allow-list *and* it exists
+in `public`; signatures come from pg_proc and are cached per name for
+`SIGNATURE_TTL_S`, so a migration that changes a function is picked up
+without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+
+from gauntlet.platform.api.rpc_args import BoundCall, Signature
+from gauntlet.platform.auth.tokens import Claims
+from gauntlet.platform.queries import sql
+
+SIGNATURE_TTL_S = 30.0
+
+ALLOWED_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "interest_catalog_search",
+        "interest_catalog_browse",
+        "interest_domains",
+        "my_interests",
+        "user_interests_upsert",
+        "user_interests_remove",
+        "check_handle_available",
+        "complete_onboarding",
+        "ensure_category_for_interest",
+        "enqueue_discovery_for_user",
+        "marketplace_suggestions_for_user",
+        "check_idempotency",
+        "record_idempotency",
+        "bump_rate",
+        "check_rate_limit",
+        "flags_for",
+        "emit_signal",
+        "recompute_profile_embedding",
+        # Profile and onboarding RPCs of migration 100.
+        "get_my_profile",
+        "update_profile",
+        "set_onboarding_step",
+    }
+)
+# Families the issue names by prefix: the queue kernels, worker jobs and GC.
+ALLOWED_PREFIXES: tuple[str, ...] = ("lease_", "ack_", "fail_", "worker_", "gc_")
+
+# Reads that tolerate replica lag; they go to a replica when one is up (and only if the
+# function is STABLE/IMMUTABLE, so a later change to VOLATILE cannot send a write there).
+REPLICA_READS: frozenset[str] = frozenset(
+    {
+        "interest_catalog_search",
+        "interest_catalog_browse",
+        "interest_domains",
+        "marketplace_suggestions_for_user",
+        "flags_for",
+    }
+)
+
+
+def is_allowed(function: str) -> bool:
+    if function.startswith("_"):
+        return False
+    return function in ALLOWED_FUNCTIONS or function.startswith(ALLOWED_PREFIXES)
+
+
+class SignatureCache:
+    def __init__(self, ttl_s: float = SIGNATURE_TTL_S) -> None:
+        self._ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, list[Signature]]] = {}
+
+    async def get(self, conn: asyncpg.Connection, function: str) -> list[Signature]:
+        hit = self._entries.get(function)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        rows = await conn.fetch(sql("rpc", "function_signatures"), function)
+        signatures = [Signature.from_row(function, row) for row in rows]
+        if signatures:
+            # Only hits are cached: a function a migration is about to create (or a replica has
+            # not replayed yet) must not stay "missing" for the TTL.
+            self._entries[function] = (now + self._ttl_s, signatures)
+        return signatures
+
+    def forget(self, function: str) -> None:
+        self._entries.pop(function, None)
+
+
+async def execute(conn: asyncpg.Connection, call: BoundCall, claims: Claims) -> Any:
+    """Run one RPC in its own transaction as the caller's role, and shape the result as JSON."""
+    async with conn.transaction(readonly=call.signature.read_only):
+        await conn.fetchrow(sql("rpc", "set_request_context"), claims.role, json.dumps(claims.as_jwt_claims()))
+        rows = await conn.fetch(call.sql, *call.values)
+    return shape_result(call.signature, [dict(r) for r in rows])
+
+
+def shape_result(sig: Signature, rows: list[dict[str, Any]]) -> Any:
+    """PostgREST's shapes: set -> array, row -> object, scalar -> value, void -> null."""
+    if sig.returns_void:
+        return None
+    if sig.returns_set:
+        if sig.returns_row:
+            return [to_json(r) for r in rows]
+        return [to_json(next(iter(r.values()))) for r in rows]
+    if not rows:
+        return None
+    row = rows[0]
+    if sig.returns_row:
+        return to_json(row)
+    return to_json(next(iter(row.values())))
+
+
+def to_json(value: Any) -> Any:
+    """Database values -> JSON-ready values (uuid/decimal/datetime/vector included)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, asyncpg.Record):
+        return {k: to_json(v) for k, v in value.items()}
+    tolist = getattr(value, "tolist", None)  # pgvector decodes to numpy arrays
+    if callable(tolist):
+        return to_json(tolist())
+    to_list = getattr(value, "to_list", None)
+    if callable(to_list):
+        return to_json(to_list())
+    return str(value)

@@ -1,0 +1,134 @@
+"""JWTs the platform issues and accepts: HS256, claims `sub`, `role`, `email`, `exp` (GoTrue-like).
+
+Roles map one to one onto Postgres roles the RPC surface switches to, so a
+token's role is validated against a closed set before it ever reaches SQL.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import jwt
+from jwt.types import Options
+
+Role = Literal["anon", "authenticated", "service_role"]
+ROLES: frozenset[str] = frozenset({"anon", "authenticated", "service_role"})
+ISSUER = "gauntlet"
+ALGORITHM = "HS256"
+# Service keys and anon keys are long-lived, like Supabase's project keys.
+API_KEY_TTL_S = 10 * 365 * 24 * 3600
+REFRESH_TTL_S = 30 * 24 * 3600
+
+
+class InvalidToken(ValueError):
+    """A bearer token that is malformed, badly signed, expired or names an unknown role."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    role: Role
+    sub: str | None = None
+    email: str | None = None
+    exp: int | None = None
+
+    def as_jwt_claims(self) -> dict[str, Any]:
+        """The JSON that SQL sees as `request.jwt.claims` (auth.uid() reads `sub`)."""
+        claims: dict[str, Any] = {"role": self.role}
+        if self.sub is not None:
+            claims["sub"] = self.sub
+        if self.email is not None:
+            claims["email"] = self.email
+        if self.exp is not None:
+            claims["exp"] = self.exp
+        return claims
+
+
+ANON = Claims(role="anon")
+
+
+def mint(
+    secret: str,
+    *,
+    role: Role,
+    ttl_s: int,
+    sub: str | None = None,
+    email: str | None = None,
+    now: float | None = None,
+    token_type: str = "access",
+) -> str:
+    """Sign a token; `now` is injectable so expiry maths is testable."""
+    issued = int(time.time() if now is None else now)
+    payload: dict[str, Any] = {
+        "iss": ISSUER,
+        "role": role,
+        "iat": issued,
+        "exp": issued + ttl_s,
+        "typ": token_type,
+        "aud": "authenticated" if role == "authenticated" else role,
+    }
+    if sub is not None:
+        payload["sub"] = sub
+    if email is not None:
+        payload["email"] = email
+    if token_type == "refresh":
+        # Distinct refresh tokens for the same second (GoTrue returns opaque unique strings).
+        payload["jti"] = uuid.uuid4().hex
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def mint_service_key(secret: str) -> str:
+    """A long-lived `service_role` key (the supervisor stores one in the stack state)."""
+    return mint(secret, role="service_role", ttl_s=API_KEY_TTL_S)
+
+
+def mint_anon_key(secret: str) -> str:
+    """A long-lived `anon` key, what a browser client sends before sign-in."""
+    return mint(secret, role="anon", ttl_s=API_KEY_TTL_S)
+
+
+def verify(secret: str, token: str, *, expected_type: str = "access", now: float | None = None) -> Claims:
+    """Decode and validate a token into Claims; raises InvalidToken naming the problem."""
+    # With an injected clock, expiry is checked below against it instead of the wall clock.
+    options: Options = {"require": ["exp", "role"], "verify_aud": False, "verify_exp": now is None}
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("JWT expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise InvalidToken("JWT signature is invalid") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidToken(f"JWT is missing the {exc.claim!r} claim") from exc
+    except jwt.DecodeError as exc:
+        raise InvalidToken(f"JWT is malformed: {exc}") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken(f"JWT is invalid: {exc}") from exc
+    if now is not None and int(payload["exp"]) <= now:
+        raise InvalidToken("JWT expired")
+    role = payload.get("role")
+    if role not in ROLES:
+        raise InvalidToken(f"JWT role {role!r} is not one of anon, authenticated, service_role")
+    if payload.get("typ", "access") != expected_type:
+        raise InvalidToken(f"JWT is a {payload.get('typ')!r} token, expected {expected_type!r}")
+    sub = payload.get("sub")
+    if role == "authenticated" and not _is_uuid(sub):
+        raise InvalidToken("JWT of role authenticated needs a uuid 'sub' claim")
+    email = payload.get("email")
+    return Claims(
+        role=cast(Role, role),
+        sub=str(sub) if sub is not None else None,
+        email=str(email) if email is not None else None,
+        exp=int(payload["exp"]),
+    )
+
+
+def _is_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

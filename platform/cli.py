@@ -1,0 +1,126 @@
+"""CLI commands of gauntlet.platform, registered on the `gauntlet` app by gauntlet.cli."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+
+from gauntlet.errors import EXIT_FAILED, EXIT_USAGE, GauntletError, StackNotRunning
+
+
+def default_primary_dsn(state_dir: Path | None = None) -> str:
+    """The primary DSN for commands given no --dsn: GAUNTLET_PRIMARY_DSN, else the running stack's."""
+    dsn = os.environ.get("GAUNTLET_PRIMARY_DSN", "").strip()
+    if dsn:
+        return dsn
+    from gauntlet.stack.current import running_state
+
+    try:
+        return running_state(state_dir).primary_dsn
+    except StackNotRunning as exc:
+        raise StackNotRunning(
+            f"no database to migrate: {exc}; or pass --dsn postgresql://USER@HOST:PORT/rocker"
+        ) from None
+
+
+async def _migrate(dsn: str, create_database: bool) -> tuple[list[str], dict[str, int]]:
+    from gauntlet.fixtures.seed import load_seed_data
+    from gauntlet.platform.migrate import apply_migrations, ensure_database
+
+    if create_database:
+        await ensure_database(dsn)
+    applied = await apply_migrations(dsn)
+    seeded = await load_seed_data(dsn)
+    return applied, seeded
+
+
+def migrate(
+    dsn: Annotated[
+        str | None,
+        typer.Option("--dsn", help="Postgres DSN of the primary (default: the running stack's primary)."),
+    ] = None,
+    create_database: Annotated[
+        bool, typer.Option("--create-database", help="Create the DSN's database first when it is missing.")
+    ] = False,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
+) -> None:
+    """Apply the platform's SQL migrations and load the seed data (both idempotent)."""
+    try:
+        target = dsn or default_primary_dsn(state_dir)
+        applied, seeded = asyncio.run(_migrate(target, create_database))
+    except GauntletError as exc:
+        typer.echo(f"gauntlet migrate: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        message = " ".join(str(exc).split())
+        typer.echo(f"gauntlet migrate: {type(exc).__name__}: {message}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if applied:
+        typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        typer.echo("migrations: already up to date")
+    typer.echo("seed data: " + ", ".join(f"{table} {count}" for table, count in seeded.items()))
+
+
+class SmokeFailed(GauntletError):
+    """At least one smoke section failed (exit 1; the table printed before says which and why)."""
+
+    exit_code = EXIT_FAILED
+
+
+def smoke(
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="Platform URL (default: the running stack's API)")
+    ] = None,
+    dsn: Annotated[
+        str | None, typer.Option("--dsn", help="Primary Postgres DSN (default: the running stack's)")
+    ] = None,
+    service_key: Annotated[
+        str | None, typer.Option("--service-key", help="service_role JWT (default: the running stack's)")
+    ] = None,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """The cutover guide's 15-minute smoke test (2A-2H) against a stack. Exit 1 if a section fails."""
+    import json
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from gauntlet.platform.smoke import run_smoke
+
+    if not (api_url and dsn and service_key):
+        from gauntlet.stack.current import running_state
+
+        state = running_state(state_dir)
+        api_url, dsn = api_url or state.api_url, dsn or state.primary_dsn
+        service_key = service_key or state.service_key
+    report = asyncio.run(run_smoke(dsn, api_url, service_key))
+    if as_json:
+        sections = [asdict(s) for s in report.sections]
+        typer.echo(json.dumps({"ok": report.ok, "api_url": report.api_url, "sections": sections}, indent=2))
+    else:
+        table = Table(title=f"smoke test against {report.api_url}")
+        for column in ("section", "check", "result", "seconds", "detail"):
+            table.add_column(column)
+        for s in report.sections:
+            result = "[green]ok[/]" if s.ok else "[red]FAILED[/]"
+            table.add_row(s.section, s.title, result, f"{s.seconds:.2f}", s.detail)
+        Console().print(table)
+    if not report.ok:
+        # A GauntletError carries its exit code through gauntlet.cli.main (typer.Exit does not,
+        # with standalone_mode=False).
+        failed = ", ".join(s.section for s in report.failed())
+        raise SmokeFailed(f"smoke test failed in section(s) {failed}; see the details above")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main `gauntlet` app."""
+    app.command("migrate")(migrate)
+    app.command("smoke")(smoke)

@@ -1,0 +1,76 @@
+-- name: gc_functions
+-- The GC functions the gc worker runs: public gc_* functions callable with no arguments.
+-- params: none
+SELECT p.proname AS name
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'public' AND p.proname LIKE 'gc\_%' AND p.prokind = 'f'
+  AND p.pronargs = p.pronargdefaults
+ORDER BY p.proname;
+
+-- name: lease_discovery_items
+-- Lease ready discovery items (expired leases included) for this worker.
+-- params: $1 limit, $2 ttl_seconds
+SELECT id, interest_id, category_id, reason, user_id, attempts, lease_token, lease_expires_at
+FROM public.lease_discovery_items(p_limit => $1, p_ttl_seconds => $2);
+
+-- name: ack_discovery_item
+-- Mark a leased discovery item done; false when the lease was lost (then the caller rolls back).
+-- params: $1 id, $2 lease_token
+SELECT public.ack_discovery_item(p_id => $1, p_token => $2);
+
+-- name: fail_discovery_item
+-- Record a failed attempt: 'queued' (retry after $4 s), 'error' (dead-lettered) or NULL (lease lost).
+-- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds
+SELECT public.fail_discovery_item(p_id => $1, p_token => $2, p_error => $3, p_retry_in_seconds => $4);
+
+-- name: release_discovery_item
+-- Give an unprocessed leased item back (shutdown), without counting an attempt.
+-- params: $1 id, $2 lease_token
+SELECT public.release_discovery_item(p_id => $1, p_token => $2);
+
+-- name: lease_events
+-- Lease ready events of one topic.
+-- params: $1 topic, $2 limit, $3 ttl_seconds
+SELECT id, topic, key, payload, attempts, lease_token, lease_expires_at
+FROM public.lease_events(p_topic => $1, p_limit => $2, p_ttl_seconds => $3);
+
+-- name: ack_event
+-- Mark a leased event done; false when the lease was lost.
+-- params: $1 id, $2 lease_token
+SELECT public.ack_event(p_id => $1, p_token => $2);
+
+-- name: fail_event
+-- Record a failed attempt of an event: 'queued', 'error' (dead-lettered) or NULL (lease lost).
+-- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds
+SELECT public.fail_event(p_id => $1, p_token => $2, p_error => $3, p_retry_in_seconds => $4);
+
+-- name: release_event
+-- Give an unprocessed leased event back (shutdown), without counting an attempt.
+-- params: $1 id, $2 lease_token
+SELECT public.release_event(p_id => $1, p_token => $2);
+
+-- name: upsert_marketplace_gap
+-- The discovery step for one category: inventory -> gap level -> marketplace_gaps (idempotent).
+-- params: $1 category_id, $2 interest_id (nullable)
+SELECT category_id, gap_level, inventory_count, demand_count
+FROM public.upsert_marketplace_gap(p_category_id => $1, p_interest_id => $2);
+
+-- name: categories_after
+-- A page of category ids for the full discovery run (keyset pagination).
+-- params: $1 after id (nullable), $2 page size
+SELECT id FROM public.marketplace_categories
+WHERE $1::uuid IS NULL OR id > $1::uuid
+ORDER BY id
+LIMIT $2;
+
+-- name: enqueue_discovery_for_user
+-- Effect of a discovery.user-signup event: queue discovery for the user's interests (idempotent).
+-- params: $1 user_id
+SELECT public.enqueue_discovery_for_user(p_user_id => $1);
+
+-- name: insert_intent_signal
+-- Effect of a telemetry.signal event; runs in the same transaction as the event's ack, so a
+-- redelivered event can never write twice.
+-- params: $1 user_id, $2 name, $3 metadata jsonb
+INSERT INTO public.intent_signals (user_id, name, metadata) VALUES ($1, $2, $3);

@@ -1,0 +1,169 @@
+"""Edge rate limits: token buckets in Redis, with an in-process fallback when Redis is gone.
+
+Profiles follow the platform's edge limiter (high, standard, expensive, auth,
+admin). The bucket maths is one pure function, `take`; the Redis script is the
+same maths run atomically server-side, with Redis's clock, so several API
+processes share one bucket. When Redis is down or slow the limiter keeps
+limiting from process memory (per process, so the effective limit is looser)
+and logs a warning; it never fails a request because Redis failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gauntlet.platform.db import RedisGate, RedisUnavailable
+
+Profile = Literal["high", "standard", "expensive", "auth", "admin"]
+log = logging.getLogger("gauntlet.platform.ratelimit")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketSpec:
+    """A bucket holds up to `capacity` tokens and regains `refill_per_s` per second."""
+
+    capacity: float
+    refill_per_s: float
+
+    def scaled(self, factor: float) -> BucketSpec:
+        return BucketSpec(capacity=self.capacity * factor, refill_per_s=self.refill_per_s * factor)
+
+
+PROFILES: dict[Profile, BucketSpec] = {
+    # Cheap reads: catalog browse/search, flags.
+    "high": BucketSpec(capacity=200, refill_per_s=20),
+    # Ordinary RPCs of a signed-in user.
+    "standard": BucketSpec(capacity=60, refill_per_s=5),
+    # Suggestions, embedding recompute, feature hydration, discovery enqueue.
+    "expensive": BucketSpec(capacity=20, refill_per_s=1),
+    # Signup and password login, keyed by address and account: slows credential stuffing.
+    "auth": BucketSpec(capacity=10, refill_per_s=10 / 60),
+    # Operational endpoints (worker kicks, GC) called by a person rather than the service key.
+    "admin": BucketSpec(capacity=30, refill_per_s=0.5),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    tokens: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    remaining: float
+    retry_after_s: int
+    backend: Literal["redis", "memory", "off"]
+
+
+def take(spec: BucketSpec, state: BucketState | None, now: float, cost: float = 1.0) -> tuple[bool, BucketState]:
+    """Refill the bucket up to `now`, then try to take `cost` tokens."""
+    if state is None:
+        tokens = spec.capacity
+    else:
+        elapsed = max(0.0, now - state.at)  # a clock step backwards never adds or removes tokens
+        tokens = min(spec.capacity, state.tokens + elapsed * spec.refill_per_s)
+    if tokens >= cost:
+        return True, BucketState(tokens - cost, now)
+    return False, BucketState(tokens, now)
+
+
+def retry_after(spec: BucketSpec, tokens: float, cost: float = 1.0) -> int:
+    """Whole seconds until the bucket holds `cost` tokens again (at least 1)."""
+    missing = max(0.0, cost - tokens)
+    if spec.refill_per_s <= 0:
+        return 3600
+    return max(1, math.ceil(missing / spec.refill_per_s))
+
+
+# The same maths as `take`, atomically in Redis with Redis's own clock.
+# KEYS[1] bucket key; ARGV: capacity, refill_per_s, cost. Returns {allowed, tokens-as-string}.
+TAKE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(data[1])
+local at = tonumber(data[2])
+if tokens == nil or at == nil then
+  tokens = capacity
+else
+  tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+end
+local allowed = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
+"""
+
+
+class MemoryBuckets:
+    """Per-process buckets used while Redis is unavailable; bounded, oldest evicted first."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._states: OrderedDict[str, BucketState] = OrderedDict()
+        self._max_keys = max_keys
+
+    def take(self, key: str, spec: BucketSpec, now: float, cost: float = 1.0) -> tuple[bool, float]:
+        allowed, state = take(spec, self._states.get(key), now, cost)
+        self._states[key] = state
+        self._states.move_to_end(key)
+        while len(self._states) > self._max_keys:
+            self._states.popitem(last=False)
+        return allowed, state.tokens
+
+
+class RateLimiter:
+    """Decides whether a caller may proceed under a profile."""
+
+    def __init__(self, redis: RedisGate, *, enabled: bool = True, multiplier: float = 1.0) -> None:
+        self._redis = redis
+        self._enabled = enabled
+        self._multiplier = multiplier
+        self._memory = MemoryBuckets()
+        self._script: Any = redis.client.register_script(TAKE_SCRIPT)
+        self._warned_at = 0.0
+        self.fallbacks = 0
+
+    def spec(self, profile: Profile) -> BucketSpec:
+        return PROFILES[profile].scaled(self._multiplier)
+
+    async def check(self, profile: Profile, subject: str, cost: float = 1.0) -> Decision:
+        if not self._enabled:
+            return Decision(True, math.inf, 0, "off")
+        spec = self.spec(profile)
+        key = f"rl:{profile}:{subject}"
+        try:
+            reply = await self._redis.call(
+                lambda _client: self._script(keys=[key], args=[spec.capacity, spec.refill_per_s, cost])
+            )
+            allowed, tokens = bool(int(reply[0])), float(reply[1])
+            backend: Literal["redis", "memory"] = "redis"
+        except RedisUnavailable as exc:
+            self.fallbacks += 1
+            self._warn(exc)
+            allowed, tokens = self._memory.take(key, spec, time.monotonic(), cost)
+            backend = "memory"
+        return Decision(allowed, tokens, 0 if allowed else retry_after(spec, tokens, cost), backend)
+
+    def _warn(self, exc: RedisUnavailable) -> None:
+        # One warning per few seconds, not one per request, while Redis is out.
+        now = time.monotonic()
+        if now - self._warned_at >= 5.0:
+            self._warned_at = now
+            log.warning(
+                "rate limits use in-memory buckets: Redis unavailable",
+                extra={"action": "ratelimit_fallback", "error": str(exc)},
+            )
