@@ -116,12 +116,21 @@ def kill(
 @app.command()
 def restart(
     service: Annotated[str, typer.Argument(help="Service name, as `gauntlet status` shows it")],
+    set_env: Annotated[
+        list[str] | None, typer.Option("--env", help="KEY=VALUE setting for the service from now on (KEY= unsets)")
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Start one service again the way `up` did, and wait until it is healthy."""
     from gauntlet.stack import control
 
-    record = control.restart(resolve_state_dir(state_dir), service)
+    changes: dict[str, str | None] = {}
+    for item in set_env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GauntletError(f"--env takes KEY=VALUE, got {item!r}")
+        changes[key] = value or None
+    record = control.restart(resolve_state_dir(state_dir), service, env=changes)
     console.print(f"{service} is back (pid {record.pid})")
 
 

@@ -42,12 +42,22 @@ def kill(state_dir: Path, name: str, sig: int = signal.SIGKILL) -> int:
     return record.pid
 
 
-def restart(state_dir: Path, name: str) -> ServiceRecord:
-    """Stop (if needed) and start one service again, then wait until it is healthy."""
+def restart(state_dir: Path, name: str, *, env: dict[str, str | None] | None = None) -> ServiceRecord:
+    """Stop (if needed) and start one service again, then wait until it is healthy.
+
+    `env` changes the service's settings from now on (a value of None removes one), e.g.
+    `{"GAUNTLET_LEASE_TTL_SECONDS": "3"}` for a fast lease-expiry drill; the change is kept
+    in the state file, so later restarts keep it until it is changed back.
+    """
     layout = StateLayout(state_dir)
     with supervisor.locked(layout):
         state = _running(state_dir)
         record = _service(state, name)
+        for key, value in (env or {}).items():
+            if value is None:
+                record.env.pop(key, None)
+            else:
+                record.env[key] = value
         if processes.is_alive(record):
             processes.stop(record, sig=signal.SIGINT if record.kind.startswith("postgres") else signal.SIGTERM)
         if record.kind == "postgres-replica":
