@@ -17,6 +17,7 @@ from rich.table import Table
 from gauntlet.errors import EXIT_USAGE, GauntletError
 from gauntlet.stack import supervisor
 from gauntlet.stack.current import resolve_state_dir, running_state
+from gauntlet.stack.state import load_state
 from gauntlet.stack.status import ServiceStatus, as_json, stack_status
 
 app = typer.Typer(
@@ -46,9 +47,24 @@ def up(
     api_port: Annotated[int, typer.Option(help="Port for the API (0 = a free one)")] = 0,
     toxiproxy_port: Annotated[int, typer.Option(help="Port for the Toxiproxy API (0 = a free one)")] = 0,
     migrate: Annotated[bool, typer.Option(help="Apply migrations and seed data")] = True,
+    backend: Annotated[
+        str,
+        typer.Option(
+            envvar="GAUNTLET_BACKEND",
+            help="embedded (local processes) or docker (containers, through testcontainers)",
+        ),
+    ] = "embedded",
 ) -> None:
     """Start Postgres (primary + replicas), Redis, Toxiproxy, the API and the workers."""
+    if backend not in ("embedded", "docker"):
+        raise GauntletError(f"--backend {backend!r} is not a backend: use embedded or docker")
     resolved = resolve_state_dir(state_dir)
+    recorded = load_state(resolved)
+    if recorded is not None and recorded.backend != backend:
+        raise GauntletError(
+            f"a {recorded.backend} stack is recorded in {resolved}: "
+            "`gauntlet down` it first, or use another --state-dir"
+        )
     options = supervisor.UpOptions.from_env(
         replicas=replicas,
         queue_workers=queue_workers,
@@ -56,8 +72,13 @@ def up(
         toxiproxy_port=toxiproxy_port,
         migrate=migrate,
     )
+    start = supervisor.up
+    if backend == "docker":
+        from gauntlet.stack.docker import backend as docker_backend
+
+        start = docker_backend.up  # fails at once, naming the fix, when no Docker engine answers
     with console.status("bringing the stack up") as spinner:
-        result = supervisor.up(resolved, options, progress=lambda msg: spinner.update(msg))
+        result = start(resolved, options, progress=lambda msg: spinner.update(msg))
     if result.found_stale:
         cleaned = ", ".join(result.cleaned_stale) or "nothing was left running"
         console.print(f"[yellow]stale state found[/] (a crash or kill?): cleaned up {cleaned}", soft_wrap=True)
@@ -74,7 +95,14 @@ def down(
     purge: Annotated[bool, typer.Option(help="Also delete the data directories")] = False,
 ) -> None:
     """Stop everything `gauntlet up` started, and nothing else."""
-    stopped = supervisor.down(resolve_state_dir(state_dir), purge=purge)
+    resolved = resolve_state_dir(state_dir)
+    recorded = load_state(resolved)
+    stop = supervisor.down
+    if recorded is not None and recorded.backend == "docker":
+        from gauntlet.stack.docker import backend as docker_backend
+
+        stop = docker_backend.down
+    stopped = stop(resolved, purge=purge)
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -186,7 +214,9 @@ def _register_areas() -> None:
     from gauntlet.load import cli as load_cli
     from gauntlet.platform import cli as platform_cli
 
-    for area in (platform_cli, chaos_cli, load_cli):
+    from gauntlet.reports import cli as reports_cli
+
+    for area in (platform_cli, chaos_cli, load_cli, reports_cli):
         area.register(app)
 
 
@@ -210,13 +240,14 @@ def main() -> None:
 
 
 def _click_exit_code(exc: Exception) -> int:
-    import click
+    """Typer bundles its own click: its usage errors show themselves and map to exit 2."""
+    from typer._click.exceptions import ClickException
 
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, typer.Exit):
         return exc.exit_code
-    if isinstance(exc, click.ClickException):
+    if isinstance(exc, ClickException):
         exc.show()
         return EXIT_USAGE
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.Abort):
         return 130
     raise exc

@@ -110,3 +110,11 @@ def test_port_clash_is_a_one_line_error_naming_the_fix(cli: Cli) -> None:
     assert len(lines) == 1, result.stderr
     assert f"port {port}" in lines[0] and "--api-port" in lines[0]
     assert cli.leftovers() == []
+
+
+def test_bad_option_value_is_a_usage_error_not_a_traceback(cli: Cli) -> None:
+    result = cli.run("up", "--replicas", "abc")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Invalid value for '--replicas'" in result.stderr
+    assert cli.leftovers() == []

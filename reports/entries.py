@@ -1,0 +1,461 @@
+"""The sections of a result: load runs, drills, journeys and the smoke test (schema in reports/SCHEMA.md).
+
+Every entry fails only through something with a name (a check, an invariant, a
+journey step, a drill's status), so whatever renders a failed run can always
+say which thing failed: each entry's `culprits()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeVar, cast
+
+from gauntlet.reports.checks import Check, Culprit, failed_checks
+from gauntlet.reports.errors import ReportError, ResultFileError
+from gauntlet.reports.histogram import decode_histogram
+from gauntlet.reports.jsonfields import Fields, iso
+
+DrillStatus = Literal["completed", "failed", "aborted", "interrupted"]
+DRILL_STATUSES: tuple[str, ...] = ("completed", "failed", "aborted", "interrupted")
+PHASES: tuple[str, ...] = ("setup", "steady-state-before", "method", "steady-state-after", "rollback")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestStats:
+    """Latency and counts of one request name (or all of them), in milliseconds."""
+
+    count: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    hdr: str | None = None  # HdrHistogram V2 base64, microseconds (load/hdr.py's encoding)
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.count if self.count else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "failures": self.failures,
+            "error_rate": self.error_rate,
+            "rps": self.rps,
+            "p50_ms": self.p50_ms,
+            "p90_ms": self.p90_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "p999_ms": self.p999_ms,
+            "max_ms": self.max_ms,
+            "hdr": self.hdr,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> RequestStats:
+        count, failures = f.count("count"), f.count("failures")
+        f.ensure(failures <= count, "failures", f"{failures} failures among {count} requests is impossible")
+        return cls(
+            count=count,
+            failures=failures,
+            rps=f.number("rps"),
+            p50_ms=f.number("p50_ms"),
+            p90_ms=f.number("p90_ms"),
+            p95_ms=f.number("p95_ms"),
+            p99_ms=f.number("p99_ms"),
+            p999_ms=f.number("p999_ms"),
+            max_ms=f.number("max_ms"),
+            hdr=_histogram(f),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesPoint:
+    """What happened in one second (`t_s` seconds after the entry started)."""
+
+    t_s: float
+    requests: int
+    failures: int
+    users: int = 0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "t_s": self.t_s,
+            "users": self.users,
+            "requests": self.requests,
+            "failures": self.failures,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> SeriesPoint:
+        requests, failures = f.count("requests"), f.count("failures")
+        f.ensure(failures <= requests, "failures", f"{failures} failures among {requests} requests is impossible")
+        return cls(
+            t_s=f.number("t_s"),
+            requests=requests,
+            failures=failures,
+            users=f.count("users") if f.has("users") else 0,
+            p50_ms=f.optional_number("p50_ms") or 0.0,
+            p95_ms=f.optional_number("p95_ms") or 0.0,
+            p99_ms=f.optional_number("p99_ms") or 0.0,
+        )
+
+
+def _histogram(f: Fields) -> str | None:
+    """The encoded histogram, decoded once here so a corrupt one is reported against this file and key."""
+    text = f.optional_text("hdr")
+    if text is not None:
+        try:
+            decode_histogram(text, where=f.at("hdr"))
+        except ReportError as exc:
+            raise ResultFileError(str(exc)) from None
+    return text
+
+
+def _strings(f: Fields, key: str) -> list[str]:
+    value = f.raw.get(key) or []
+    f.ensure(isinstance(value, list) and all(isinstance(v, str) for v in value), key, "expected a list of strings")
+    assert isinstance(value, list)
+    return [str(v) for v in value]
+
+
+def _span(f: Fields) -> tuple[datetime, datetime]:
+    started, finished = f.moment("started_at"), f.moment("finished_at")
+    f.ensure(finished >= started, "finished_at", "ends before it starts")
+    return started, finished
+
+
+def _series(f: Fields) -> list[SeriesPoint]:
+    points = f.items("series", SeriesPoint.from_json)
+    for i in range(1, len(points)):
+        f.ensure(points[i].t_s > points[i - 1].t_s, f"series[{i}].t_s", "the series must be in time order")
+    return points
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadEntry:
+    """One load run: per request name statistics, a per-second series and the SLO thresholds as checks."""
+
+    name: str
+    profile: str
+    scenario: str
+    started_at: datetime
+    finished_at: datetime
+    checks: list[Check]
+    requests: dict[str, RequestStats]
+    overall: RequestStats | None = None
+    series: list[SeriesPoint] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def culprits(self) -> list[Culprit]:
+        return failed_checks("load", self.name, "threshold", self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": not self.culprits(),
+            "profile": self.profile,
+            "scenario": self.scenario,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "checks": [c.to_json() for c in self.checks],
+            "overall": self.overall.to_json() if self.overall else None,
+            "requests": {n: s.to_json() for n, s in self.requests.items()},
+            "series": [p.to_json() for p in self.series],
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> LoadEntry:
+        started, finished = _span(f)
+        overall = f.optional_obj("overall")
+        return _checked(
+            f,
+            cls(
+                name=f.text("name"),
+                profile=f.text("profile"),
+                scenario=f.text("scenario"),
+                started_at=started,
+                finished_at=finished,
+                checks=f.items("checks", Check.from_json, required=True),
+                requests=f.mapping("requests", RequestStats.from_json),
+                overall=RequestStats.from_json(overall) if overall else None,
+                series=_series(f),
+            ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """A probe or action of a drill's journal (chaostoolkit's shape)."""
+
+    kind: Literal["probe", "action"]
+    name: str
+    phase: str  # setup, steady-state-before, method, steady-state-after, rollback
+    started_at: datetime
+    finished_at: datetime
+    status: Literal["succeeded", "failed"]
+    output: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "phase": self.phase,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "status": self.status,
+            "output": self.output,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Activity:
+        kind = cast(Literal["probe", "action"], f.choice("kind", ("probe", "action")))
+        status = cast(Literal["succeeded", "failed"], f.choice("status", ("succeeded", "failed")))
+        started, finished = f.moment("started_at"), f.moment("finished_at")
+        f.ensure(finished >= started, "finished_at", "ends before it starts")
+        return cls(
+            kind=kind,
+            name=f.text("name"),
+            phase=f.choice("phase", PHASES),
+            started_at=started,
+            finished_at=finished,
+            status=status,
+            output=f.optional_text("output"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillEntry:
+    """One failure drill: its journal, the fault window, detection and recovery, and its invariants."""
+
+    name: str
+    status: DrillStatus
+    deviated: bool
+    started_at: datetime
+    finished_at: datetime
+    fault_started_at: datetime | None
+    fault_ended_at: datetime | None
+    detected_at: datetime | None
+    recovered_at: datetime | None
+    invariants: list[Check]
+    checks: list[Check] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    series: list[SeriesPoint] = field(default_factory=list)
+    description: str = ""
+    reasons: list[str] = field(default_factory=list)  # why it failed, aborted or deviated, one line each
+
+    def culprits(self) -> list[Culprit]:
+        named = failed_checks("drill", self.name, "invariant", self.invariants) + failed_checks(
+            "drill", self.name, "check", self.checks
+        )
+        found = []
+        if self.status != "completed":
+            why = f": {'; '.join(self.reasons)}" if self.reasons else ""
+            found.append(
+                Culprit(
+                    section="drill",
+                    entry=self.name,
+                    kind="status",
+                    name="experiment status",
+                    detail=f"{self.status} (expected completed){why}",
+                )
+            )
+        if self.deviated and not named:
+            # Deviation is usually explained by a failed invariant or check, named below; say it only alone.
+            found.append(
+                Culprit(
+                    section="drill",
+                    entry=self.name,
+                    kind="status",
+                    name="steady state",
+                    detail="deviated: the steady-state hypothesis did not hold after the fault",
+                )
+            )
+        return found + named
+
+    def to_json(self) -> dict[str, Any]:
+        def opt(moment: datetime | None) -> str | None:
+            return iso(moment) if moment else None
+
+        return {
+            "name": self.name,
+            "passed": not self.culprits(),
+            "description": self.description,
+            "status": self.status,
+            "deviated": self.deviated,
+            "reasons": list(self.reasons),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "fault": {"started_at": opt(self.fault_started_at), "ended_at": opt(self.fault_ended_at)},
+            "detected_at": opt(self.detected_at),
+            "recovered_at": opt(self.recovered_at),
+            "invariants": [c.to_json() for c in self.invariants],
+            "checks": [c.to_json() for c in self.checks],
+            "activities": [a.to_json() for a in self.activities],
+            "series": [p.to_json() for p in self.series],
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> DrillEntry:
+        started, finished = _span(f)
+        fault = f.optional_obj("fault")
+        fault_start = fault.optional_moment("started_at") if fault else None
+        fault_end = fault.optional_moment("ended_at") if fault else None
+        if fault and fault_start and fault_end:
+            fault.ensure(fault_end >= fault_start, "ended_at", "the fault ends before it starts")
+        status = cast(DrillStatus, f.choice("status", DRILL_STATUSES))
+        return _checked(
+            f,
+            cls(
+                name=f.text("name"),
+                status=status,
+                deviated=f.flag("deviated"),
+                started_at=started,
+                finished_at=finished,
+                fault_started_at=fault_start,
+                fault_ended_at=fault_end,
+                detected_at=f.optional_moment("detected_at"),
+                recovered_at=f.optional_moment("recovered_at"),
+                invariants=f.items("invariants", Check.from_json, required=True),
+                checks=f.items("checks", Check.from_json),
+                activities=f.items("activities", Activity.from_json),
+                series=_series(f),
+                description=f.optional_text("description") or "",
+                reasons=_strings(f, "reasons"),
+            ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JourneyStep:
+    name: str
+    started_at: datetime
+    duration_ms: float
+    ok: bool
+    error: str | None = None
+    screenshot: str | None = None
+    trace: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "started_at": iso(self.started_at),
+            "duration_ms": self.duration_ms,
+            "ok": self.ok,
+            "error": self.error,
+            "screenshot": self.screenshot,
+            "trace": self.trace,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> JourneyStep:
+        return cls(
+            name=f.text("name"),
+            started_at=f.moment("started_at"),
+            duration_ms=f.number("duration_ms"),
+            ok=f.flag("ok"),
+            error=f.optional_text("error"),
+            screenshot=f.optional_text("screenshot"),
+            trace=f.optional_text("trace"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JourneyEntry:
+    """One synthetic journey in a browser: its steps in order."""
+
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    steps: list[JourneyStep]
+    checks: list[Check] = field(default_factory=list)
+
+    def culprits(self) -> list[Culprit]:
+        found = []
+        for step in self.steps:
+            if not step.ok:
+                where = f" (screenshot {step.screenshot})" if step.screenshot else ""
+                found.append(
+                    Culprit(
+                        section="journey",
+                        entry=self.name,
+                        kind="step",
+                        name=step.name,
+                        detail=f"{step.error or 'no error message recorded'}{where}",
+                    )
+                )
+        return found + failed_checks("journey", self.name, "check", self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": not self.culprits(),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "steps": [s.to_json() for s in self.steps],
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> JourneyEntry:
+        started, finished = _span(f)
+        steps = f.items("steps", JourneyStep.from_json, required=True)
+        f.ensure(bool(steps), "steps", "a journey with no steps checked nothing; record at least one step")
+        return _checked(
+            f,
+            cls(
+                name=f.text("name"),
+                started_at=started,
+                finished_at=finished,
+                steps=steps,
+                checks=f.items("checks", Check.from_json),
+            ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmokeEntry:
+    """The cutover guide's smoke test: one check per section (2A-2H)."""
+
+    name: str
+    checks: list[Check]
+
+    def culprits(self) -> list[Culprit]:
+        return failed_checks("smoke", self.name, "check", self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": not self.culprits(), "checks": [c.to_json() for c in self.checks]}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> SmokeEntry:
+        checks = f.items("checks", Check.from_json, required=True)
+        f.ensure(bool(checks), "checks", "a smoke test with no checks checked nothing")
+        return _checked(f, cls(name=f.optional_text("name") or "smoke", checks=checks))
+
+
+Entry = LoadEntry | DrillEntry | JourneyEntry | SmokeEntry
+E = TypeVar("E", LoadEntry, DrillEntry, JourneyEntry, SmokeEntry)
+
+
+def _checked(f: Fields, entry: E) -> E:
+    """Refuse an entry whose stored `passed` disagrees with its checks (a writer bug hiding a failure)."""
+    if "passed" in f.raw:
+        stored = f.flag("passed")
+        culprits = entry.culprits()
+        if stored and culprits:
+            f.ensure(False, "passed", f"true, but {culprits[0].sentence()}")
+        f.ensure(stored or bool(culprits), "passed", "false, but no check, invariant or step failed: name the culprit")
+    return entry
