@@ -213,7 +213,6 @@ def _register_areas() -> None:
     from gauntlet.chaos import cli as chaos_cli
     from gauntlet.load import cli as load_cli
     from gauntlet.platform import cli as platform_cli
-
     from gauntlet.reports import cli as reports_cli
 
     for area in (platform_cli, chaos_cli, load_cli, reports_cli):
