@@ -35,6 +35,7 @@ class ServiceRecord:
     argv: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # only what the stack adds to the environment
     user: str | None = None
+    container: str | None = None  # Docker backend: the container's name (pid/argv then unused)
 
 
 @dataclass
@@ -48,6 +49,8 @@ class ProxyRecord:
 class StackState:
     state_dir: str
     status: str = "starting"  # starting -> up; anything else is stale
+    backend: str = "embedded"  # embedded (processes) or docker (containers)
+    docker_network: str | None = None  # Docker backend: the stack's own network
     supervisor_pid: int | None = None
     started_at: float | None = None
     pg_superuser: str = "postgres"
