@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -49,6 +49,8 @@ class UpOptions:
     toxiproxy_port: int = 0
     external_redis_url: str | None = None
     external_toxiproxy_url: str | None = None
+    # Extra settings for the API and workers (GAUNTLET_* variables), e.g. a gate profile's.
+    platform_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> UpOptions:
@@ -299,6 +301,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
         "GAUNTLET_REDIS_URL": state.redis_url,
         "GAUNTLET_JWT_SECRET": state.jwt_secret,
         "GAUNTLET_STATE_DIR": str(layout.root),
+        **options.platform_env,
     }
     api = _spawn(
         state,

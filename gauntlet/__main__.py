@@ -1,0 +1,5 @@
+"""`python -m gauntlet`: the same as the `gauntlet` command."""
+
+from gauntlet.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""`gauntlet gate`: the one command a CI pipeline runs before a release."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
+from gauntlet.gate.runner import GateOptions, run_gate
+from gauntlet.stack.current import resolve_state_dir
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gate")(gate)
+
+
+def gate(
+    profile: Annotated[str, typer.Option(help="ci, nightly, full, or one of your config file's")] = "ci",
+    target: Annotated[
+        str | None, typer.Option(help="Platform URL; default: the embedded stack (started if not running)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help=f"Gate profiles file [default {DEFAULT_CONFIG.name}]")] = None,
+    out: Annotated[Path, typer.Option(help="Where the reports go")] = Path("reports-out"),
+    keep_stack: Annotated[bool, typer.Option(help="Leave a stack the gate started running")] = False,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The embedded stack's state dir")] = None,
+) -> None:
+    """Smoke test, load with SLO thresholds, drills under load and journeys; then reports.
+
+    Exit 0 all passed, 1 any SLO, drill or journey failed, 2 something could not run.
+    """
+    chosen = load_profile(profile, config)
+    options = GateOptions(
+        profile=chosen,
+        out_dir=out.resolve(),
+        state_dir=resolve_state_dir(state_dir),
+        target=target,
+        keep_stack=keep_stack,
+    )
+    rows: dict[str, tuple[str, str, float]] = {}
+    started = time.monotonic()
+
+    def table() -> Table:
+        view = Table(title=f"gauntlet gate --profile {chosen.name}  ({time.monotonic() - started:.0f}s)")
+        for column in ("phase", "status", "seconds", "figures"):
+            view.add_column(column)
+        colours = {"passed": "green", "failed": "red", "error": "red", "running": "yellow"}
+        for name, (status, figure, since) in rows.items():
+            seconds = f"{time.monotonic() - since:.0f}" if status == "running" else ""
+            view.add_row(name, f"[{colours.get(status, 'white')}]{status}[/]", seconds, figure)
+        return view
+
+    with Live(table(), console=console, refresh_per_second=2, transient=False) as live:
+
+        def progress(phase: str, status: str, figure: str) -> None:
+            since = rows.get(phase, ("", "", time.monotonic()))[2] if status != "running" else time.monotonic()
+            rows[phase] = (status, figure, since)
+            live.update(table())
+
+        outcome = run_gate(options, progress)
+        live.update(table())
+    for culprit in outcome.run.culprits():
+        console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
+    console.print(f"gate {outcome.run.verdict}: reports in {options.out_dir} (report.html, junit.xml, summary.md)")
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,134 @@
+"""Gate profiles from a TOML file a user can copy and edit (default: profiles.toml beside this file)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gauntlet.errors import GauntletError
+
+DEFAULT_CONFIG = Path(__file__).with_name("profiles.toml")
+_DURATION = re.compile(r"^(\d+)(s|m|h)$")
+_PROFILE_KEYS = {"description", "smoke", "drills", "journeys", "slo", "load", "platform"}
+_LOAD_KEYS = {"profile", "scenario", "users", "duration", "rate"}
+
+
+class GateConfigError(GauntletError):
+    """The gate's profile file is wrong; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadPhase:
+    profile: str
+    scenario: str
+    users: int | None = None
+    duration: str | None = None
+    rate: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateProfile:
+    name: str
+    description: str = ""
+    smoke: bool = True
+    load: LoadPhase | None = None
+    drills: tuple[str, ...] = ()
+    journeys: tuple[str, ...] = ()
+    slo: Path | None = None
+    platform: dict[str, str] = field(default_factory=dict)
+
+
+def duration_seconds(text: str) -> int:
+    match = _DURATION.match(text)
+    if match is None:
+        raise GateConfigError(f"duration {text!r}: write a whole number with s, m or h, e.g. 30s, 5m, 1h")
+    return int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def load_profile(name: str, config: Path | None = None) -> GateProfile:
+    path = config or DEFAULT_CONFIG
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise GateConfigError(f"gate config {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise GateConfigError(f"{path}: not valid TOML: {exc}") from None
+    profiles = raw.get("profile")
+    if not isinstance(profiles, dict) or not profiles:
+        raise GateConfigError(f"{path}: no [profile.NAME] tables")
+    if name not in profiles:
+        raise GateConfigError(f"{path}: no profile {name!r}; known: {', '.join(sorted(profiles))}")
+    return ensure_profile_is_valid(name, profiles[name], source=path)
+
+
+def ensure_profile_is_valid(name: str, raw: Any, *, source: Path) -> GateProfile:
+    where = f"{source}: [profile.{name}]"
+    if not isinstance(raw, dict):
+        raise GateConfigError(f"{where} must be a table")
+    unknown = set(raw) - _PROFILE_KEYS
+    if unknown:
+        raise GateConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {sorted(_PROFILE_KEYS)}")
+    load = _load_phase(raw.get("load"), where)
+    drills = _names(raw.get("drills", []), f"{where}.drills")
+    journeys = _names(raw.get("journeys", []), f"{where}.journeys")
+    smoke = raw.get("smoke", True)
+    if not isinstance(smoke, bool):
+        raise GateConfigError(f"{where}.smoke must be true or false")
+    platform = raw.get("platform", {})
+    if not isinstance(platform, dict) or not all(isinstance(v, str) for v in platform.values()):
+        raise GateConfigError(f'{where}.platform: settings are strings, e.g. GAUNTLET_RATE_LIMIT_MULTIPLIER = "50"')
+    slo = raw.get("slo", "")
+    if not isinstance(slo, str):
+        raise GateConfigError(f"{where}.slo must be a path (a string)")
+    slo_path = (source.parent / slo) if slo else None
+    if slo_path is not None and not slo_path.exists():
+        raise GateConfigError(f"{where}.slo: {slo_path} not found")
+    return GateProfile(
+        name=name,
+        description=str(raw.get("description", "")),
+        smoke=smoke,
+        load=load,
+        drills=drills,
+        journeys=journeys,
+        slo=slo_path,
+        platform=dict(platform),
+    )
+
+
+def _load_phase(raw: Any, where: str) -> LoadPhase | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise GateConfigError(f"{where}.load must be a table")
+    unknown = set(raw) - _LOAD_KEYS
+    if unknown:
+        raise GateConfigError(
+            f"{where}.load: unknown key(s) {', '.join(sorted(unknown))}; allowed: {sorted(_LOAD_KEYS)}"
+        )
+    if not isinstance(raw.get("profile"), str) or not isinstance(raw.get("scenario"), str):
+        raise GateConfigError(f"{where}.load needs profile and scenario (strings)")
+    users = raw.get("users")
+    if users is not None and (not isinstance(users, int) or users < 1):
+        raise GateConfigError(f"{where}.load.users must be a whole number >= 1")
+    duration = raw.get("duration")
+    if duration is not None:
+        duration_seconds(str(duration))
+    rate = raw.get("rate")
+    if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
+        raise GateConfigError(f"{where}.load.rate must be a positive number of requests per second")
+    return LoadPhase(
+        profile=raw["profile"],
+        scenario=raw["scenario"],
+        users=users,
+        duration=duration,
+        rate=float(rate) if rate is not None else None,
+    )
+
+
+def _names(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
+        raise GateConfigError(f"{where} must be a list of names")
+    return tuple(raw)

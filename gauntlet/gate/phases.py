@@ -1,0 +1,162 @@
+"""The gate's phases, each a `gauntlet` subprocess that writes its own result file.
+
+Subprocesses keep the areas apart as they are in production use: Locust's
+gevent, the drills' asyncio and Playwright's browser never share a process,
+and a phase that crashes is a failed phase, not a dead gate.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gauntlet.gate.config import GateProfile, LoadPhase, duration_seconds
+
+GAUNTLET = [sys.executable, "-m", "gauntlet"]
+# A phase gets its own declared time plus this much for start-up and wrap-up, then it is stopped.
+PHASE_GRACE_S = 240
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    name: str
+    argv: list[str]
+    timeout_s: float
+    artifacts: list[Path]  # result files the phase writes (read by the reports module)
+    stdout_artifact: Path | None = None  # the phase prints its result: keep stdout as this file
+
+
+@dataclass(kw_only=True)
+class PhaseOutcome:
+    name: str
+    exit_code: int
+    seconds: float
+    log: Path
+    artifacts: list[Path] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def ran(self) -> bool:
+        """0 passed, 1 failed checks; anything else means it could not run (usage, environment, crash)."""
+        return self.exit_code in (0, 1)
+
+
+def build_phases(profile: GateProfile, *, target: str, state_dir: Path, out_dir: Path, embedded: bool) -> list[Phase]:
+    stack = ["--state-dir", str(state_dir)]
+    phases: list[Phase] = []
+    if profile.smoke and embedded:
+        smoke_file = out_dir / "smoke.json"
+        phases.append(
+            Phase(
+                name="smoke", argv=["smoke", "--json", *stack], timeout_s=120, artifacts=[], stdout_artifact=smoke_file
+            )
+        )
+    if profile.load is not None:
+        phases.append(_load_phase(profile.load, profile, target=target, state_dir=state_dir, out_dir=out_dir))
+    if profile.drills and embedded:
+        journal_dir = out_dir / "drills"
+        phases.append(
+            Phase(
+                name="drills",
+                argv=["chaos", "run", *profile.drills, "--journal-dir", str(journal_dir), *stack],
+                timeout_s=PHASE_GRACE_S + 120 * len(profile.drills),
+                artifacts=[journal_dir],
+            )
+        )
+    if profile.journeys:
+        journeys_dir = out_dir / "journeys"
+        phases.append(
+            Phase(
+                name="journeys",
+                argv=[
+                    "journey",
+                    "run",
+                    *profile.journeys,
+                    "--target",
+                    target,
+                    "--artifacts",
+                    str(journeys_dir),
+                    "--json",
+                    *stack,
+                ],
+                timeout_s=PHASE_GRACE_S + 60 * len(profile.journeys),
+                artifacts=[],
+                stdout_artifact=out_dir / "journeys.json",
+            )
+        )
+    return phases
+
+
+def _load_phase(load: LoadPhase, profile: GateProfile, *, target: str, state_dir: Path, out_dir: Path) -> Phase:
+    load_dir = out_dir / "load"
+    argv = [
+        "load",
+        load.profile,
+        "--scenario",
+        load.scenario,
+        "--target",
+        target,
+        "--out",
+        str(load_dir),
+        "--no-progress",
+        "--state-dir",
+        str(state_dir),
+    ]
+    if load.users is not None:
+        argv += ["--users", str(load.users)]
+    if load.duration is not None:
+        argv += ["--duration", load.duration]
+    if load.rate is not None:
+        argv += ["--rate", str(load.rate)]
+    if profile.slo is not None:
+        argv += ["--slo", str(profile.slo)]
+    seconds = duration_seconds(load.duration) if load.duration else 600
+    return Phase(name="load", argv=argv, timeout_s=seconds + PHASE_GRACE_S, artifacts=[load_dir / "results.json"])
+
+
+def run_phase(phase: Phase, *, log_dir: Path) -> PhaseOutcome:
+    log = log_dir / f"{phase.name}.log"
+    started = time.monotonic()
+    with open(log, "wb") as log_file:
+        stdout = open(phase.stdout_artifact, "wb") if phase.stdout_artifact else log_file  # noqa: SIM115
+        try:
+            proc = subprocess.run(
+                [*GAUNTLET, *phase.argv],
+                stdout=stdout,
+                stderr=log_file,
+                stdin=subprocess.DEVNULL,
+                timeout=phase.timeout_s,
+                check=False,
+            )
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            log_file.write(f"\ngate: phase {phase.name} stopped after {phase.timeout_s:.0f}s\n".encode())
+            code = 124
+        finally:
+            if stdout is not log_file:
+                stdout.close()
+    artifacts = [p for p in _expand(phase.artifacts) if p.exists()]
+    if phase.stdout_artifact and _is_json(phase.stdout_artifact):
+        artifacts.append(phase.stdout_artifact)
+    return PhaseOutcome(
+        name=phase.name, exit_code=code, seconds=time.monotonic() - started, log=log, artifacts=artifacts
+    )
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(path.glob("*.json")) if path.is_dir() else [path])
+    return found
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True

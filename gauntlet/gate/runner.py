@@ -1,0 +1,208 @@
+"""Runs a gate profile: stack, phases, one merged result, and the reports.
+
+Exit codes: 0 every phase passed; 1 an SLO threshold, drill or journey (or the
+smoke test) failed; 2 the gate could not run something (the stack did not
+come up, a phase hit a usage or environment error, or was stopped for time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gauntlet.gate.config import GateProfile
+from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, run_phase
+from gauntlet.reports.checks import Check
+from gauntlet.reports.entries import SmokeEntry
+from gauntlet.reports.model import Run
+from gauntlet.stack import control, supervisor
+from gauntlet.stack.state import StackState, load_state
+
+Progress = Callable[[str, str, str], None]  # (phase, status, figure)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateOptions:
+    profile: GateProfile
+    out_dir: Path
+    state_dir: Path
+    target: str | None = None  # None: the embedded stack (started if needed)
+    keep_stack: bool = False
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    exit_code: int
+    run: Run
+    phases: list[PhaseOutcome]
+
+
+def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> GateOutcome:
+    started = datetime.now(UTC)
+    out = options.out_dir
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    embedded = options.target is None
+    we_started = False
+    run_checks: list[Check] = []
+    if embedded:
+        progress("stack", "running", "")
+        state, we_started = _embedded_stack(options)
+        target = state.api_url
+        progress("stack", "passed", "started" if we_started else "already up")
+        run_checks.append(Check(name="the embedded stack came up", passed=True, observed=target))
+    else:
+        assert options.target is not None
+        target = options.target
+    try:
+        phases = build_phases(
+            options.profile, target=target, state_dir=options.state_dir, out_dir=out, embedded=embedded
+        )
+        outcomes = [_run(phase, out, progress) for phase in phases]
+    finally:
+        if we_started and not options.keep_stack:
+            supervisor.down(options.state_dir)
+    if not embedded:
+        run_checks += _skipped_on_remote(options.profile)
+    run = _assemble(options, target, started, outcomes, run_checks)
+    _render(run, out)
+    return GateOutcome(_exit_code(run, outcomes), run, outcomes)
+
+
+def _exit_code(run: Run, outcomes: list[PhaseOutcome]) -> int:
+    if any(not o.ran for o in outcomes):
+        return EXIT_USAGE  # something could not run: the verdict is not to be trusted either way
+    return EXIT_OK if run.verdict == "passed" else EXIT_FAILED
+
+
+def _embedded_stack(options: GateOptions) -> tuple[StackState, bool]:
+    """The stack in the state dir, started if needed, with the profile's platform settings applied."""
+    current = load_state(options.state_dir)
+    if current is None or current.status != "up":
+        result = supervisor.up(
+            options.state_dir, supervisor.UpOptions.from_env(platform_env=dict(options.profile.platform))
+        )
+        return result.state, True
+    wanted: dict[str, str | None] = dict(options.profile.platform)
+    for record in list(current.services.values()):
+        if record.kind in ("api", "worker") and any(record.env.get(k) != v for k, v in wanted.items()):
+            control.restart(options.state_dir, record.name, env=wanted)
+    refreshed = load_state(options.state_dir)
+    assert refreshed is not None
+    return refreshed, False
+
+
+def _run(phase: Phase, out: Path, progress: Progress) -> PhaseOutcome:
+    progress(phase.name, "running", "")
+    outcome = run_phase(phase, log_dir=out / "logs")
+    outcome.summary = _figure(outcome)
+    status = {0: "passed", 1: "failed"}.get(outcome.exit_code, "error")
+    progress(phase.name, status, outcome.summary or f"exit {outcome.exit_code}, see {outcome.log}")
+    return outcome
+
+
+def _figure(outcome: PhaseOutcome) -> str:
+    """The phase's key figure for the live display, read from its result file."""
+    try:
+        if outcome.name == "load" and outcome.artifacts:
+            result = json.loads(outcome.artifacts[0].read_text())
+            overall, verdicts = result["overall"], result["thresholds"]
+            met = sum(1 for v in verdicts if v.get("passed"))
+            return (
+                f"{overall['count']} requests, p95 {overall['p95_ms']:.0f} ms, "
+                f"errors {overall['error_rate']:.2%}, thresholds {met}/{len(verdicts)}"
+            )
+        if outcome.name == "smoke" and outcome.artifacts:
+            sections = json.loads(outcome.artifacts[0].read_text())["sections"]
+            return f"{sum(1 for s in sections if s['ok'])}/{len(sections)} sections ok"
+        if outcome.name == "drills":
+            journals = [json.loads(p.read_text()) for p in outcome.artifacts]
+            passed = sum(1 for j in journals if j.get("status") == "completed" and not j.get("deviated"))
+            return f"{passed}/{len(journals)} drills passed"
+        if outcome.name == "journeys" and outcome.artifacts:
+            results = json.loads(outcome.artifacts[0].read_text())
+            results = results if isinstance(results, list) else [results]
+            return f"{sum(1 for r in results if r.get('ok'))}/{len(results)} journeys passed"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return ""
+
+
+def _smoke_entry(outcome: PhaseOutcome) -> SmokeEntry | None:
+    if not outcome.artifacts:
+        return None
+    sections = json.loads(outcome.artifacts[0].read_text())["sections"]
+    checks = [
+        Check(name=f"{s['section']} {s['title']}", passed=bool(s["ok"]), observed=str(s.get("detail", "")))
+        for s in sections
+    ]
+    return SmokeEntry(name="smoke", checks=checks)
+
+
+def _phase_check(outcome: PhaseOutcome) -> Check:
+    return Check(
+        name=f"gate phase {outcome.name} ran",
+        passed=outcome.ran,
+        observed=f"exit {outcome.exit_code} after {outcome.seconds:.0f}s",
+        expected="exit 0 or 1",
+        message="" if outcome.ran else f"it could not run: see {outcome.log}",
+    )
+
+
+def _skipped_on_remote(profile: GateProfile) -> list[Check]:
+    """Against a remote target the phases that need the stack's database and processes are not run: say so."""
+    notes = []
+    if profile.smoke:
+        notes.append("smoke")
+    if profile.drills:
+        notes.append(f"drills {', '.join(profile.drills)}")
+    return [
+        Check(
+            name=f"{what} not run against a remote target",
+            passed=True,
+            observed="skipped",
+            message="needs the embedded stack's database and process control",
+        )
+        for what in notes
+    ]
+
+
+def _assemble(
+    options: GateOptions, target: str, started: datetime, outcomes: list[PhaseOutcome], run_checks: list[Check]
+) -> Run:
+    from gauntlet.reports.resultfile import read_results
+
+    files = [p for o in outcomes if o.name != "smoke" for p in o.artifacts]
+    base = (
+        read_results(files)
+        if files
+        else Run(id="", started_at=started, finished_at=started, target=target, profile=options.profile.name)
+    )
+    smoke = next((_smoke_entry(o) for o in outcomes if o.name == "smoke"), None)
+    return dataclasses.replace(
+        base,
+        id=f"gate-{options.profile.name}-{started.strftime('%Y%m%dT%H%M%SZ')}",
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        target=target,
+        profile=options.profile.name,
+        smoke=smoke,
+        checks=[*run_checks, *(_phase_check(o) for o in outcomes), *base.checks],
+    )
+
+
+def _render(run: Run, out: Path) -> None:
+    from gauntlet.reports.html import report_html
+    from gauntlet.reports.junit import junit_xml
+    from gauntlet.reports.markdown import summary_markdown
+    from gauntlet.reports.resultfile import write_result, write_text_atomically
+
+    write_result(out / "result.json", run)
+    write_text_atomically(out / "junit.xml", junit_xml(run))
+    write_text_atomically(out / "summary.md", summary_markdown(run))
+    write_text_atomically(out / "report.html", report_html(run))
+
