@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gauntlet.stack import control, processes, supervisor
+from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
 
 if TYPE_CHECKING:
@@ -31,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--gauntlet-state-dir",
         default=os.environ.get("GAUNTLET_TEST_STATE_DIR"),
         help="use the stack already running in this state dir instead of starting one",
+    )
+    group.addoption(
+        "--gauntlet-backend",
+        default=os.environ.get("GAUNTLET_BACKEND", "embedded"),
+        choices=("embedded", "docker"),
+        help="how the session's stack runs: embedded processes (default) or docker containers [env GAUNTLET_BACKEND]",
     )
 
 
@@ -48,11 +54,16 @@ def gauntlet_stack_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     # Not under pytest's own tmp dir: that one is 0700 and the Postgres user must traverse it.
     state_dir = Path(tempfile.mkdtemp(prefix="gauntlet-stack-"))
     state_dir.chmod(0o755)
+    up, down = supervisor.up, supervisor.down
+    if request.config.getoption("--gauntlet-backend") == "docker":
+        from gauntlet.stack.docker import backend as docker_backend
+
+        up, down = docker_backend.up, docker_backend.down
     try:
-        supervisor.up(state_dir, supervisor.UpOptions.from_env())
+        up(state_dir, supervisor.UpOptions.from_env())
         yield state_dir
     finally:
-        supervisor.down(state_dir, purge=True)
+        down(state_dir, purge=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
@@ -66,7 +77,7 @@ def gauntlet_stack(gauntlet_stack_dir: Path) -> StackState:
     state = load_state(gauntlet_stack_dir)
     if state is None or state.status != "up":
         pytest.fail(f"the stack in {gauntlet_stack_dir} is gone (did a test run `gauntlet down`?)")
-    dead = [r.name for r in state.services.values() if not r.external and not processes.is_alive(r)]
+    dead = [r.name for r in state.services.values() if not r.external and not control.is_running(r)]
     for name in dead:
         control.restart(gauntlet_stack_dir, name)
     if dead:

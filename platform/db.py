@@ -139,6 +139,8 @@ class Database:
                 async with pool.acquire(timeout=self._settings.connect_timeout_s) as conn:
                     return await op(conn)
             except REPLICA_RETRYABLE as exc:
+                if self._settings.fault_disable_replica_fallback:  # test-only fault switch
+                    raise
                 if isinstance(exc, UNAVAILABLE):
                     # Only an unreachable replica is skipped for a while; a conflict or a
                     # read-only refusal is about this one statement.
@@ -196,6 +198,7 @@ class RedisGate:
             health_check_interval=0,
         )
         self._timeout = timeout
+        self._no_fallback = settings.fault_disable_redis_fallback  # test-only fault switch
         self._down_until = 0.0
         self.failures = 0
 
@@ -205,6 +208,8 @@ class RedisGate:
 
     async def call(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run `op(client)` within the timeout; RedisUnavailable when Redis is down or slow."""
+        if self._no_fallback:  # no breaker and the raw error: callers cannot degrade
+            return await asyncio.wait_for(op(self.client), timeout=self._timeout * 2)
         if not self.available:
             raise RedisUnavailable("skipped: Redis failed recently")
         try:

@@ -50,6 +50,16 @@ class PlatformSettings(BaseSettings):
     queue_poll_interval_s: float = 1.0
     discovery_interval_s: float = 60.0
     gc_interval_s: float = 3600.0
+    # Test-only fault switches for the web pages (journeys must be shown to fail when a page breaks):
+    # the home feed shows items that are in the cart again, and the live bell badge never updates.
+    fault_web_no_cart_suppression: bool = False
+    fault_web_no_live_badge: bool = False
+    # Test-only fault switches for the chaos drills (each drill must be shown to fail without the
+    # protection it checks; see chaos/README.md). Never set them outside a test.
+    fault_disable_replica_fallback: bool = False  # a failed replica read is an error, not a primary read
+    fault_disable_redis_fallback: bool = False  # a failed Redis call is an error, not a degraded answer
+    fault_retry_without_backoff: bool = False  # a failed queue item is retried at once
+    fault_worker_exits_on_db_loss: bool = False  # a queue worker exits when the database is unreachable
 
     @field_validator("replica_dsns", mode="before")
     @classmethod

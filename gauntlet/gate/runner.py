@@ -113,7 +113,7 @@ def _figure(outcome: PhaseOutcome) -> str:
             overall, verdicts = result["overall"], result["thresholds"]
             met = sum(1 for v in verdicts if v.get("passed"))
             return (
-                f"{overall['count']} requests, p95 {overall['p95_ms']:.0f} ms, "
+                f"{overall['requests']} requests, p95 {overall['p95_ms']:.0f} ms, "
                 f"errors {overall['error_rate']:.2%}, thresholds {met}/{len(verdicts)}"
             )
         if outcome.name == "smoke" and outcome.artifacts:

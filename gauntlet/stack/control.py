@@ -31,10 +31,23 @@ def _service(state: StackState, name: str) -> ServiceRecord:
     return record
 
 
+def is_running(record: ServiceRecord) -> bool:
+    """Whether a service's process (or, on the Docker backend, its container) is running."""
+    if record.container is not None:
+        from gauntlet.stack.docker import engine
+
+        return engine.is_running(record.container)
+    return processes.is_alive(record)
+
+
 def kill(state_dir: Path, name: str, sig: int = signal.SIGKILL) -> int:
-    """Signal one service's recorded process; returns its pid."""
+    """Signal one service's recorded process (or container: `docker kill -s SIG`); returns its pid."""
     state = _running(state_dir)
     record = _service(state, name)
+    if record.container is not None:
+        from gauntlet.stack.docker import service
+
+        return service.kill(record, sig)
     if not processes.is_alive(record):
         raise GauntletError(f"{name} is not running (pid {record.pid}): `gauntlet restart {name}` starts it")
     assert record.pid is not None
@@ -53,11 +66,18 @@ def restart(state_dir: Path, name: str, *, env: dict[str, str | None] | None = N
     with supervisor.locked(layout):
         state = _running(state_dir)
         record = _service(state, name)
+        before = dict(record.env)
         for key, value in (env or {}).items():
             if value is None:
                 record.env.pop(key, None)
             else:
                 record.env[key] = value
+        if record.container is not None:
+            from gauntlet.stack.docker import service
+
+            service.restart(state, record, env_changed=record.env != before)
+            save_state(state)
+            return record
         if processes.is_alive(record):
             processes.stop(record, sig=signal.SIGINT if record.kind.startswith("postgres") else signal.SIGTERM)
         if record.kind == "postgres-replica":

@@ -48,7 +48,7 @@ def _probe(
     def result(healthy: bool, detail: str) -> ServiceStatus:
         return ServiceStatus(record.name, record.kind, record.pid, record.port, healthy, detail)
 
-    if not record.external and not processes.is_alive(record):
+    if not record.external and not _running(record):
         return result(False, "not running")
     if record.kind == "postgres-primary":
         ok = record.port is not None and is_listening(record.port)
@@ -70,6 +70,14 @@ def _probe(
     if record.kind == "worker":
         return _probe_worker(layout.heartbeat(record.name), result)
     return result(True, "running")
+
+
+def _running(record: ServiceRecord) -> bool:
+    if record.container is not None:  # Docker backend: the container's state instead of a pid
+        from gauntlet.stack.docker import engine
+
+        return engine.is_running(record.container)
+    return processes.is_alive(record)
 
 
 def _replication(state: StackState) -> dict[str, dict[str, object]] | str:

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from gauntlet.platform.api import errors, health
-from gauntlet.platform.api.routes import auth, functions, observability, rpc, views
+from gauntlet.platform.api.routes import auth, functions, observability, realtime, rpc, views
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
+from gauntlet.platform.web import routes as web_routes
 from gauntlet.platform.workers.logfmt import configure_logging
 
 
@@ -42,6 +43,8 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     errors.install_handlers(app)
     for router in (health.router, auth.router, rpc.router, functions.router, observability.router, views.router):
         app.include_router(router)
+    app.include_router(realtime.router)
+    app.include_router(web_routes.router)  # the web pages (platform/web)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

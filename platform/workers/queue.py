@@ -206,6 +206,7 @@ async def run_batch(
     ttl_s: int = 120,
     worker: str,
     stop: asyncio.Event | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> BatchResult:
     """One pass: lease, process each item, release what a stop request left unprocessed."""
     total = BatchResult()
@@ -215,21 +216,28 @@ async def run_batch(
         if stop is not None and stop.is_set():
             total.released += await release(db, items[index:], worker=worker)
             break
-        total.add(await process_item(db, item, worker=worker))
+        total.add(await process_item(db, item, worker=worker, retry=retry))
     return total
 
 
 async def run_forever(runtime: WorkerRuntime, db: Database, settings: PlatformSettings) -> None:
     """The queue worker process: batches back to back while there is work, polling when idle."""
+    retry = RetryPolicy(base_s=0) if settings.fault_retry_without_backoff else DEFAULT_RETRY  # test-only fault switch
 
     async def tick() -> float:
-        result = await run_batch(
-            db,
-            limit=settings.queue_batch_size,
-            ttl_s=settings.lease_ttl_seconds,
-            worker=runtime.name,
-            stop=runtime.stop,
-        )
+        try:
+            result = await run_batch(
+                db,
+                limit=settings.queue_batch_size,
+                ttl_s=settings.lease_ttl_seconds,
+                worker=runtime.name,
+                stop=runtime.stop,
+                retry=retry,
+            )
+        except UNAVAILABLE:
+            if settings.fault_worker_exits_on_db_loss:  # test-only fault switch
+                raise SystemExit(3) from None
+            raise
         for name in ("processed", "errors", "lease_lost", "dead_lettered", "released"):
             runtime.stats[name] = runtime.stats.get(name, 0) + getattr(result, name)
         # A full pass means more may be waiting: go again at once.
