@@ -1,0 +1,258 @@
+"""Benchmark: what Gauntlet's measurement costs a Locust load generator.
+
+    .venv/bin/python benchmarks/bench_load.py [--seconds 10] [--users 20] [--rounds 3]
+
+Against the calibration target (a trivial, fast endpoint in its own process,
+on its own CPU), with the load generator pinned to one CPU, it measures
+requests per second per load-generator core for:
+
+  plain     plain Locust FastHttpUser, POSTing one RPC in a loop (the baseline)
+  measured  the same user with Gauntlet's measurement installed (HDR per request
+            name, per-second series, progress, shape): the overhead target is
+            measured / plain >= 0.9
+  mixed     Gauntlet's `mixed` profile (checks every status and body, follows
+            cursors, signs up, onboards) with the same measurement
+
+and the cost of one HDR recording (ns per request) in-process. "Per core" is
+requests per CPU-second of the generator process, so CPU stolen by other
+work on a shared machine does not count against a variant; rounds are
+interleaved and the median is reported. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gauntlet.load.hdr import LatencyRecorder, new_histogram
+from gauntlet.load.plan import RunPlan, StageDict, UserConfig, write_plan
+from gauntlet.load.runner import LOCUSTFILE
+from gauntlet.stack.ports import free_ports, is_listening
+
+PLAIN_LOCUSTFILE = """
+from locust import FastHttpUser, constant, task
+
+class PlainUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def suggestions(self):
+        self.client.post("/rest/v1/rpc/marketplace_suggestions_for_user", json={"p_user_id": "u", "p_limit": 12},
+                         name="rpc:marketplace_suggestions_for_user")
+"""
+
+MIXED_BARE_LOCUSTFILE = """
+from gauntlet.load.profiles import base
+from gauntlet.load.profiles.feed import FollowingUser, HomeForYouUser, ShopUser
+from gauntlet.load.profiles.onboarding import OnboardingUser
+from gauntlet.load.profiles.suggestions import SuggestionsUser
+
+base.RUNTIME.config = {
+    "run_id": "bench", "api_key": None, "accounts_file": None, "think_time_s": (0.0, 0.0), "rate_per_s": None,
+    "rate_duration_s": None, "generators": 1, "late_after_s": 0.01, "give_up_after_s": 1.0,
+}
+"""
+
+MEASURED_LOCUSTFILE = (
+    PLAIN_LOCUSTFILE
+    + """
+from locust import events
+from gauntlet.load.instrumentation import GauntletShape, install
+
+install(events)
+"""
+)
+
+
+def _pin(cpu: int | None) -> Callable[[], None] | None:
+    """A preexec_fn that keeps a child process on one CPU (None where that is not possible)."""
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def _cpus() -> tuple[int | None, int | None]:
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(available) >= 2:
+        return available[0], available[1]  # generator, target
+    return None, None
+
+
+def _plan(out: Path, users: int, seconds: float, target: str) -> Path:
+    plan = RunPlan(
+        run_id="bench",
+        profile="mixed",
+        scenario="smoke",
+        target=target,
+        stages=[StageDict(until_s=seconds, users=users, spawn_rate=float(users))],
+        thresholds=[],
+        abort_on_fail=False,
+        abort_min_samples=50,
+        abort_grace_s=5.0,
+        measurements_file=str(out / "measurements.json"),
+        progress_file=str(out / "progress.jsonl"),
+        expect_workers=1,
+        users=UserConfig(
+            run_id="bench",
+            api_key=None,
+            accounts_file=None,
+            think_time_s=(0.0, 0.0),
+            rate_per_s=None,
+            rate_duration_s=None,
+            generators=1,
+            late_after_s=0.01,
+            give_up_after_s=1.0,
+        ),
+    )
+    path = out / "plan.json"
+    write_plan(plan, path)
+    return path
+
+
+def _aggregated_rps(csv_prefix: Path) -> tuple[float, int, int]:
+    with (csv_prefix.parent / f"{csv_prefix.name}_stats.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] == "Aggregated":
+                return float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"])
+    raise RuntimeError(f"no Aggregated row in {csv_prefix}_stats.csv")
+
+
+def run_variant(
+    variant: str, *, target: str, users: int, seconds: float, cpu: int | None, work: Path
+) -> tuple[float, float, float]:
+    """(Locust's req/s, share of a core the generator used, requests per CPU-second)."""
+    out = work / f"{variant}-{time.monotonic_ns()}"
+    out.mkdir()
+    csv_prefix = out / "locust"
+    common = ["--headless", "--only-summary", "--host", target, "--csv", str(csv_prefix), "--loglevel", "WARNING"]
+    if variant in ("plain", "mixed_bare"):
+        locustfile = out / f"{variant}_locustfile.py"
+        locustfile.write_text(PLAIN_LOCUSTFILE if variant == "plain" else MIXED_BARE_LOCUSTFILE)
+        cmd = ["-f", str(locustfile), *common, "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s"]
+    else:
+        if variant == "measured":
+            locustfile = out / "measured_locustfile.py"
+            locustfile.write_text(MEASURED_LOCUSTFILE)
+            classes = ["PlainUser"]
+        else:
+            locustfile = LOCUSTFILE
+            classes = ["HomeForYouUser", "FollowingUser", "ShopUser", "SuggestionsUser", "OnboardingUser"]
+        plan = _plan(out, users, seconds, target)
+        users_json = json.dumps(json.loads(plan.read_text())["users"])
+        cmd = ["-f", str(locustfile), *common, "--gauntlet-plan", str(plan), "--gauntlet-users", users_json, *classes]
+    started = time.monotonic()
+    with (out / "locust.out").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "locust", *cmd],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_pin(cpu),
+        )
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if proc.returncode is None and proc.poll() is None:
+                proc.kill()
+    wall = time.monotonic() - started
+    rps, count, failures = _aggregated_rps(csv_prefix)
+    if count == 0 or failures > count * 0.001:
+        raise RuntimeError(f"{variant}: {failures} of {count} requests failed (status {status}); see {out}")
+    # Requests per CPU-second of the generator: "per core" even when a shared machine steals time.
+    # (The CPU count includes Locust's start-up, alike for every variant.)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    return rps, cpu_s / wall, count / cpu_s
+
+
+def hdr_ns_per_record(n: int = 300_000) -> tuple[float, float]:
+    """(Gauntlet's LatencyRecorder.record, the bare HdrHistogram.record_value), ns per call."""
+    values = [(i * 7919) % 250_000 / 1000 + 0.2 for i in range(n)]
+    recorder = LatencyRecorder()
+    names = ["rpc:feed_fusion_home", "rpc:emit_signal", "auth:token"]
+    start = time.perf_counter()
+    for i, v in enumerate(values):
+        recorder.record(names[i % 3], v, failed=False, at_s=1000.0 + i / 5000)
+    ours = (time.perf_counter() - start) / n * 1e9
+    hist = new_histogram()
+    micros = [round(v * 1000) for v in values]
+    start = time.perf_counter()
+    for m in micros:
+        hist.record_value(m)
+    bare = (time.perf_counter() - start) / n * 1e9
+    return ours, bare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    generator_cpu, target_cpu = _cpus()
+    (port,) = free_ports(1)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gauntlet.load.calibration_target", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        preexec_fn=_pin(target_cpu),
+    )
+    results: dict[str, list[float]] = {"plain": [], "measured": [], "mixed_bare": [], "mixed": []}
+    busy: dict[str, list[float]] = {k: [] for k in results}
+    try:
+        deadline = time.monotonic() + 10
+        while not is_listening(port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the calibration target did not start")
+            time.sleep(0.05)
+        target = f"http://127.0.0.1:{port}"
+        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+            for round_no in range(1, args.rounds + 1):
+                for variant in results:
+                    rps, cpu_busy, per_cpu_s = run_variant(
+                        variant,
+                        target=target,
+                        users=args.users,
+                        seconds=args.seconds,
+                        cpu=generator_cpu,
+                        work=Path(tmp),
+                    )
+                    results[variant].append(per_cpu_s)
+                    busy[variant].append(cpu_busy)
+                    print(
+                        f"round {round_no} {variant:<10} {per_cpu_s:7.0f} req/CPU-s  ({rps:.0f} req/s,"
+                        f" generator busy {cpu_busy:.0%})",
+                        flush=True,
+                    )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    ours_ns, bare_ns = hdr_ns_per_record()
+    m = {k: statistics.median(v) for k, v in results.items()}
+    where = f"pinned to CPU {generator_cpu}, target on CPU {target_cpu}" if generator_cpu is not None else "not pinned"
+    lines = [
+        "",
+        f"load generator: one Locust process ({where}), {args.users} users, wait 0, {args.seconds:g} s x {args.rounds},"
+        f" median of requests per CPU-second of the generator",
+        f"plain Locust FastHttpUser (POST loop)   {m['plain']:8.0f} req/CPU-s",
+        f"  + Gauntlet measurement                 {m['measured']:8.0f} req/CPU-s"
+        f"   ratio {m['measured'] / m['plain']:.3f}   (measurement overhead; target >= 0.9)",
+        f"`mixed` profile, plain Locust stats only {m['mixed_bare']:8.0f} req/CPU-s",
+        f"`mixed` profile + Gauntlet measurement   {m['mixed']:8.0f} req/CPU-s"
+        f"   ratio {m['mixed'] / m['mixed_bare']:.3f} vs the same profile unmeasured,"
+        f" {m['mixed'] / m['plain']:.3f} vs the plain POST loop",
+        f"HDR recording: {ours_ns:.0f} ns per request (per-name + per-second histograms),"
+        f" bare HdrHistogram.record_value {bare_ns:.0f} ns",
+        f"  = {ours_ns / 1e9 * m['plain'] * 100:.2f} % of a core at the plain loop's request rate",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

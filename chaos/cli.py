@@ -1,0 +1,30 @@
+"""CLI commands of gauntlet.chaos, registered on the `gauntlet` app by gauntlet.cli."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main `gauntlet` app."""
+    from gauntlet.chaos.drill_cli import app as drills_app
+
+    app.command("toxiproxy")(toxiproxy)
+    app.add_typer(drills_app, name="chaos")  # `gauntlet chaos list` / `gauntlet chaos run`
+
+
+def toxiproxy(
+    host: Annotated[str, typer.Option(help="Address the Toxiproxy HTTP API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the Toxiproxy HTTP API.")] = 8474,
+) -> None:
+    """Run the built-in fault proxy (Toxiproxy 2.x HTTP API) until SIGTERM or Ctrl-C."""
+    from gauntlet.chaos.toxiproxy.server import run
+
+    try:
+        run(host, port)
+    except OSError as exc:
+        typer.echo(f"error: cannot serve the Toxiproxy API on {host}:{port}: {exc}", err=True)
+        typer.echo("fix: pick a free port with --port, or stop whatever listens there", err=True)
+        raise typer.Exit(2) from exc

@@ -1,0 +1,70 @@
+"""db-latency: the primary becomes slow (latency + jitter); bounded waits keep the API responsive.
+
+Every round trip between the platform and the primary is delayed. Requests
+that need the primary get slow, and with a pool of `pool_max_size`
+connections the primary path can serve fewer of them than arrive: the pool
+acquire timeout and the statement/command timeouts turn the excess into
+quick 503s instead of a queue that grows for as long as the fault lasts.
+Reads served by the replica stay fast. When the toxic is removed, the API is
+back to normal within the recovery timeout.
+"""
+
+from __future__ import annotations
+
+from gauntlet.chaos.context import DrillContext
+from gauntlet.chaos.drills import DrillSpec
+from gauntlet.chaos.experiment import USER_GROUPS, Action, Drill, ErrorBudget, JsonValue, LoadSpec
+from gauntlet.chaos.probes import health_ok, recent_error_rate, recent_p95_ms
+
+NAME = "db-latency"
+PROXY = "pg_primary"
+TOXIC = "chaos_db_latency"
+LATENCY_MS = 400
+JITTER_MS = 100
+FAULT_S = 8.0  # long enough that an unbounded queue grows well past the bound below
+# The platform's bound on one request that waits for the primary: the pool acquire timeout
+# (connect_timeout_s, 2 s) plus a few slowed round trips. A request slower than this waited
+# without a bound.
+RESPONSIVE_P99_MS = 5000.0
+# Steady state: twice the SLO's p95, so a busy CI machine does not fail the hypothesis before the fault;
+# the slowed primary path is far above it (about 2 s).
+STEADY_P95_MS = 1000.0
+
+
+async def _slow_down(ctx: DrillContext) -> JsonValue:
+    attributes: dict[str, int | float] = {"latency": LATENCY_MS, "jitter": JITTER_MS}
+    await ctx.add_toxic(PROXY, "latency", name=TOXIC, attributes=attributes)
+    return {"proxy": PROXY, "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS}
+
+
+async def _speed_up(ctx: DrillContext) -> JsonValue:
+    await ctx.remove_toxic(PROXY, TOXIC)
+    return {"removed": TOXIC}
+
+
+def build(variant: str | None = None) -> Drill:
+    return Drill(
+        name=NAME,
+        title="The primary is slow; timeouts and pool limits keep the API responsive",
+        proves=(
+            f"With {LATENCY_MS} ms (+/- {JITTER_MS} ms) on every primary round trip, requests keep a bounded "
+            f"latency (p99 <= {RESPONSIVE_P99_MS:g} ms: excess work fails fast with 503 instead of queueing), "
+            "replica reads stay fast, errors stay within the budget, and the API recovers once the latency goes."
+        ),
+        steady_state=(
+            health_ok(),
+            recent_p95_ms(frozenset({"primary_read", "write"}), limit_ms=STEADY_P95_MS),
+            recent_p95_ms(frozenset({"replica_read"}), limit_ms=STEADY_P95_MS),
+            recent_error_rate(USER_GROUPS),
+        ),
+        method=(
+            Action(f"add {LATENCY_MS} ms latency to {PROXY}", _slow_down, fault="start", pause_after_s=FAULT_S),
+            Action("remove the latency", _speed_up, fault="end"),
+        ),
+        error_budget=ErrorBudget(during_error_rate=0.5, during_p99_ms=RESPONSIVE_P99_MS, after_error_rate=0.05),
+        load=LoadSpec(rate_per_s=25, before_s=1.5, after_s=2.0, request_timeout_s=15.0),
+        requires=frozenset({"fault_proxy"}),
+    )
+
+
+SPEC = DrillSpec(NAME, "latency and jitter on the primary", build)

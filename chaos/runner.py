@@ -1,0 +1,521 @@
+"""Running a drill: hypothesis before -> method -> recovery -> invariants; rollbacks always.
+
+The order, as in chaostoolkit: the steady-state hypothesis must hold before
+anything is broken (else the run *fails* without deviating: the platform was
+not steady to begin with). The method runs its actions; from the action that
+injects the fault, every pause polls the hypothesis, and the first probe that
+fails is the *detection*. After the method, the hypothesis is polled until it
+holds again (*recovery*; RTO is measured from the fault's removal, or from
+its injection when nothing removes it, like a kill) or the recovery timeout
+passes. Then the error budget is checked against the load's windows and the
+invariants run. Rollbacks and the clean-stack check run in `finally`, also on
+Ctrl-C (status `interrupted`) and when an action fails (status `aborted`).
+
+The runner is sequential on purpose: probes run only in the pauses between
+actions, so a run is deterministic under a fake clock and easy to test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from gauntlet.chaos.context import DrillContext
+from gauntlet.chaos.experiment import (
+    Action,
+    Drill,
+    Invariant,
+    InvariantResult,
+    JsonValue,
+    Probe,
+    RequestGroup,
+    ensure_drill_is_valid,
+)
+from gauntlet.chaos.journal import (
+    SCHEMA,
+    ActionPhase,
+    ActionRecord,
+    BudgetCheck,
+    CleanStack,
+    InvariantRecord,
+    Journal,
+    Phase,
+    ProbeRecord,
+    Status,
+    WindowRecord,
+    Windows,
+    empty_window,
+    iso,
+)
+from gauntlet.chaos.windows import Sample, by_group, in_window, only_groups, stats, timeline
+
+SETTLE_TIMEOUT_S = 5.0  # how long the steady state may take to appear before the method (fresh restarts)
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class StackKeeper(Protocol):
+    """Applies a drill's platform settings and, at the end, leaves the stack as it found it."""
+
+    async def apply_settings(self, settings: Mapping[str, Mapping[str, str]]) -> None: ...
+
+    async def make_clean(self) -> CleanStack: ...
+
+
+class _ActionFailed(Exception):
+    def __init__(self, action: str, error: str) -> None:
+        super().__init__(f"action {action!r} failed: {error}")
+
+
+@dataclass
+class _Run:
+    drill: Drill
+    ctx: DrillContext
+    clock: Clock
+    keeper: StackKeeper | None
+    status: Status = "completed"
+    deviated: bool = False
+    reasons: list[str] = field(default_factory=list)
+    probes: list[ProbeRecord] = field(default_factory=list)
+    actions: list[ActionRecord] = field(default_factory=list)
+    rollbacks: list[ActionRecord] = field(default_factory=list)
+    invariants: list[InvariantRecord] = field(default_factory=list)
+    budget: list[BudgetCheck] = field(default_factory=list)
+    clean_stack: CleanStack | None = None
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    load_started_at: float | None = None
+    load_stopped_at: float | None = None
+    fault_start: float | None = None
+    fault_end: float | None = None
+    detected_at: float | None = None
+    recovered_at: float | None = None
+    method_done: bool = False
+    samples: list[Sample] = field(default_factory=list)
+
+    # -- the phases ------------------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        self.started_at = self.ctx.started_at = self.clock.time()
+        try:
+            if self.drill.settings and self.keeper is not None:
+                await self._step("apply platform settings", "setup", self._apply_settings)
+            for action in self.drill.setup:
+                await self.action(action, "setup")
+            load = self.ctx.load
+            if load is not None:
+                await load.start()
+                self.load_started_at = self.clock.time()
+            if not await self.settle():
+                return
+            if load is not None and self.drill.load is not None and self.load_started_at is not None:
+                await self.pause(self.drill.load.before_s - (self.clock.time() - self.load_started_at))
+            for action in self.drill.method:
+                await self.action(action, "method")
+            self.method_done = True
+            await self.await_recovery()
+            if load is not None and self.drill.load is not None:
+                await self.clock.sleep(self.drill.load.after_s)
+        except _ActionFailed as exc:
+            self.status = "aborted"
+            self.reasons.append(str(exc))
+            return
+        await self.stop_load()
+        await self.check_invariants()
+
+    async def _apply_settings(self) -> JsonValue:
+        assert self.keeper is not None
+        await self.keeper.apply_settings(self.drill.settings)
+        return {service: dict(env) for service, env in self.drill.settings.items()}
+
+    async def settle(self) -> bool:
+        """The hypothesis before the method: polled briefly, since a service may have just restarted."""
+        deadline = self.clock.time() + SETTLE_TIMEOUT_S
+        while not await self.hypothesis("before"):
+            if self.clock.time() >= deadline:
+                failing = self._failing("before")
+                self.status = "failed"
+                self.reasons.append(f"steady state not met before the method, so nothing was broken: {failing}")
+                return False
+            await self.clock.sleep(self.drill.probe_interval_s)
+        return True
+
+    async def await_recovery(self) -> None:
+        reference = self.fault_end if self.fault_end is not None else self.fault_start
+        assert reference is not None  # validation guarantees a fault='start' action
+        deadline = reference + self.drill.recovery_timeout_s
+        while True:
+            if await self.hypothesis("after"):
+                self.recovered_at = self.clock.time()
+                return
+            now = self.clock.time()
+            if now >= deadline:
+                self.deviated = True
+                since = "removal" if self.fault_end is not None else "injection"
+                self.reasons.append(
+                    f"not recovered within {self.drill.recovery_timeout_s:g} s of the fault's {since}: "
+                    + self._failing("after")
+                )
+                return
+            await self.clock.sleep(min(self.drill.probe_interval_s, deadline - now))
+
+    async def stop_load(self) -> None:
+        load = self.ctx.load
+        if load is None or self.load_started_at is None or self.load_stopped_at is not None:
+            return
+        self.load_stopped_at = self.clock.time()
+        await load.stop()
+        self.samples = load.samples()
+
+    async def check_invariants(self) -> None:
+        if not self.method_done:
+            return
+        for invariant in self.drill.invariants:
+            result = await self._invariant(invariant)
+            self.invariants.append(
+                InvariantRecord(
+                    name=invariant.name,
+                    status=result.status,
+                    passed=None if result.status == "skipped" else result.status == "passed",
+                    observed=result.observed,
+                    expected=result.expected,
+                    message=result.message,
+                )
+            )
+            if result.status == "failed":
+                self.deviated = True
+                self.reasons.append(f"invariant {invariant.name} failed: {result.message}")
+
+    async def _invariant(self, invariant: Invariant) -> InvariantResult:
+        try:
+            async with asyncio.timeout(invariant.timeout_s):
+                return await invariant.fn(self.ctx)
+        except TimeoutError:
+            return InvariantResult("failed", None, None, f"did not finish within {invariant.timeout_s:g} s")
+        except Exception as exc:  # a check that crashes proves nothing: it fails, and says why
+            return InvariantResult("failed", None, None, f"the check itself failed: {type(exc).__name__}: {exc}")
+
+    async def finish(self) -> None:
+        """Always: stop the load, run the rollbacks, leave the stack clean. Each step is isolated."""
+        try:
+            await self.stop_load()
+        except Exception as exc:
+            self.reasons.append(f"stopping the background load failed: {type(exc).__name__}: {exc}")
+        for action in self.drill.rollbacks:
+            try:
+                await self._step(action.name, "rollback", _bound(action, self.ctx), timeout_s=action.timeout_s)
+            except _ActionFailed as exc:
+                self.reasons.append(f"rollback {exc}")
+                if self.status == "completed":
+                    self.status = "failed"
+        if self.keeper is not None:
+            try:
+                self.clean_stack = await self.keeper.make_clean()
+            except Exception as exc:
+                self.clean_stack = _unclean(f"the clean-stack check crashed: {type(exc).__name__}: {exc}")
+            if not self.clean_stack["passed"]:
+                self.reasons.append(f"stack not clean after the drill: {self.clean_stack['message']}")
+                if self.status == "completed":
+                    self.status = "failed"
+        self.ended_at = self.clock.time()
+
+    # -- activities ------------------------------------------------------------------------------
+
+    async def action(self, action: Action, phase: ActionPhase) -> None:
+        await self.pause(action.pause_before_s)
+        await self._step(action.name, phase, _bound(action, self.ctx), timeout_s=action.timeout_s, mark=action)
+        await self.pause(action.pause_after_s)
+
+    async def _step(
+        self,
+        name: str,
+        phase: ActionPhase,
+        fn: Callable[[], Awaitable[JsonValue]],
+        *,
+        timeout_s: float = 120.0,
+        mark: Action | None = None,
+    ) -> None:
+        started = self.clock.time()
+        output: JsonValue = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(timeout_s):
+                output = await fn()
+        except TimeoutError:
+            error = f"did not finish within {timeout_s:g} s"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        ended = self.clock.time()
+        fault = mark.fault if mark is not None else None
+        record = ActionRecord(
+            name=name,
+            phase=phase,
+            fault=fault,
+            started_at=iso(started) or "",
+            ended_at=iso(ended) or "",
+            ok=error is None,
+            output=output,
+            error=error,
+        )
+        (self.rollbacks if phase == "rollback" else self.actions).append(record)
+        if error is not None:
+            raise _ActionFailed(name, error)
+        if fault == "start":
+            self.fault_start = self.ctx.fault_started_at = ended
+        elif fault == "end":
+            self.fault_end = self.ctx.fault_ended_at = ended
+
+    async def pause(self, seconds: float) -> None:
+        """Wait; while the fault is on, poll the hypothesis meanwhile (that is how detection is timed)."""
+        if seconds <= 0:
+            return
+        end = self.clock.time() + seconds
+        if self.fault_start is None:
+            await self.clock.sleep(seconds)
+            return
+        while (remaining := end - self.clock.time()) > 0:
+            await self.hypothesis("during")
+            remaining = end - self.clock.time()
+            if remaining > 0:
+                await self.clock.sleep(min(self.drill.probe_interval_s, remaining))
+
+    async def hypothesis(self, phase: Phase) -> bool:
+        results = [await self.probe(probe, phase) for probe in self.drill.steady_state]
+        return all(results)
+
+    async def probe(self, probe: Probe, phase: Phase) -> bool:
+        started = self.clock.time()
+        observed: JsonValue = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(probe.timeout_s):
+                observed = await probe.fn(self.ctx)
+        except TimeoutError:
+            error = f"no answer within {probe.timeout_s:g} s"
+        except Exception as exc:  # a probe that cannot observe is a probe out of tolerance
+            error = f"{type(exc).__name__}: {exc}"
+        ended = self.clock.time()
+        ok = error is None and probe.tolerance.accepts(observed)
+        self.probes.append(
+            ProbeRecord(
+                name=probe.name,
+                phase=phase,
+                at=iso(ended) or "",
+                duration_ms=round((ended - started) * 1000, 3),
+                observed=observed,
+                expected=probe.tolerance.description,
+                within_tolerance=ok,
+                error=error,
+            )
+        )
+        if not ok and phase != "before" and self.fault_start is not None and self.detected_at is None:
+            self.detected_at = ended
+        return ok
+
+    def _failing(self, phase: Phase) -> str:
+        """The probes of the last round of `phase` that were out of tolerance, for a reason line."""
+        latest: dict[str, ProbeRecord] = {}
+        for record in self.probes:
+            if record["phase"] == phase:
+                latest[record["name"]] = record
+        parts = [
+            f"{r['name']} observed {r['error'] or r['observed']!r}, expected {r['expected']}"
+            for r in latest.values()
+            if not r["within_tolerance"]
+        ]
+        return "; ".join(parts) or "no probe ran"
+
+    # -- verdict ---------------------------------------------------------------------------------
+
+    def bounds(self) -> dict[str, tuple[float, float] | None]:
+        """[start, end) of the before / during / after windows, in epoch seconds.
+
+        During is the fault window: injection to removal, or, when nothing removes the fault (a
+        kill), injection to recovery. After runs from there to the end of the load.
+        """
+        start = self.load_started_at
+        stop = self.load_stopped_at if self.load_stopped_at is not None else self.clock.time()
+        if start is None:
+            return {"before": None, "during": None, "after": None}
+        if self.fault_start is None:
+            return {"before": (start, stop), "during": None, "after": None}
+        if self.fault_end is not None:
+            during_end = self.fault_end
+        else:
+            during_end = self.recovered_at if self.recovered_at is not None else stop
+        return {
+            "before": (start, self.fault_start),
+            "during": (self.fault_start, during_end),
+            "after": (during_end, stop),
+        }
+
+    def windows(self) -> Windows:
+        bounds = self.bounds()
+        return Windows(
+            before=self._window(bounds["before"]),
+            during=self._window(bounds["during"]),
+            after=self._window(bounds["after"]),
+        )
+
+    def _window(self, bounds: tuple[float, float] | None) -> WindowRecord:
+        if bounds is None:
+            return empty_window()
+        members = in_window(self.samples, *bounds)
+        return WindowRecord(**stats(members), start=iso(bounds[0]), end=iso(bounds[1]), by_group=by_group(members))
+
+    def check_budget(self) -> None:
+        if self.ctx.load is None or not self.method_done or self.status == "interrupted":
+            return
+        budget = self.drill.error_budget
+        bounds = self.bounds()
+        checks: list[tuple[Literal["during", "after"], Literal["error_rate", "p99_ms"], float]] = [
+            ("during", "error_rate", budget.during_error_rate),
+            ("after", "error_rate", budget.after_error_rate),
+        ]
+        if budget.during_p99_ms is not None:
+            checks.append(("during", "p99_ms", budget.during_p99_ms))
+        for window, metric, limit in checks:
+            span = bounds[window]
+            members = in_window(self.samples, *span) if span is not None else []
+            groups = budget.groups if window == "during" else budget.after_groups
+            self._budget_check(window, metric, groups, members, limit)
+
+    def _budget_check(
+        self,
+        window: Literal["during", "after"],
+        metric: Literal["error_rate", "p99_ms"],
+        groups: frozenset[RequestGroup],
+        members: list[Sample],
+        limit: float,
+    ) -> None:
+        counted = stats(only_groups(members, groups))
+        observed = counted["error_rate"] if metric == "error_rate" else counted["p99"]
+        passed = observed is None or observed <= limit
+        self.budget.append(
+            BudgetCheck(
+                window=window,
+                metric=metric,
+                groups=sorted(groups),
+                observed=observed,
+                limit=limit,
+                passed=passed,
+            )
+        )
+        if not passed:
+            self.deviated = True
+            unit = "" if metric == "error_rate" else " ms"
+            self.reasons.append(
+                f"error budget exceeded {window} the fault: {metric} {observed:g}{unit} > {limit:g}{unit} "
+                f"over {counted['requests']} requests ({', '.join(sorted(groups))})"
+            )
+
+    def journal(self) -> Journal:
+        self.check_budget()
+        if self.deviated and self.status == "completed":
+            self.status = "failed"
+        reference = self.fault_end if self.fault_end is not None else self.fault_start
+        return Journal(
+            schema=SCHEMA,
+            drill=self.drill.name,
+            title=self.drill.title,
+            run_id=self.ctx.run_id,
+            target=self.ctx.target.label,
+            status=self.status,
+            deviated=self.deviated,
+            passed=self.status == "completed" and not self.deviated,
+            reasons=self.reasons,
+            started_at=iso(self.started_at) or "",
+            ended_at=iso(self.ended_at) or "",
+            duration_s=round(self.ended_at - self.started_at, 3),
+            fault_window={"start": iso(self.fault_start), "end": iso(self.fault_end)},
+            detected_at=iso(self.detected_at),
+            time_to_detect_s=_elapsed(self.fault_start, self.detected_at),
+            recovered_at=iso(self.recovered_at),
+            rto_s=_elapsed(reference, self.recovered_at),
+            recovery_timeout_s=self.drill.recovery_timeout_s,
+            windows=self.windows(),
+            budget=self.budget,
+            probes=self.probes,
+            actions=self.actions,
+            rollbacks=self.rollbacks,
+            invariants=self.invariants,
+            clean_stack=self.clean_stack,
+            settings={service: dict(env) for service, env in self.drill.settings.items()},
+            timeline=timeline(self.samples, self.load_started_at) if self.load_started_at is not None else [],
+        )
+
+
+def _bound(action: Action, ctx: DrillContext) -> Callable[[], Awaitable[JsonValue]]:
+    return lambda: action.fn(ctx)
+
+
+def _elapsed(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round(max(0.0, end - start), 3)
+
+
+def _unclean(message: str) -> CleanStack:
+    return CleanStack(
+        passed=False,
+        toxiproxy_reset=False,
+        settings_restored={},
+        restarted=[],
+        unhealthy=[],
+        replicas={},
+        message=message,
+    )
+
+
+async def run_drill(
+    drill: Drill,
+    ctx: DrillContext,
+    *,
+    keeper: StackKeeper | None = None,
+    clock: Clock | None = None,
+    on_done: Callable[[Journal], None] | None = None,
+) -> Journal:
+    """Run one drill end to end and return its journal.
+
+    On Ctrl-C (KeyboardInterrupt, or the task being cancelled) the rollbacks and the clean-stack
+    check still run, `on_done` gets the journal (status `interrupted`), and the interrupt is
+    raised again so the caller stops.
+    """
+    ensure_drill_is_valid(drill)
+    run = _Run(drill, ctx, clock or SystemClock(), keeper)
+    interrupt: BaseException | None = None
+    try:
+        await run.execute()
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        run.status = "interrupted"
+        run.reasons.append("interrupted (Ctrl-C): rolled back without a verdict")
+        interrupt = exc
+    finally:
+        try:
+            await run.finish()
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            run.status = "interrupted"
+            run.reasons.append("interrupted again while rolling back: the stack may not be clean")
+            run.ended_at = run.clock.time()
+            interrupt = interrupt or exc
+    journal = run.journal()
+    if on_done is not None:
+        on_done(journal)
+    if interrupt is not None:
+        raise interrupt
+    return journal

@@ -1,0 +1,70 @@
+"""Which Chromium journeys drive, and how it is launched.
+
+Debian's `/usr/bin/chromium` when present (no download, the distribution
+keeps it patched), else the Chromium Playwright manages
+(`playwright install chromium`). The flags keep a synthetic monitor quiet and
+deterministic: no sandbox (containers run as root), no GPU, no background
+traffic of its own (updates, sync, QUIC) that would mix with what we measure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gauntlet.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+# GAUNTLET_CHROMIUM names another binary (a CI image's Chrome, say).
+CHROMIUM_ENV = "GAUNTLET_CHROMIUM"
+
+
+def find_chromium() -> Path | None:
+    """The system Chromium to use, or None to fall back to Playwright's own."""
+    given = os.environ.get(CHROMIUM_ENV, "").strip()
+    if given:
+        path = Path(given) if "/" in given else Path(shutil.which(given) or given)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise EnvironmentProblem(f"{CHROMIUM_ENV}={given!r} is not an executable file; unset it or fix the path")
+        return path
+    if SYSTEM_CHROMIUM.is_file() and os.access(SYSTEM_CHROMIUM, os.X_OK):
+        return SYSTEM_CHROMIUM
+    return None
+
+
+def launch(playwright: Playwright, *, headed: bool = False) -> Browser:
+    """Start Chromium; an EnvironmentProblem (exit 2) names the fix when there is none to start."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    executable = find_chromium()
+    try:
+        return playwright.chromium.launch(
+            executable_path=str(executable) if executable else None,
+            headless=not headed,
+            args=list(LAUNCH_ARGS),
+        )
+    except PlaywrightError as exc:
+        where = str(executable) if executable else "Playwright's managed Chromium"
+        hint = (
+            "install Chromium (apt-get install -y chromium) or run `playwright install chromium`"
+            if executable is None
+            else f"check that {executable} runs (`{executable} --version`)"
+        )
+        if headed and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            hint = "--headed needs a display (DISPLAY is unset); run without --headed or under xvfb-run"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EnvironmentProblem(f"cannot start Chromium ({where}): {first_line}; {hint}") from exc

@@ -1,0 +1,124 @@
+"""`gauntlet journey run [NAME ...]`: run synthetic journeys in Chromium against the platform.
+
+Exit codes: 0 every journey passed, 1 a journey failed (its screenshot, console
+errors and trace are in the artifacts directory), 2 usage or environment error
+(an unknown journey, no running stack, no Chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.journeys.framework import JourneyResult
+
+err = Console(stderr=True)
+out = Console()
+
+DEFAULT_ARTIFACTS = Path(".gauntlet-journeys")
+
+journey_app = typer.Typer(
+    name="journey", help="Synthetic journeys in a real Chromium.", no_args_is_help=True, add_completion=False
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `journey` commands to the main `gauntlet` app."""
+    app.add_typer(journey_app, name="journey")
+
+
+@journey_app.command("list")
+def list_journeys() -> None:
+    """The journeys there are, with their steps and budgets."""
+    from gauntlet.journeys.catalog import JOURNEYS
+
+    for journey in JOURNEYS.values():
+        out.print(
+            f"[bold]{journey.name}[/] (total budget {journey.total_budget_ms / 1000:.0f} s): {journey.description}"
+        )
+
+
+@journey_app.command("run")
+def run(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Journeys to run (default: all)", show_default=False)
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    headed: Annotated[bool, typer.Option("--headed", help="Show the browser (local debugging)")] = False,
+    artifacts: Annotated[
+        Path, typer.Option("--artifacts", help="Where runs write results, screenshots and traces")
+    ] = DEFAULT_ARTIFACTS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
+) -> None:
+    """Run journeys (all by default); exit 1 if any failed."""
+    try:
+        code = _run(names or [], target, headed, artifacts, as_json, state_dir)
+    except GauntletError as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
+
+
+def _run(
+    names: list[str], target: str | None, headed: bool, artifacts: Path, as_json: bool, state_dir: Path | None
+) -> int:
+    from playwright.sync_api import sync_playwright
+
+    from gauntlet.journeys.browser import launch
+    from gauntlet.journeys.catalog import JOURNEYS
+    from gauntlet.journeys.runner import UnknownJourney, run_journey
+
+    unknown = [n for n in names if n not in JOURNEYS]
+    if unknown:
+        raise UnknownJourney(f"no journey named {', '.join(map(repr, unknown))}; journeys: {', '.join(JOURNEYS)}")
+    service_key: str | None = None
+    if target is None:
+        from gauntlet.stack.current import running_state
+
+        state = running_state(state_dir)
+        target, service_key = state.api_url, state.service_key or None
+    results: list[JourneyResult] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright, headed=headed)
+        try:
+            for name in names or list(JOURNEYS):
+                result = run_journey(
+                    name, target=target, artifacts_dir=artifacts, browser=browser, service_key=service_key
+                )
+                results.append(result)
+                if not as_json:
+                    _print_result(result)
+        finally:
+            browser.close()
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in results], indent=2) + "\n")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _print_result(result: JourneyResult) -> None:
+    table = Table(title=f"{result.name}: {'passed' if result.ok else 'FAILED'} in {result.duration_ms / 1000:.2f} s")
+    for column in ("step", "status", "ms", "budget ms", "detail"):
+        table.add_column(column)
+    for step in result.steps:
+        colour = {"passed": "green", "failed": "red", "skipped": "yellow"}[step.status]
+        table.add_row(
+            step.name, f"[{colour}]{step.status}[/]", f"{step.duration_ms:.0f}", str(step.budget_ms), step.error or ""
+        )
+    out.print(table)
+    if not result.ok:
+        failed = result.failed_step
+        err.print(f"[red]{result.error}[/]", soft_wrap=True, highlight=False)
+        if failed is not None and failed.screenshot:
+            err.print(f"  screenshot: {failed.screenshot}")
+        if failed is not None and failed.trace:
+            err.print(f"  trace: {failed.trace} (playwright show-trace {failed.trace})")
+        if result.console_errors:
+            err.print(f"  console errors: {len(result.console_errors)} (in {result.artifacts_dir}/console-errors.txt)")

@@ -1,0 +1,398 @@
+"""`gauntlet monitor [run]` and `gauntlet monitor serve`: the synthetic monitor's commands.
+
+Exit codes: 0 the final status is green or yellow, 1 it is red (bounded runs, or a stopped
+loop), 2 usage or environment error (one line naming the problem). SIGTERM (systemd,
+Kubernetes) ends the loop after the current run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlparse
+
+import typer
+from rich.console import Console
+
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.journeys.monitor.schedule import DurationError, Schedule, parse_duration
+from gauntlet.journeys.monitor.status import AlertPolicy, PolicyError
+
+if TYPE_CHECKING:
+    from gauntlet.journeys.monitor.runner import RunReport
+
+err = Console(stderr=True)
+MONITOR_DIR = "monitor"
+DEFAULT_PORT = 8787
+
+monitor_app = typer.Typer(
+    name="monitor",
+    help="Run the synthetic journeys on a schedule; status page, metrics and alerts.",
+    add_completion=False,
+)
+
+
+class UsageProblem(GauntletError):
+    """A monitor option that cannot work as given."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add `gauntlet monitor` (run is the default) and `gauntlet monitor serve` to the main app."""
+    app.add_typer(monitor_app, name="monitor")
+
+
+Every = Annotated[str, typer.Option("--every", help="Period between run starts: 60s, 5m, 1h")]
+Jitter = Annotated[
+    str | None, typer.Option("--jitter", help="Random delay added to each start [default: a tenth of --every]")
+]
+Target = Annotated[str | None, typer.Option("--target", help="Platform URL [default: the running stack's API]")]
+ServiceKey = Annotated[
+    str | None,
+    typer.Option(
+        "--service-key", envvar="GAUNTLET_SERVICE_KEY", help="For the queue health views [default: the stack's]"
+    ),
+]
+Journeys = Annotated[str | None, typer.Option("--journeys", help="Comma-separated journeys [default: all]")]
+Retries = Annotated[int, typer.Option("--retries", help="Retries of a failed journey before it counts as failed")]
+FailAfter = Annotated[int, typer.Option("--fail-after", help="Consecutive failures before a check turns red (K)")]
+Cooldown = Annotated[str, typer.Option("--cooldown", help="No second red alert for a check within this")]
+Webhook = Annotated[
+    str | None,
+    typer.Option("--webhook", envvar="GAUNTLET_MONITOR_WEBHOOK", help="Slack-compatible webhook URL for alerts"),
+]
+HistoryOpt = Annotated[
+    Path | None, typer.Option("--history", help="SQLite history [default STATE_DIR/monitor/history.sqlite3]")
+]
+PageOpt = Annotated[
+    Path | None,
+    typer.Option("--page", help="Status page written after every run [default STATE_DIR/monitor/status.html]"),
+]
+Artifacts = Annotated[
+    Path | None, typer.Option("--artifacts", help="Screenshots and traces [default STATE_DIR/monitor/artifacts]")
+]
+MaxRuns = Annotated[int | None, typer.Option("--max-runs", help="Stop after N runs")]
+For = Annotated[str | None, typer.Option("--for", help="Stop starting runs after this long: 10m, 1h")]
+Retention = Annotated[str, typer.Option("--retention", help="Keep history and artifacts this long")]
+SlowAt = Annotated[
+    float, typer.Option("--slow-at", help="A passing step over this share of its budget is slow (yellow)")
+]
+Probes = Annotated[bool, typer.Option("--probes/--no-probes", help="Probe /functions/v1/health and the queue views")]
+JourneyTimeout = Annotated[
+    str | None, typer.Option("--journey-timeout", help="Kill a journey after this [default: its budget + 30s]")
+]
+PageUrl = Annotated[str | None, typer.Option("--page-url", help="Where people see the status page (linked in alerts)")]
+Headed = Annotated[bool, typer.Option("--headed", help="Show the browser (local debugging)")]
+StateDir = Annotated[
+    Path | None, typer.Option("--state-dir", help="State dir of the running stack [default .gauntlet]")
+]
+
+
+@monitor_app.callback(invoke_without_command=True)
+def monitor(
+    ctx: typer.Context,
+    every: Every = "60s",
+    jitter: Jitter = None,
+    target: Target = None,
+    service_key: ServiceKey = None,
+    journeys: Journeys = None,
+    retries: Retries = 1,
+    fail_after: FailAfter = 3,
+    cooldown: Cooldown = "30m",
+    webhook: Webhook = None,
+    history: HistoryOpt = None,
+    page: PageOpt = None,
+    artifacts: Artifacts = None,
+    max_runs: MaxRuns = None,
+    for_: For = None,
+    retention: Retention = "14d",
+    slow_at: SlowAt = 0.8,
+    probes: Probes = True,
+    journey_timeout: JourneyTimeout = None,
+    page_url: PageUrl = None,
+    headed: Headed = False,
+    state_dir: StateDir = None,
+) -> None:
+    """Run the journeys every --every (same as `gauntlet monitor run`)."""
+    if ctx.invoked_subcommand is None:
+        _exit(_run_monitor(locals()))
+
+
+@monitor_app.command("run")
+def run(
+    every: Every = "60s",
+    jitter: Jitter = None,
+    target: Target = None,
+    service_key: ServiceKey = None,
+    journeys: Journeys = None,
+    retries: Retries = 1,
+    fail_after: FailAfter = 3,
+    cooldown: Cooldown = "30m",
+    webhook: Webhook = None,
+    history: HistoryOpt = None,
+    page: PageOpt = None,
+    artifacts: Artifacts = None,
+    max_runs: MaxRuns = None,
+    for_: For = None,
+    retention: Retention = "14d",
+    slow_at: SlowAt = 0.8,
+    probes: Probes = True,
+    journey_timeout: JourneyTimeout = None,
+    page_url: PageUrl = None,
+    headed: Headed = False,
+    state_dir: StateDir = None,
+) -> None:
+    """Run the journeys and probes on schedule; exit 1 if the final status is red."""
+    _exit(_run_monitor(locals()))
+
+
+@monitor_app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0 = a free one)")] = DEFAULT_PORT,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (loopback unless you say otherwise)")
+    ] = "127.0.0.1",
+    history: HistoryOpt = None,
+    artifacts: Artifacts = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Serve the status page, /metrics, /status.json and the artifacts (read-only)."""
+    _exit(_serve(port=port, host=host, history=history, artifacts=artifacts, state_dir=state_dir))
+
+
+def _exit(code: int) -> None:
+    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
+    # would turn typer.Exit into a return value and lose the exit code.
+    raise SystemExit(code)
+
+
+def monitor_dir(state_dir: Path | None) -> Path:
+    from gauntlet.stack.current import resolve_state_dir
+
+    return resolve_state_dir(state_dir) / MONITOR_DIR
+
+
+def _duration(text: str, option: str, *, allow_zero: bool = False) -> float:
+    try:
+        return parse_duration(text, option=option, allow_zero=allow_zero)
+    except DurationError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _http_url(url: str, option: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageProblem(f"{option} {url!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
+    return url
+
+
+def _journey_list(text: str | None) -> tuple[str, ...]:
+    from gauntlet.journeys.monitor.journey_adapter import journey_names
+
+    known = journey_names()
+    if text is None:
+        return known
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise UsageProblem(f"--journeys {text!r} names no journey; choose from {', '.join(known)}")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageProblem(
+            f"--journeys: unknown journey {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
+        )
+    if len(set(names)) != len(names):
+        raise UsageProblem(f"--journeys {text!r} names a journey twice")
+    return names
+
+
+def _resolve_target(target: str | None, service_key: str | None, state_dir: Path | None) -> tuple[str, str | None]:
+    if target:
+        return _http_url(target, "--target").rstrip("/"), service_key
+    from gauntlet.stack.current import running_state
+
+    state = running_state(state_dir)  # StackNotRunning names `gauntlet up` and --target
+    return state.api_url.rstrip("/"), service_key or state.service_key or None
+
+
+def _run_monitor(options: dict[str, Any]) -> int:
+    try:
+        return _monitor(**{k: v for k, v in options.items() if k != "ctx"})
+    except GauntletError as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+        return exc.exit_code
+
+
+def _monitor(
+    *,
+    every: str,
+    jitter: str | None,
+    target: str | None,
+    service_key: str | None,
+    journeys: str | None,
+    retries: int,
+    fail_after: int,
+    cooldown: str,
+    webhook: str | None,
+    history: Path | None,
+    page: Path | None,
+    artifacts: Path | None,
+    max_runs: int | None,
+    for_: str | None,
+    retention: str,
+    slow_at: float,
+    probes: bool,
+    journey_timeout: str | None,
+    page_url: str | None,
+    headed: bool,
+    state_dir: Path | None,
+) -> int:
+    from gauntlet.journeys.monitor.alerts import NoSink, WebhookSink
+    from gauntlet.journeys.monitor.history import History, HistoryError
+    from gauntlet.journeys.monitor.journey_adapter import SubprocessJourneys
+    from gauntlet.journeys.monitor.probes import HttpProber
+    from gauntlet.journeys.monitor.runner import Monitor, MonitorBusy, MonitorConfig, SystemClock, exclusive
+    from gauntlet.platform.workers.logfmt import configure_logging
+
+    # Every option is checked before anything runs or touches the disk.
+    every_s = _duration(every, "--every")
+    jitter_s = _duration(jitter, "--jitter", allow_zero=True) if jitter is not None else every_s / 10
+    try:
+        schedule = Schedule(
+            every_s=every_s,
+            jitter_s=jitter_s,
+            max_runs=max_runs,
+            max_duration_s=_duration(for_, "--for") if for_ is not None else None,
+        )
+        policy = AlertPolicy(fail_after=fail_after, cooldown_s=_duration(cooldown, "--cooldown", allow_zero=True))
+    except (DurationError, PolicyError) as exc:
+        raise UsageProblem(str(exc)) from None
+    if retries < 0:
+        raise UsageProblem(f"--retries must be 0 or more, got {retries}")
+    if not 0 < slow_at <= 1:
+        raise UsageProblem(f"--slow-at {slow_at:g}: give a share of the step budget, more than 0 and at most 1")
+    retention_s = _duration(retention, "--retention")
+    timeout_s = _duration(journey_timeout, "--journey-timeout") if journey_timeout is not None else None
+    names = _journey_list(journeys)
+    webhook_url = _http_url(webhook, "--webhook") if webhook else None
+    page_link = _http_url(page_url, "--page-url") if page_url else None
+    base, key = _resolve_target(target, service_key, state_dir)
+
+    home = monitor_dir(state_dir)
+    history_path = (history or home / "history.sqlite3").resolve()
+    page_path = (page or home / "status.html").resolve()
+    config = MonitorConfig(
+        target=base,
+        journeys=names,
+        schedule=schedule,
+        policy=policy,
+        retries=retries,
+        slow_fraction=slow_at,
+        artifacts_dir=(artifacts or home / "artifacts").resolve(),
+        page_path=page_path,
+        metrics_path=page_path.with_name("metrics.prom"),
+        retention_s=retention_s,
+        page_url=page_link,
+    )
+    # The console line per run is the progress report; logfmt carries the warnings (alerts, overruns).
+    configure_logging(logging.WARNING)
+    stop = threading.Event()
+    sink = WebhookSink(webhook_url) if webhook_url else NoSink()
+    prober = HttpProber(base, service_key=key) if probes else None
+    err.print(
+        f"monitor: {', '.join(names)} against {base} every {every} (jitter up to {jitter_s:g}s), "
+        f"red after {fail_after} failures; page {page_path}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    try:
+        with exclusive(history_path), History(history_path) as store, _stop_on_sigterm(stop):
+            monitor = Monitor(
+                config,
+                journeys=SubprocessJourneys(service_key=key, headed=headed, timeout_s=timeout_s),
+                prober=prober,
+                history=store,
+                sink=sink,
+                clock=SystemClock(stop),
+                on_run=_print_run,
+            )
+            report = monitor.run()
+    except (MonitorBusy, HistoryError) as exc:
+        raise UsageProblem(str(exc)) from None
+    finally:
+        if isinstance(sink, WebhookSink):
+            sink.close()
+        if prober is not None:
+            prober.close()
+    colour = report.final_colour
+    err.print(
+        f"monitor: {len(report.runs)} run(s), final status {colour}" + (" (stopped)" if report.stopped_early else "")
+    )
+    return EXIT_FAILED if colour == "red" else EXIT_OK
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM ends the loop after the current run (systemd stop, Kubernetes pod shutdown)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (e.g. under a test runner)
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _print_run(report: RunReport) -> None:
+    parts = [
+        f"{o.name} {o.verdict} {o.final.duration_ms / 1000:.1f}s"
+        + (f" ({len(o.attempts)} attempts)" if len(o.attempts) > 1 else "")
+        for o in report.record.outcomes
+    ]
+    parts += [f"{p.name} {p.status}" for p in report.record.probes]
+    line = f"run {report.run_id}: [{report.colour}]{report.colour.upper()}[/] " + ", ".join(parts)
+    if report.alerts:
+        sent = (
+            "sent"
+            if report.delivery and report.delivery.delivered
+            else f"NOT delivered ({report.delivery.error if report.delivery else '?'})"
+        )
+        line += f"; alert {sent}: " + ", ".join(f"{a.check} {a.kind}" for a in report.alerts)
+    err.print(line, soft_wrap=True, highlight=False)
+
+
+def _serve(*, port: int, host: str, history: Path | None, artifacts: Path | None, state_dir: Path | None) -> int:
+    from gauntlet.journeys.monitor.serve import LOOPBACK, ServeConfig, make_server
+
+    if not 0 <= port <= 65535:
+        err.print(f"[red]error:[/] --port {port} is not a port (0-65535)")
+        return 2
+    home = monitor_dir(state_dir)
+    config = ServeConfig(
+        history_path=(history or home / "history.sqlite3").resolve(),
+        artifacts_dir=(artifacts or home / "artifacts").resolve(),
+        host=host,
+        port=port,
+    )
+    try:
+        server = make_server(config)
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
+        return 2
+    if host not in LOOPBACK:
+        err.print(
+            f"[yellow]warning:[/] listening on {host}, not loopback: whoever reaches it sees status and artifacts"
+        )
+    bound_port = server.server_address[1]
+    err.print(f"status page on http://{host}:{bound_port}/ (metrics at /metrics); Ctrl-C stops", highlight=False)
+    with server:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0

@@ -1,0 +1,311 @@
+"""`gauntlet load PROFILE --scenario S`: drive the platform with Locust and fail the run on a missed SLO.
+
+Exit codes: 0 every threshold met, 1 a threshold missed (or the run was
+aborted on one), 2 usage or environment error (the message names it).
+Locust is imported only inside the Locust child processes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, cast
+from urllib.parse import urlparse
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, GauntletError
+from gauntlet.load import display
+from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S
+from gauntlet.load.plan import (
+    ABORT_GRACE_S,
+    ABORT_MIN_SAMPLES,
+    DRAIN_S,
+    RunPlan,
+    UserConfig,
+    stages_to_dicts,
+    thresholds_to_dicts,
+)
+from gauntlet.load.profiles.accounts import load_accounts
+from gauntlet.load.profiles.catalog import PROFILES
+from gauntlet.load.results import build_result, judge, read_measurements, write_json
+from gauntlet.load.runner import STARTUP_SLACK_S, LocustLaunch, Mode, run_locust, run_worker, tail
+from gauntlet.load.shapes import LOCAL_SCALE, SCENARIOS, ScenarioName, ScenarioRequest, build_plan, parse_duration
+from gauntlet.load.thresholds import applicable, default_slo, load_slo_file
+from gauntlet.stack.current import resolve_state_dir
+from gauntlet.stack.ports import free_ports
+from gauntlet.stack.state import load_state
+
+LOCUST_MASTER_PORT = 5557
+err = Console(stderr=True)
+out = Console()
+PROGRESS_LINE_EVERY_S = 5.0
+
+
+class UsageProblem(GauntletError):
+    """A command-line option that cannot work as given."""
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The `load` command's options, as given."""
+
+    profile: str | None
+    scenario: str
+    users: int | None
+    duration: str | None
+    rate: float | None
+    scale: float | None
+    target: str | None
+    workers: int
+    master: bool
+    worker: bool
+    master_host: str | None
+    master_port: int | None
+    expect_workers: int
+    ui: bool
+    web_port: int
+    slo: Path | None
+    abort_on_fail: bool
+    out_dir: Path | None
+    accounts: Path | None
+    think_time: str
+    api_key: str | None
+    progress: bool | None
+    state_dir: Path | None
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main `gauntlet` app."""
+    app.command("load", no_args_is_help=False)(load)
+
+
+def load(
+    profile: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PROFILES)}")] = None,
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}")] = "smoke",
+    users: Annotated[int | None, typer.Option(help="Users (rate: slots for arrivals in flight)")] = None,
+    duration: Annotated[str | None, typer.Option(help="e.g. 30s, 5m, 1h (scenario default if unset)")] = None,
+    rate: Annotated[float | None, typer.Option(help="rate scenario: arrivals (requests) per second")] = None,
+    scale: Annotated[
+        float | None, typer.Option(help="Multiply the named user counts and rates (default 0.01; 1 with --master)")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Base URL to load (default: the running stack's API)")] = None,
+    workers: Annotated[int, typer.Option(help="Run a Locust master and K worker processes here")] = 0,
+    master: Annotated[bool, typer.Option("--master", help="Be the master of workers on other machines")] = False,
+    worker: Annotated[bool, typer.Option("--worker", help="Be a worker of the master at --master-host")] = False,
+    master_host: Annotated[str | None, typer.Option(help="The master's host (with --worker)")] = None,
+    master_port: Annotated[
+        int | None, typer.Option(help="The master's port (default 5557; a free one for --workers)")
+    ] = None,
+    expect_workers: Annotated[int, typer.Option(help="Workers the --master waits for")] = 1,
+    ui: Annotated[bool, typer.Option("--ui", help="Open Locust's web UI instead of running headless")] = False,
+    web_port: Annotated[int, typer.Option(help="Port of Locust's web UI (with --ui)")] = 8089,
+    slo: Annotated[Path | None, typer.Option(help="SLO file (YAML or TOML); default: DESIGN.md's SLOs")] = None,
+    abort_on_fail: Annotated[bool, typer.Option("--abort-on-fail", help="Stop once a threshold is lost")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for results (default .gauntlet/load/RUN)")
+    ] = None,
+    accounts: Annotated[Path | None, typer.Option(help="Fixture accounts (JSON or CSV of email,password)")] = None,
+    think_time: Annotated[str, typer.Option(help="Seconds between a user's tasks: MIN,MAX or one value")] = "0.5,2",
+    api_key: Annotated[str | None, typer.Option(help="`apikey` header (default: the stack's anon key)")] = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Live display")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="State dir of the running stack [default .gauntlet]")] = None,
+) -> None:
+    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed."""
+    try:
+        code = _load(LoadOptions(**locals()))
+    except GauntletError as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+        code = exc.exit_code
+    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
+    # would turn typer.Exit into a return value and lose the exit code.
+    raise SystemExit(code)
+
+
+def _resolve_target(target: str | None, state_dir: Path | None) -> tuple[str, str | None]:
+    """(base URL, anon key or None)."""
+    if target:
+        parsed = urlparse(target)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise UsageProblem(f"--target {target!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
+        return target.rstrip("/"), None
+    state = load_state(resolve_state_dir(state_dir))
+    if state is None or state.status != "up" or not state.api_url:
+        raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL")
+    return state.api_url.rstrip("/"), state.anon_key or None
+
+
+def _think_time(text: str) -> tuple[float, float]:
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise UsageProblem(f"--think-time {text!r}: write MIN,MAX seconds (e.g. 0.5,2) or one number") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or parts[0] < 0 or parts[1] < parts[0]:
+        raise UsageProblem(f"--think-time {text!r}: need 0 <= MIN <= MAX")
+    return parts[0], parts[1]
+
+
+def _mode(o: LoadOptions) -> Mode:
+    flags = (("--master", o.master), ("--worker", o.worker), ("--workers", o.workers > 0))
+    chosen = [name for name, on in flags if on]
+    if len(chosen) > 1:
+        raise UsageProblem(f"{' and '.join(chosen)} cannot be combined: pick one way to distribute")
+    if o.workers < 0:
+        raise UsageProblem("--workers must be >= 0")
+    if o.worker:
+        if not o.master_host:
+            raise UsageProblem("--worker needs --master-host HOST (the machine running `gauntlet load --master`)")
+        if o.ui:
+            raise UsageProblem("--ui belongs on the master, not on a --worker")
+        return "worker"
+    if o.master:
+        if o.expect_workers < 1:
+            raise UsageProblem("--expect-workers must be at least 1")
+        return "master"
+    return "workers" if o.workers > 0 else "local"
+
+
+def _load(o: LoadOptions) -> int:
+    mode = _mode(o)
+    started = time.strftime("%Y%m%dT%H%M%S")
+    if mode == "worker":
+        launch = LocustLaunch(
+            mode="worker",
+            user_classes=(),
+            target="",
+            out_dir=(o.out_dir or resolve_state_dir(o.state_dir) / "load" / f"worker-{started}").resolve(),
+            master_host=o.master_host or "",
+            master_port=o.master_port or LOCUST_MASTER_PORT,
+        )
+        err.print(f"worker: connecting to {launch.master_host}:{launch.master_port}; logs in {launch.out_dir}")
+        return run_worker(launch)
+    profile_name = o.profile
+    if profile_name is None:
+        raise UsageProblem(f"name a profile: gauntlet load PROFILE (one of {', '.join(PROFILES)})")
+    profile = PROFILES.get(profile_name)
+    if profile is None:
+        raise UsageProblem(f"unknown profile {profile_name!r}; choose one of {', '.join(PROFILES)}")
+    if o.scenario not in SCENARIOS:
+        raise UsageProblem(f"unknown scenario {o.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
+    plan_shape = build_plan(
+        ScenarioRequest(
+            scenario=cast(ScenarioName, o.scenario),
+            users=o.users,
+            duration_s=parse_duration(o.duration) if o.duration is not None else None,
+            rate_per_s=o.rate,
+            scale=scale,
+        )
+    )
+    target, anon_key = _resolve_target(o.target, o.state_dir)
+    spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
+    thresholds = applicable(spec, profile.requests)
+    accounts_file = None
+    if o.accounts is not None:
+        load_accounts(o.accounts)  # refuse a bad file now, not in every worker
+        accounts_file = str(o.accounts.resolve())
+    run_id = f"{started}-{uuid.uuid4().hex[:6]}"
+    out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / f"{run_id}-{profile.name}").resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    generators = {"local": 1, "workers": o.workers, "master": o.expect_workers}[mode]
+    plan = RunPlan(
+        run_id=run_id,
+        profile=profile.name,
+        scenario=plan_shape.scenario,
+        target=target,
+        stages=stages_to_dicts(plan_shape.table),
+        thresholds=thresholds_to_dicts(thresholds),
+        abort_on_fail=o.abort_on_fail,
+        abort_min_samples=ABORT_MIN_SAMPLES,
+        abort_grace_s=ABORT_GRACE_S,
+        measurements_file=str(out_dir / "measurements.json"),
+        progress_file=str(out_dir / "progress.jsonl"),
+        expect_workers=generators,
+        users=UserConfig(
+            run_id=run_id,
+            api_key=o.api_key or anon_key,
+            accounts_file=accounts_file,
+            think_time_s=_think_time(o.think_time),
+            rate_per_s=plan_shape.rate_per_s,
+            rate_duration_s=plan_shape.rate_duration_s,
+            generators=generators,
+            late_after_s=DEFAULT_LATE_AFTER_S,
+            give_up_after_s=DEFAULT_GIVE_UP_AFTER_S,
+        ),
+    )
+    launch = LocustLaunch(
+        mode=mode,
+        user_classes=profile.user_classes,
+        target=target,
+        out_dir=out_dir,
+        workers=generators,
+        # Several local runs at once must not fight over Locust's default port.
+        master_port=o.master_port or (free_ports(1)[0] if mode == "workers" else LOCUST_MASTER_PORT),
+        master_bind_host="*" if mode == "master" else "127.0.0.1",
+        ui=o.ui,
+        web_port=o.web_port,
+        expect_workers_max_wait_s=300 if mode == "master" else 60,
+    )
+    where = {
+        "local": "1 process",
+        "workers": f"master + {generators} workers",
+        "master": f"{generators} remote workers",
+    }
+    err.print(f"load: {profile.name}, {plan_shape.describe()} (scale {scale:g}), {where[mode]}, against {target}")
+    err.print(f"results in {out_dir}")
+    if o.ui:
+        err.print(f"Locust web UI on http://127.0.0.1:{o.web_port} (Ctrl-C here ends the run)")
+    timeout = None if o.ui else plan_shape.table.duration_s + DRAIN_S + STARTUP_SLACK_S
+    if timeout is not None and mode in ("workers", "master"):
+        timeout += launch.expect_workers_max_wait_s
+    end = _run_with_display(launch, plan, timeout, o.progress, title=f"{profile.name} / {plan_shape.scenario}")
+    # With the web UI, Ctrl-C is how a run ends, not an interruption.
+    return _finish(plan, out_dir, thresholds, end.timed_out, end.interrupted and not o.ui)
+
+
+def _run_with_display(
+    launch: LocustLaunch, plan: RunPlan, timeout: float | None, progress: bool | None, *, title: str
+) -> Any:
+    live_display = err.is_terminal if progress is None else progress
+    if live_display and err.is_terminal:
+        with Live(display.progress_panel(None, title), console=err, refresh_per_second=2) as live:
+            return run_locust(
+                launch, plan, timeout_s=timeout, on_progress=lambda p: live.update(display.progress_panel(p, title))
+            )
+    last_print = [0.0]
+
+    def print_line(p: dict[str, Any]) -> None:
+        if live_display and time.monotonic() - last_print[0] >= PROGRESS_LINE_EVERY_S:
+            last_print[0] = time.monotonic()
+            err.print(display.progress_line(p), highlight=False)
+
+    return run_locust(launch, plan, timeout_s=timeout, on_progress=print_line)
+
+
+def _finish(plan: RunPlan, out_dir: Path, thresholds: Any, timed_out: bool, interrupted: bool) -> int:
+    measurements_path = Path(plan["measurements_file"])
+    if not measurements_path.exists():
+        log = tail(out_dir / "locust.out") or tail(out_dir / "locust.log")
+        why = "timed out" if timed_out else ("was interrupted" if interrupted else "ended without measurements")
+        raise EnvironmentProblem(f"Locust {why}; see {out_dir}/locust.out:\n{log}")
+    measurements = read_measurements(measurements_path)
+    if interrupted and measurements["aborted"] is None:
+        measurements["aborted"] = {
+            "at_s": measurements["ended_at"] - measurements["started_at"],
+            "reason": "interrupted",
+        }
+    verdicts = judge(measurements, thresholds)
+    result = build_result(plan, measurements, verdicts)
+    write_json(out_dir / "results.json", result)
+    out.print(display.summary_table(result))
+    out.print(Group(*display.verdict_lines(result)))
+    err.print(f"results: {out_dir / 'results.json'}")
+    if timed_out or interrupted:
+        return EXIT_USAGE
+    return EXIT_OK if result["passed"] else EXIT_FAILED

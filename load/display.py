@@ -1,0 +1,106 @@
+"""What a person sees during and after a run: rich renderables and plain lines, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from gauntlet.load.results import LoadResult, RequestStats
+
+
+def progress_line(p: dict[str, Any]) -> str:
+    """One line of live progress (for logs and non-terminals)."""
+    requests = int(p.get("requests", 0))
+    failures = int(p.get("failures", 0))
+    rate = failures / requests * 100 if requests else 0.0
+    line = (
+        f"{p.get('t_s', 0):>7.1f}s  users {p.get('users', 0):>6}  rps {p.get('rps', 0):>8.1f}  "
+        f"p95 {p.get('p95_ms', 0):>8.1f} ms  errors {failures} ({rate:.2f} %)"
+    )
+    if p.get("aborted"):
+        line += f"  ABORTING: {p['aborted']}"
+    return line
+
+
+def progress_panel(p: dict[str, Any] | None, title: str) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold", expand=False)
+    for column in ("elapsed", "users", "rps", "p95", "requests", "errors"):
+        table.add_column(column, justify="right")
+    if p is None:
+        table.add_row("starting", "-", "-", "-", "-", "-")
+        return table
+    requests = int(p.get("requests", 0))
+    failures = int(p.get("failures", 0))
+    rate = failures / requests * 100 if requests else 0.0
+    table.add_row(
+        f"{p.get('t_s', 0):.0f} s",
+        str(p.get("users", 0)),
+        f"{p.get('rps', 0):.1f}",
+        f"{p.get('p95_ms', 0):.1f} ms",
+        str(requests),
+        Text(f"{failures} ({rate:.2f} %)", style="red" if failures else ""),
+    )
+    return table
+
+
+def _row(name: str, s: RequestStats) -> list[str]:
+    return [
+        name,
+        str(s["requests"]),
+        f"{s['error_rate'] * 100:.2f} %",
+        f"{s['rps']:.1f}",
+        f"{s['p50_ms']:.1f}",
+        f"{s['p90_ms']:.1f}",
+        f"{s['p95_ms']:.1f}",
+        f"{s['p99_ms']:.1f}",
+        f"{s['p99_9_ms']:.1f}",
+        f"{s['max_ms']:.1f}",
+    ]
+
+
+def summary_table(result: LoadResult) -> Table:
+    run = result["run"]
+    table = Table(title=f"{run['profile']} / {run['scenario']} against {run['target']} ({run['duration_s']:.1f} s)")
+    for column in ("request", "count", "errors", "rps", "p50", "p90", "p95", "p99", "p99.9", "max (ms)"):
+        if column == "request":
+            table.add_column(column, justify="left", no_wrap=True, overflow="fold")
+        else:
+            table.add_column(column, justify="right")
+    for name, stats in result["requests"].items():
+        table.add_row(*_row(name, stats))
+    table.add_row(*_row("overall", result["overall"]), style="bold")
+    return table
+
+
+def verdict_lines(result: LoadResult) -> list[Text]:
+    lines = []
+    for v in result["thresholds"]:
+        style = "green" if v["passed"] else "red"
+        lines.append(Text(("PASS " if v["passed"] else "FAIL ") + v["text"], style=style))
+    arrivals = result["arrivals"]
+    if arrivals is not None:
+        lines.append(
+            Text(
+                f"arrivals: {arrivals['scheduled']} scheduled, {arrivals['on_time']} on time, "
+                f"{arrivals['late']} late, {arrivals['missed']} could not start "
+                f"(worst start delay {arrivals['max_lateness_ms']:.1f} ms)",
+                style="yellow" if arrivals["late"] or arrivals["missed"] else "",
+            )
+        )
+    if result["aborted"]:
+        lines.append(Text(f"aborted at {result['aborted']['at_s']:.1f} s: {result['aborted']['reason']}", style="red"))
+    checks = result["checks"]
+    if not checks["consistent"]:
+        lines.append(
+            Text(
+                f"warning: HDR recorded {checks['hdr_requests']} requests, Locust counted {checks['locust_requests']}",
+                style="yellow",
+            )
+        )
+    for error in result["errors"][:5]:
+        lines.append(Text(f"error x{error['occurrences']}: {error['name']}: {error['error'][:160]}", style="dim"))
+    verdict = "all thresholds met" if result["passed"] else "SLO MISSED"
+    lines.append(Text(verdict, style="bold green" if result["passed"] else "bold red"))
+    return lines

@@ -1,0 +1,1 @@
+"""The platform's web pages: server-rendered shells whose small scripts call the same RPCs with the user's JWT."""

@@ -1,0 +1,57 @@
+"""Real Locust runs for `gauntlet load`, short and on loopback.
+
+Most tests drive the calibration target (gauntlet.load.calibration_target), a
+fast stand-in for the platform with a known injected delay and its own request
+counts, so the measurement claims are checked against something exactly known.
+Tests marked `integration` drive the embedded stack through `gauntlet_stack`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gauntlet.load.calibration_target import CalibrationTarget
+from gauntlet.load.cli import register
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from loadrun import LoadRun, RunLoad
+
+
+@pytest.fixture
+def run_load(tmp_path: Path) -> RunLoad:
+    """Run `gauntlet load ARGS` (in this process; Locust itself runs in child processes)."""
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:
+        pass
+
+    counter = iter(range(1000))
+
+    def run(*args: str) -> LoadRun:
+        out_dir = tmp_path / f"run{next(counter)}"
+        result = CliRunner().invoke(app, ["load", *args, "--out", str(out_dir), "--no-progress"])
+        return LoadRun(exit_code=result.exit_code, output=result.stderr + result.stdout, out_dir=out_dir)
+
+    return run
+
+
+@pytest.fixture
+def target() -> Iterator[CalibrationTarget]:
+    with CalibrationTarget() as server:
+        yield server
+
+
+@pytest.fixture
+def slow_target() -> Iterator[CalibrationTarget]:
+    """Answers every request after exactly 50 ms."""
+    with CalibrationTarget(delay_s=0.050) as server:
+        yield server

@@ -1,0 +1,88 @@
+"""The numbers are right: HDR percentiles against a known injected latency, and SLO verdicts and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from loadrun import RunLoad, assert_counts_match_server
+
+from gauntlet.load.calibration_target import CalibrationTarget
+from gauntlet.load.hdr import decode
+
+pytestmark = pytest.mark.timeout(120)
+FAST = ("--think-time", "0.05")
+
+
+def test_hdr_percentiles_match_an_injected_latency(run_load: RunLoad, slow_target: CalibrationTarget) -> None:
+    run = run_load("home_for_you", "--target", slow_target.url, "--duration", "4s", "--users", "3", *FAST)
+    assert run.exit_code == 0, run.output + run.locust_log()
+    result = run.result
+    for name, stats in result["requests"].items():
+        assert stats["min_ms"] >= 50.0, name  # nothing can be faster than the delay
+        assert 50.0 <= stats["p50_ms"] <= 56.0, (name, stats["p50_ms"])
+    overall = result["overall"]
+    assert 50.0 <= overall["p95_ms"] <= 65.0
+    assert overall["p99_ms"] <= 80.0
+    # The shipped histogram is the full distribution (in microseconds), not a summary.
+    hist = decode(overall["hdr"])
+    assert hist.get_total_count() == overall["requests"]
+    assert 50_000 <= hist.get_value_at_percentile(50) <= 56_000
+    assert_counts_match_server(run, dict(slow_target.counts), users=3)
+
+
+def test_per_second_series_adds_up(run_load: RunLoad, target: CalibrationTarget) -> None:
+    run = run_load("suggestions", "--target", target.url, "--duration", "4s", "--users", "2", *FAST)
+    series = run.result["series"]
+    assert sum(p["requests"] for p in series) == run.result["overall"]["requests"]
+    assert [p["t_s"] for p in series] == list(range(len(series)))
+    assert any(p["p95_ms"] > 0 for p in series)
+
+
+def test_slo_met_exits_0_and_missed_exits_1(run_load: RunLoad, slow_target: CalibrationTarget, tmp_path: Path) -> None:
+    generous = tmp_path / "generous.yaml"
+    generous.write_text("overall:\n  p95_ms: '< 200ms'\n  error_rate: '< 1%'\n")
+    ok = run_load(
+        "suggestions", "--target", slow_target.url, "--duration", "3s", "--users", "2", "--slo", str(generous)
+    )
+    assert ok.exit_code == 0, ok.output
+    assert all(v["passed"] for v in ok.result["thresholds"])
+
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[overall]\np95_ms = "< 20ms"\n')  # the server takes 50 ms
+    missed = run_load(
+        "suggestions", "--target", slow_target.url, "--duration", "3s", "--users", "2", "--slo", str(strict)
+    )
+    assert missed.exit_code == 1, missed.output
+    (verdict,) = missed.result["thresholds"]
+    assert verdict["reason"] == "missed" and verdict["observed"] >= 50.0
+    assert missed.result["passed"] is False
+    assert "SLO MISSED" in missed.output
+
+
+def test_a_threshold_on_a_request_never_made_fails_loudly(
+    run_load: RunLoad, target: CalibrationTarget, tmp_path: Path
+) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("scope: all\noverall:\n  p95_ms: 500\nrequests:\n  'rpc:complete_onboarding':\n    p95_ms: 1000\n")
+    run = run_load("suggestions", "--target", target.url, "--duration", "3s", "--users", "2", *FAST, "--slo", str(slo))
+    assert run.exit_code == 1
+    overall, onboarding = run.result["thresholds"]
+    assert overall["passed"]
+    assert onboarding["reason"] == "no samples" and onboarding["observed"] is None
+    assert "FAILED (no samples)" in run.output
+
+
+def test_abort_on_fail_stops_early(run_load: RunLoad, slow_target: CalibrationTarget, tmp_path: Path) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("overall:\n  p95_ms: '< 10ms'\n")
+    run = run_load(
+        "suggestions", "--target", slow_target.url, "--duration", "60s", "--users", "3",
+        *FAST, "--slo", str(slo), "--abort-on-fail",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.output
+    result = run.result
+    assert result["aborted"] is not None
+    assert "p95_ms < 10 ms" in result["aborted"]["reason"]
+    assert result["run"]["duration_s"] < 20  # not the 60 s asked for
+    assert "aborted at" in run.output

@@ -1,0 +1,86 @@
+"""`gauntlet load` usage errors: exit 2 with one line naming the problem, before any Locust starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gauntlet.load.cli import register
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    application = typer.Typer()
+    register(application)
+
+    @application.command("noop")
+    def _noop() -> None:  # a second command keeps `load` a subcommand, as in the real app
+        pass
+
+    return application
+
+
+def run(app: typer.Typer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["load", *args])
+    return result.exit_code, result.stderr + result.stdout
+
+
+TARGET = ("--target", "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nope", *TARGET), "unknown profile 'nope'; choose one of home_for_you"),
+        (TARGET, "name a profile: gauntlet load PROFILE"),
+        (("shop", "-s", "burst", *TARGET), "unknown scenario 'burst'"),
+        (("shop", "--rate", "5", *TARGET), "--rate applies only to --scenario rate"),
+        (("shop", "--duration", "5x", *TARGET), "--duration '5x'"),
+        (("shop", "--users", "0", *TARGET), "--users must be at least 1"),
+        (("shop", "--scale", "-1", *TARGET), "--scale must be a positive number"),
+        (("shop", "--target", "localhost:8000"), "--target 'localhost:8000' is not an http(s) URL"),
+        (("shop", "--worker", *TARGET), "--worker needs --master-host HOST"),
+        (("shop", "--master", "--workers", "2", *TARGET), "--master and --workers cannot be combined"),
+        (("shop", "--workers", "-1", *TARGET), "--workers must be >= 0"),
+        (("shop", "--master", "--expect-workers", "0", *TARGET), "--expect-workers must be at least 1"),
+        (("shop", "--think-time", "a,b", *TARGET), "--think-time 'a,b'"),
+        (("shop", "--think-time", "2,1", *TARGET), "need 0 <= MIN <= MAX"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(app: typer.Typer, args: tuple[str, ...], message: str) -> None:
+    code, output = run(app, *args)
+    assert code == 2, output
+    assert message in output
+    assert output.strip().startswith("error:")
+    assert "Traceback" not in output
+
+
+def test_no_running_stack(app: typer.Typer, tmp_path: Path) -> None:
+    code, output = run(app, "shop", "--state-dir", str(tmp_path))
+    assert code == 2
+    assert "no running stack: run `gauntlet up` or pass --target URL" in output
+
+
+def test_stale_or_torn_state_file_is_no_stack(app: typer.Typer, tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+    assert "no running stack" in run(app, "shop", "--state-dir", str(tmp_path))[1]
+    (tmp_path / "state.json").write_text('{"state_dir": "x", "status": "stopped", "api_url": "http://127.0.0.1:1"}')
+    assert "no running stack" in run(app, "shop", "--state-dir", str(tmp_path))[1]
+
+
+def test_bad_slo_file_names_the_key(app: typer.Typer, tmp_path: Path) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("overall:\n  p95: 500\n")
+    code, output = run(app, "shop", *TARGET, "--slo", str(slo))
+    assert code == 2
+    assert "overall.p95: unknown metric 'p95'" in output
+
+
+def test_bad_accounts_file(app: typer.Typer, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text("[]")
+    code, output = run(app, "shop", *TARGET, "--accounts", str(accounts))
+    assert code == 2 and "no accounts in the file" in output

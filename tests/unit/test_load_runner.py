@@ -1,0 +1,60 @@
+"""Building the Locust commands and reading progress: no processes started here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gauntlet.load.runner import LOCUSTFILE, LocustLaunch, ProgressFeed, master_command, worker_command
+
+
+def launch(**kw: object) -> LocustLaunch:
+    base: dict[str, object] = {
+        "mode": "local",
+        "user_classes": ("HomeForYouUser",),
+        "target": "http://127.0.0.1:9",
+        "out_dir": Path("/tmp/out"),
+    }
+    base.update(kw)
+    return LocustLaunch(**base)  # type: ignore[arg-type]
+
+
+def test_local_command_is_headless_with_our_locustfile_csv_and_plan() -> None:
+    cmd = master_command(launch(), Path("/tmp/out/plan.json"), '{"x": 1}')
+    assert cmd[1:4] == ["-m", "locust", "-f"] and cmd[4] == str(LOCUSTFILE)
+    assert "--headless" in cmd and "--master" not in cmd
+    assert cmd[cmd.index("--host") + 1] == "http://127.0.0.1:9"
+    assert cmd[cmd.index("--csv") + 1] == "/tmp/out/locust"
+    assert cmd[cmd.index("--gauntlet-plan") + 1] == "/tmp/out/plan.json"
+    assert cmd[cmd.index("--gauntlet-users") + 1] == '{"x": 1}'
+    assert cmd[-1] == "HomeForYouUser"
+    assert LOCUSTFILE.exists()
+
+
+def test_workers_command_is_a_master_expecting_k_on_loopback() -> None:
+    cmd = master_command(launch(mode="workers", workers=3, master_port=6001), Path("p"), "{}")
+    assert "--master" in cmd
+    assert cmd[cmd.index("--expect-workers") + 1] == "3"
+    assert cmd[cmd.index("--master-bind-host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--master-bind-port") + 1] == "6001"
+    worker = worker_command(launch(mode="workers", workers=3, master_port=6001), 2)
+    assert "--worker" in worker and worker[worker.index("--master-port") + 1] == "6001"
+    assert worker[worker.index("--logfile") + 1].endswith("locust-worker-2.log")
+
+
+def test_ui_mode_is_not_headless() -> None:
+    cmd = master_command(launch(ui=True, web_port=8123), Path("p"), "{}")
+    assert "--headless" not in cmd
+    assert cmd[cmd.index("--web-port") + 1] == "8123"
+    assert cmd[cmd.index("--web-host") + 1] == "127.0.0.1"
+
+
+def test_progress_feed_reads_only_complete_lines(tmp_path: Path) -> None:
+    path = tmp_path / "progress.jsonl"
+    feed = ProgressFeed(path)
+    assert feed.poll() is None  # not there yet
+    path.write_text('{"t_s": 1.0}\n{"t_s": 2.0}\n{"t_s": 3')
+    assert feed.poll() == {"t_s": 2.0}
+    with path.open("a") as handle:
+        handle.write(".0}\nnot json\n")
+    assert feed.poll() == {"t_s": 3.0}
+    assert feed.poll() == {"t_s": 3.0}
