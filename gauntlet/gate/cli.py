@@ -18,11 +18,20 @@ from gauntlet.stack.current import resolve_state_dir
 console = Console(stderr=True)
 
 
+gate_app = typer.Typer(
+    invoke_without_command=True,
+    help="Smoke, load with SLO thresholds, drills under load and journeys; then reports. "
+    "`gauntlet gate canary` is the seeds' auto-rollback gate.",
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("gate")(gate)
+    app.add_typer(gate_app, name="gate")
 
 
+@gate_app.callback()
 def gate(
+    ctx: typer.Context,
     profile: Annotated[str, typer.Option(help="ci, nightly, full, or one of your config file's")] = "ci",
     target: Annotated[
         str | None, typer.Option(help="Platform URL; default: the embedded stack (started if not running)")
@@ -36,6 +45,8 @@ def gate(
 
     Exit 0 all passed, 1 any SLO, drill or journey failed, 2 something could not run.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     chosen = load_profile(profile, config)
     options = GateOptions(
         profile=chosen,
@@ -70,3 +81,45 @@ def gate(
         console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
     console.print(f"gate {outcome.run.verdict}: reports in {options.out_dir} (report.html, junit.xml, summary.md)")
     raise typer.Exit(outcome.exit_code)
+
+
+@gate_app.command("canary")
+def canary(
+    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    service_key: Annotated[
+        str | None, typer.Option(help="service_role key (default: the running stack's)", envvar="GAUNTLET_SERVICE_KEY")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate only; never flip safe mode")] = False,
+    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
+) -> None:
+    """Error rate > 2 %, burn rate > 2.0 or exploration drift > 50 % of epsilon => turn global.safe_mode on.
+
+    Exit 0 healthy, 1 breached (safe mode turned on, unless --dry-run), 2 usage/environment.
+    """
+    from gauntlet.gate.canary import PlatformClient, evaluate, read_metrics, roll_back
+    from gauntlet.stack.current import running_state
+
+    if target is None or service_key is None:
+        state = running_state(state_dir)
+        target, service_key = target or state.api_url, service_key or state.service_key
+    with PlatformClient(target, service_key) as client:
+        metrics = read_metrics(client)
+        rules = evaluate(metrics)
+        view = Table(title=f"canary gate against {target}")
+        for column in ("rule", "verdict", "observed", "limit", "note"):
+            view.add_column(column)
+        for rule in rules:
+            verdict = "[red]BREACHED[/]" if rule.breached else "[green]ok[/]"
+            view.add_row(rule.name, verdict, rule.observed, rule.limit, rule.note)
+        Console().print(view)
+        if not any(r.breached for r in rules):
+            console.print("canary healthy: no rollback")
+            raise typer.Exit(0)
+        if metrics.safe_mode:
+            console.print("[red]canary breached[/]; global.safe_mode is already on")
+        elif dry_run:
+            console.print("[red]canary breached[/]; --dry-run: global.safe_mode left off")
+        else:
+            roll_back(client, rules)
+            console.print("[red]canary breached[/]: global.safe_mode turned ON (recorded in ai_action_ledger)")
+    raise typer.Exit(1)

@@ -205,4 +205,3 @@ def _render(run: Run, out: Path) -> None:
     write_text_atomically(out / "junit.xml", junit_xml(run))
     write_text_atomically(out / "summary.md", summary_markdown(run))
     write_text_atomically(out / "report.html", report_html(run))
-

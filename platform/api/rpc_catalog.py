@@ -41,6 +41,7 @@ ALLOWED_FUNCTIONS: frozenset[str] = frozenset(
         "bump_rate",
         "check_rate_limit",
         "flags_for",
+        "set_feature_flag",
         "emit_signal",
         "recompute_profile_embedding",
         # Profile and onboarding RPCs of migration 100.

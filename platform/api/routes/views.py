@@ -33,6 +33,7 @@ HEALTH_VIEWS: frozenset[str] = frozenset(
         "vw_policy_health",
         "vw_slo_burnrate",
         "rpc_metrics_hourly",
+        "vw_canary_metrics",
     }
 )
 
