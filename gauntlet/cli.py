@@ -211,12 +211,15 @@ def _print_status(statuses: list[ServiceStatus]) -> None:
 
 def _register_areas() -> None:
     from gauntlet.chaos import cli as chaos_cli
+    from gauntlet.fixtures import cli as fixtures_cli
     from gauntlet.gate import cli as gate_cli
+    from gauntlet.journeys import cli as journeys_cli
+    from gauntlet.journeys.monitor import cli as monitor_cli
     from gauntlet.load import cli as load_cli
     from gauntlet.platform import cli as platform_cli
     from gauntlet.reports import cli as reports_cli
 
-    for area in (platform_cli, chaos_cli, load_cli, reports_cli, gate_cli):
+    for area in (platform_cli, fixtures_cli, chaos_cli, load_cli, journeys_cli, monitor_cli, reports_cli, gate_cli):
         area.register(app)
 
 
