@@ -28,7 +28,7 @@ import jwt
 from gauntlet.errors import EnvironmentProblem, GauntletError
 from gauntlet.stack import postgres, processes
 from gauntlet.stack.aio import run_sync
-from gauntlet.stack.binaries import find_postgres, find_redis_server, find_toxiproxy_server
+from gauntlet.stack.binaries import PostgresBinaries, find_postgres, find_redis_server, find_toxiproxy_server
 from gauntlet.stack.layout import API, PRIMARY, REDIS, TOXIPROXY, StateLayout, replica_name, worker_names
 from gauntlet.stack.ports import LOOPBACK, free_ports, is_listening
 from gauntlet.stack.state import ProxyRecord, ServiceRecord, StackState, load_state, remove_state, save_state
@@ -233,6 +233,9 @@ def respawn(state: StackState, layout: StateLayout, record: ServiceRecord) -> su
 def _start(state: StackState, layout: StateLayout, options: UpOptions, progress: Progress) -> None:
     if options.replicas < 0 or options.queue_workers < 1:
         raise GauntletError("--replicas must be >= 0 and --queue-workers >= 1")
+    import gauntlet.fixtures.seed
+    import gauntlet.platform.migrate  # noqa: F401  (see _migrate)
+
     bins = find_postgres()
     redis_bin = None if options.external_redis_url else find_redis_server()
     toxi_bin = None if options.external_toxiproxy_url else find_toxiproxy_server()
@@ -399,14 +402,11 @@ def _start_redis(state: StackState, layout: StateLayout, options: UpOptions, bin
 def _start_replicas(
     state: StackState,
     layout: StateLayout,
-    bins: object,
+    bins: PostgresBinaries,
     pg_user: str | None,
     replicas: list[str],
     pg_ports: dict[str, int],
 ) -> None:
-    from gauntlet.stack.binaries import PostgresBinaries
-
-    assert isinstance(bins, PostgresBinaries)
     for name in replicas:
         data_dir = layout.pg_data(name)
         postgres.basebackup(bins, data_dir, pg_ports[PRIMARY], state.pg_password, pg_user)
@@ -423,6 +423,8 @@ def _start_replicas(
 
 
 def _migrate(dsn: str) -> None:
+    # Imported by _start on the main thread: CPython 3.11 can fail ("AST constructor recursion
+    # depth mismatch") when two threads compile modules at once.
     from gauntlet.fixtures.seed import load_seed_data
     from gauntlet.platform.migrate import apply_migrations
 

@@ -74,3 +74,9 @@ SELECT public.enqueue_discovery_for_user(p_user_id => $1);
 -- redelivered event can never write twice.
 -- params: $1 user_id, $2 name, $3 metadata jsonb
 INSERT INTO public.intent_signals (user_id, name, metadata) VALUES ($1, $2, $3);
+
+-- name: notif_outbox_drain
+-- Deliver up to $1 outbox items (lease TTL $2 s); each is marked delivered and acked in one step.
+-- params: $1 limit integer, $2 ttl_seconds integer
+SELECT notification_id, user_id, channel, delivered
+  FROM public.notif_outbox_drain($1, $2);

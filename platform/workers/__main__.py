@@ -2,8 +2,8 @@
 
 Kinds: `queue` (leases events and discovery items, processes, acks or fails),
 `discovery` (the periodic discovery run: inventory -> gap level -> gaps),
-`gc` (the gc_* functions on a schedule), `notifications` (heartbeat only
-until Platform II). Every kind writes a heartbeat file each second and stops
+`gc` (the gc_* functions on a schedule), `notifications` (drains the
+notifications outbox). Every kind writes a heartbeat file each second and stops
 cleanly on SIGTERM, finishing or releasing its current lease first; exit 0.
 """
 
@@ -16,7 +16,7 @@ import logging
 
 from gauntlet.platform.db import Database
 from gauntlet.platform.settings import PlatformSettings, get_settings
-from gauntlet.platform.workers import discovery, gc, queue
+from gauntlet.platform.workers import discovery, gc, notifications, queue
 from gauntlet.platform.workers.logfmt import configure_logging
 from gauntlet.platform.workers.runtime import WorkerRuntime, heartbeat_path
 
@@ -32,8 +32,7 @@ async def _work(kind: str, runtime: WorkerRuntime, db: Database, settings: Platf
     elif kind == "gc":
         await gc.run_forever(runtime, db, settings)
     else:
-        # notifications: Platform II fills this in; until then it only proves it is alive.
-        await runtime.stop.wait()
+        await notifications.run_forever(runtime, db, settings)
 
 
 async def run(kind: str) -> None:
