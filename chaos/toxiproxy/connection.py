@@ -28,8 +28,9 @@ class Side(asyncio.Protocol):
         self.connection = connection
         self.transport: asyncio.Transport | None = None
         self.source_of: Link | None = None  # the link this socket feeds
-        self.counters: ByteCounters | None = None  # sent bytes of the link writing here
-        self._write_paused = False
+        self.counters = ByteCounters()  # sent bytes of the link writing here, once wired
+        # link.Outlet's `saturated`, as a plain attribute: it is read on every chunk.
+        self.saturated = False
         self._finished = False
         self._drain_callbacks: list[Callable[[], None]] = []
         self._early: list[bytes] = []
@@ -60,6 +61,7 @@ class Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._finished = True
+        self.saturated = False
         self._eof = True
         self._fire_drained()
         if self.source_of is not None:
@@ -78,24 +80,19 @@ class Side(asyncio.Protocol):
             self.resume_reading()
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self.saturated = True
 
     def resume_writing(self) -> None:
-        self._write_paused = False
+        self.saturated = False
         self._fire_drained()
 
     # link.Outlet
-    @property
-    def saturated(self) -> bool:
-        return self._write_paused
-
     def push(self, data: bytes, stamp: float) -> None:
         transport = self.transport
         if transport is None or self._finished or transport.is_closing():
             return
         transport.write(data)
-        if self.counters is not None:
-            self.counters.sent += len(data)
+        self.counters.sent += len(data)
 
     def finish(self) -> None:
         if not self._finished:
@@ -104,7 +101,7 @@ class Side(asyncio.Protocol):
                 self.transport.close()
 
     def when_drained(self, callback: Callable[[], None]) -> None:
-        if self._write_paused and not self._finished:
+        if self.saturated and not self._finished:
             self._drain_callbacks.append(callback)
         else:
             callback()
