@@ -26,18 +26,20 @@ CONTENT_BUDGET_MS = 10000
 
 @dataclass(frozen=True, slots=True)
 class ContentNeed:
-    """What the journeys need one feed call (of `probe` items) to show."""
+    """What one feed call (of `probe` items) must show: enough for three pages of 10 with listings among them."""
 
-    items: int = 40
-    listings: int = 8
+    items: int = 30
+    listings: int = 6
     probe: int = 50
 
 
 @dataclass(frozen=True, slots=True)
 class ContentPlan:
-    posts: int = 36
-    listings: int = 16
-    events: int = 8
+    """One batch of synthetic content, roughly in the for_you blend (posts 60 / listings 25 / events 15)."""
+
+    posts: int = 24
+    listings: int = 12
+    events: int = 6
 
 
 def publish(client: PlatformClient, token: str, plan: ContentPlan) -> dict[str, int]:
