@@ -76,6 +76,11 @@ ALLOWED_FUNCTIONS: frozenset[str] = frozenset(
         "cart_remove",
         "cart_list",
         "checkout",
+        # service_role only (their grants say so): payment webhooks and membership changes.
+        "order_webhook",
+        "earnings_record_event",
+        "membership_set_tier",
+        "post_target_review",
         # The web pages' own reads (migrations 610-620).
         "listing_detail",
         "entity_profile",

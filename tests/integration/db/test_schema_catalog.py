@@ -183,7 +183,8 @@ async def test_execute_grants_keep_worker_rpcs_away_from_clients(conn: asyncpg.C
 
 async def test_rls_is_enabled_on_every_platform_table(conn: asyncpg.Connection) -> None:
     rows = await conn.fetch(
-        "select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'"
+        "select relname, relrowsecurity from pg_class"
+        " where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')"  # 'p': partitioned parents
     )
     enabled = {row["relname"]: row["relrowsecurity"] for row in rows}
     missing = [table for table in PERSONAL_AND_SYSTEM_TABLES if table not in enabled]

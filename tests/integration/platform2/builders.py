@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from gauntlet.fixtures.roles import acting_as, make_user
+from gauntlet.fixtures.roles import Role, acting_as, make_user
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -150,7 +150,7 @@ async def set_flag(conn: asyncpg.Connection, key: str, value: dict[str, Any]) ->
 
 async def rpc(conn: asyncpg.Connection, user: uuid.UUID | None, sql: str, *args: Any) -> Any:
     """One RPC call as ``user`` (authenticated) or as service_role when ``user`` is None; the value decoded."""
-    role = "service_role" if user is None else "authenticated"
+    role: Role = "service_role" if user is None else "authenticated"
     async with acting_as(conn, role, user):
         value = await conn.fetchval(sql, *args)
     return json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
@@ -197,7 +197,7 @@ async def profile(
     conn: asyncpg.Connection, user: uuid.UUID | None, entity: uuid.UUID, cursor: str | None = None, limit: int = 10
 ) -> FeedPage:
     """One page of feed_fusion_profile as ``user`` (anon when None)."""
-    role = "anon" if user is None else "authenticated"
+    role: Role = "anon" if user is None else "authenticated"
     async with acting_as(conn, role, user):
         value = await conn.fetchval(
             "select public.feed_fusion_profile(p_entity_id => $1, p_cursor => $2, p_limit => $3)",

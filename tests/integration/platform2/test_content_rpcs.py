@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 async def test_a_seller_journey_creates_a_page_a_listing_a_post_and_an_event(conn: asyncpg.Connection) -> None:
     await set_flag(conn, "ranker.policy", {"version": "epsilon_greedy_v1", "epsilon": 0})
     seller, fan = await new_user(conn), await new_user(conn)
-    page = await rpc(conn, seller, "select public.entity_create($1, 'Hill Farm', 'stable')", f"hill_{uuid.uuid4().hex[:8]}")
+    page = await rpc(
+        conn, seller, "select public.entity_create($1, 'Hill Farm', 'stable')", f"hill_{uuid.uuid4().hex[:8]}"
+    )
     assert page["owner_id"] == str(seller) and page["kind"] == "stable"
     page_id = uuid.UUID(page["id"])
     listing = await rpc(

@@ -21,7 +21,9 @@ async def _tier(conn: asyncpg.Connection, user: uuid.UUID, tier: str) -> None:
     await rpc(conn, None, "select public.membership_set_tier($1, $2)", user, tier)
 
 
-async def _buy(conn: asyncpg.Connection, buyer: uuid.UUID, listing: uuid.UUID, key: str | None = None) -> dict[str, object]:
+async def _buy(
+    conn: asyncpg.Connection, buyer: uuid.UUID, listing: uuid.UUID, key: str | None = None
+) -> dict[str, object]:
     await rpc(conn, buyer, "select public.cart_add($1)", listing)
     order: dict[str, object] = await rpc(conn, buyer, "select public.checkout($1)", key)
     return order
@@ -75,8 +77,10 @@ async def test_capture_rate_follows_the_membership_tier(conn: asyncpg.Connection
     assert commission["captured_cents"] == round(20_000 * 0.60 * RATES[tier])
     assert commission["amount_cents"] == round(20_000 * 0.60 * 0.04)
     ledger = await _ledger(conn, seller)
-    assert ledger["missed_cents"] == ledger["total_cents"] - ledger["captured_cents"] == round(
-        20_000 * 0.60 * (0.04 - RATES[tier])
+    assert (
+        ledger["missed_cents"]
+        == ledger["total_cents"] - ledger["captured_cents"]
+        == round(20_000 * 0.60 * (0.04 - RATES[tier]))
     )
     # No referrer: only the seller's and the buyer's shares are paid.
     assert {kind for kind, _ in await _events(conn, order["order_id"])} == {"commission", "membership"}
@@ -90,13 +94,24 @@ async def test_replaying_the_webhook_ten_times_writes_the_ledger_once(conn: asyn
     assert await conn.fetchval("select count(*) from public.earnings_events where order_id = $1::uuid",
                                str(order["order_id"])) == 0  # fmt: skip
 
-    replies = [await rpc(conn, None, "select public.order_webhook($1::uuid)", str(order["order_id"])) for _ in range(10)]
+    replies = [
+        await rpc(conn, None, "select public.order_webhook($1::uuid)", str(order["order_id"])) for _ in range(10)
+    ]
     assert [r["applied"] for r in replies] == [True] + [False] * 9
     assert all(r["status"] == "paid" for r in replies)
     assert len(await _events(conn, order["order_id"])) == 2
     for user in (seller, buyer):
         ledger = await _ledger(conn, user)
         assert ledger["writes"] == 1 and ledger["events_count"] == 1
+
+
+async def test_an_orders_earnings_are_keyed_so_a_second_application_adds_nothing(conn: asyncpg.Connection) -> None:
+    # Behind the order's state machine, each effect's idempotency key is the second guard.
+    seller, buyer = await new_user(conn), await new_user(conn)
+    order = await _buy(conn, buyer, await new_listing(conn, seller, price_cents=5_000))
+    assert await conn.fetchval("select public._earnings_for_order($1::uuid)", str(order["order_id"])) == 0
+    assert len(await _events(conn, order["order_id"])) == 2
+    assert (await _ledger(conn, seller))["writes"] == 1
 
 
 async def test_concurrent_webhook_deliveries_apply_once(conn: asyncpg.Connection, db_dsn: str) -> None:

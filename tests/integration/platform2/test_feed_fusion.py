@@ -79,6 +79,16 @@ async def test_scrolling_many_pages_never_repeats_or_skips_even_while_posts_arri
     assert {item["id"] for item in again.items if item["kind"] == "post"} <= {str(a) for a in arrived}
 
 
+async def test_items_created_at_the_same_instant_are_paged_by_id(conn: asyncpg.Connection) -> None:
+    await _greedy(conn)
+    viewer, owner = await new_user(conn), await new_user(conn)
+    same = ago(minutes=5)
+    posts = {str(await new_post(conn, owner, created_at=same)) for _ in range(25)}
+    pages = await scroll(conn, viewer, "for_you", limit=4)
+    seen = [item_id for _, item_id in _all_items(pages)]
+    assert len(seen) == 25 and set(seen) == posts and len(pages) == 7
+
+
 @pytest.mark.parametrize(
     ("lane", "cap", "first_page_listings"),
     [("for_you", (1, 2), 3), ("following", (1, 3), 1), ("shop", (2, 3), 6)],
@@ -263,7 +273,8 @@ async def test_following_lane_shows_approved_targets_of_followed_pages_once(conn
     both = await new_post(conn, author, targets=[club_a, club_b])  # cross-posted to two followed pages
     pending = await new_post(conn, author)
     await conn.execute(
-        "insert into public.post_targets (post_id, entity_id, status, post_created_at) values ($1, $2, 'pending', now())",
+        "insert into public.post_targets (post_id, entity_id, status, post_created_at) "
+        "values ($1, $2, 'pending', now())",
         pending,
         club_a,
     )

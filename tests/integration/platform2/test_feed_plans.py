@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gauntlet.fixtures.scale import load_scale_data, row_id, ScalePlan
+from gauntlet.fixtures.scale import ScalePlan, load_scale_data, row_id
 from tests.integration.platform2.builders import home, profile, rpc
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,9 @@ async def loaded(conn: asyncpg.Connection, db_dsn: str) -> dict[str, Any]:
         viewer,
     )
     await conn.execute("analyze public.feed_hides, public.shopping_cart_items")
-    deep = await conn.fetchrow("select created_at, id from public.posts order by created_at desc, id desc offset 5000 limit 1")
+    deep = await conn.fetchrow(
+        "select created_at, id from public.posts order by created_at desc, id desc offset 5000 limit 1"
+    )
     return {"viewer": viewer, "entity": popular, "deep_ts": deep["created_at"], "deep_id": deep["id"]}
 
 
@@ -76,10 +78,14 @@ def _calls(viewer: uuid.UUID, entity: uuid.UUID, deep_ts: dt.datetime, deep_id: 
     return calls
 
 
-async def test_feed_queries_never_scan_a_large_table_sequentially(conn: asyncpg.Connection, loaded: dict[str, Any]) -> None:
+async def test_feed_queries_never_scan_a_large_table_sequentially(
+    conn: asyncpg.Connection, loaded: dict[str, Any]
+) -> None:
     sizes = {
         row["relname"]: row["reltuples"]
-        for row in await conn.fetch("select relname, reltuples from pg_class where relnamespace = 'public'::regnamespace")
+        for row in await conn.fetch(
+            "select relname, reltuples from pg_class where relnamespace = 'public'::regnamespace"
+        )
     }
     large = {name for name, rows in sizes.items() if rows >= LARGE}
     # Not vacuous: the tables the feeds read are large here.
@@ -101,8 +107,11 @@ async def test_the_feeds_run_on_the_large_data_set(conn: asyncpg.Connection, loa
         assert len(page.items) == 20 and page.has_more, lane
         second = await home(conn, viewer, lane, page.next_cursor, 20)
         assert not set(second.keys) & set(page.keys)
-        hidden = await conn.fetchval("select count(*) from public.feed_hides where user_id = $1 and item_id = any($2::uuid[])",
-                                     viewer, [i["id"] for i in page.items + second.items])  # fmt: skip
+        hidden = await conn.fetchval(
+            "select count(*) from public.feed_hides where user_id = $1 and item_id = any($2::uuid[])",
+            viewer,
+            [i["id"] for i in page.items + second.items],
+        )
         assert hidden == 0
     assert len((await profile(conn, viewer, loaded["entity"], limit=20)).items) == 20
     assert await rpc(conn, viewer, "select count(*) from public.rocker_next_best_actions()") <= 3

@@ -50,7 +50,9 @@ async def test_a_settled_user_gets_no_actions(conn: asyncpg.Connection) -> None:
     assert await _names(conn, await _settled_user(conn)) == []
 
 
-@pytest.mark.parametrize(("avatar", "bio"), [(None, "bio"), ("https://img.test/a.png", None), ("https://x.test/", "  ")])
+@pytest.mark.parametrize(
+    ("avatar", "bio"), [(None, "bio"), ("https://img.test/a.png", None), ("https://x.test/", "  ")]
+)
 async def test_complete_profile_appears_when_avatar_or_bio_is_missing(
     conn: asyncpg.Connection, avatar: str | None, bio: str | None
 ) -> None:
@@ -70,7 +72,9 @@ async def test_list_your_first_item_disappears_once_a_listing_exists(conn: async
 
 
 @pytest.mark.parametrize(("days", "shown"), [(7, False), (8.1, True), (30, True)])
-async def test_engage_appears_after_eight_days_of_inactivity(conn: asyncpg.Connection, days: float, shown: bool) -> None:
+async def test_engage_appears_after_eight_days_of_inactivity(
+    conn: asyncpg.Connection, days: float, shown: bool
+) -> None:
     user = await _settled_user(conn)
     await conn.execute(
         "update public.profiles set last_active_at = now() - make_interval(secs => $2) where user_id = $1",

@@ -63,7 +63,9 @@ async def test_quiet_hours_may_wrap_midnight(conn: asyncpg.Connection) -> None:
         ("12:00", "08:00", "08:00", False),
     ]  # fmt: skip
     for at, start, end, quiet in cases:
-        got = await conn.fetchval("select public._in_quiet_hours($1::text::time, $2::text::time, $3::text::time)", at, start, end)
+        got = await conn.fetchval(
+            "select public._in_quiet_hours($1::text::time, $2::text::time, $3::text::time)", at, start, end
+        )
         assert got is quiet, (at, start, end)
 
 

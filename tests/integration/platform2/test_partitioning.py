@@ -38,7 +38,9 @@ async def _partitions(conn: asyncpg.Connection, table: str) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize("table", SERIES)
-async def test_time_series_are_partitioned_by_month_with_closed_partitions(conn: asyncpg.Connection, table: str) -> None:
+async def test_time_series_are_partitioned_by_month_with_closed_partitions(
+    conn: asyncpg.Connection, table: str
+) -> None:
     assert await conn.fetchval("select relkind::text from pg_class where oid = $1::regclass", f"public.{table}") == "p"
     parts = await _partitions(conn, table)
     assert {f"{table}_default", f"{table}_p{_month()}", f"{table}_p{_month(1)}", f"{table}_p{_month(2)}"} <= set(parts)
@@ -57,7 +59,9 @@ async def test_writers_and_views_work_on_the_partitioned_tables(conn: asyncpg.Co
         assert await conn.fetchval("select count(*) from public.intent_signals where id = $1", signal) == 1
     assert await conn.fetchval("select p95_ms from public.vw_kernel_slos where path = 'auth.login'") == 42.0
     assert await conn.fetchval("select calls from public.rpc_metrics_hourly where name = 'auth.login'") == 1
-    await conn.execute("insert into public.rpc_metrics (name, duration_ms, ts) values ('old', 1, now() - interval '40 days')")
+    await conn.execute(
+        "insert into public.rpc_metrics (name, duration_ms, ts) values ('old', 1, now() - interval '40 days')"
+    )
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.gc_rpc_metrics()") == 1
     part = await conn.fetchval("select tableoid::regclass::text from public.rpc_metrics where name = 'auth.login'")
@@ -67,8 +71,11 @@ async def test_writers_and_views_work_on_the_partitioned_tables(conn: asyncpg.Co
 async def test_ensure_monthly_partitions_moves_waiting_rows_out_of_the_default(conn: asyncpg.Connection) -> None:
     ahead = dt.datetime.now(dt.UTC).replace(day=15) + dt.timedelta(days=31 * 5)
     ancient = dt.datetime.now(dt.UTC) - dt.timedelta(days=31 * 30)
-    await conn.execute("insert into public.rpc_metrics (name, duration_ms, ts) values ('later', 1, $1), ('ancient', 1, $2)",
-                       ahead, ancient)  # fmt: skip
+    await conn.execute(
+        "insert into public.rpc_metrics (name, duration_ms, ts) values ('later', 1, $1), ('ancient', 1, $2)",
+        ahead,
+        ancient,
+    )
     assert await conn.fetchval("select count(*) from only public.rpc_metrics_default") == 2
     async with acting_as(conn, "service_role"):
         created = await conn.fetchval("select public.ensure_monthly_partitions('public.rpc_metrics', 6)")
@@ -153,13 +160,16 @@ async def test_an_already_migrated_database_is_converted_keeping_views_grants_an
                 months_back,
             )
             await old.execute(
-                "insert into public.intent_signals (user_id, name, ts) values ($1, 'seen', now() - make_interval(days => $2))",
+                "insert into public.intent_signals (user_id, name, ts) "
+                "values ($1, 'seen', now() - make_interval(days => $2))",
                 user,
                 months_back * 31,
             )
         before = {t: await _catalog(old, t) for t in ("rpc_metrics", "intent_signals")}
         rows = {t: await old.fetch(f"select * from public.{t} order by id") for t in ("rpc_metrics", "intent_signals")}
-        assert await old.fetchval("select relkind::text from pg_class where oid = 'public.rpc_metrics'::regclass") == "r"
+        assert (
+            await old.fetchval("select relkind::text from pg_class where oid = 'public.rpc_metrics'::regclass") == "r"
+        )
     finally:
         await old.close()
 
@@ -202,14 +212,16 @@ async def test_the_conversion_keeps_what_a_table_carries_and_runs_once(conn: asy
         create unique index p2_series_v_at on public.p2_series (v, at);
         create function public.p2_series_touch() returns trigger language plpgsql as
             $$ begin new.v := new.v + 1; return new; end $$;
-        create trigger p2_series_touch before insert on public.p2_series for each row execute function public.p2_series_touch();
+        create trigger p2_series_touch before insert on public.p2_series
+            for each row execute function public.p2_series_touch();
         alter table public.p2_series enable row level security;
         create policy p2_series_own on public.p2_series for select to authenticated using (user_id = auth.uid());
         grant select, insert (user_id, v) on public.p2_series to authenticated;
         create view public.p2_series_recent as select id, v from public.p2_series where at > now() - interval '90 days';
         create view public.p2_series_top as select max(v) as top from public.p2_series_recent;
         grant select on public.p2_series_top to authenticated;
-        insert into public.p2_series (v, at) values (1, now()), (2, now() - interval '40 days'), (3, now() - interval '3 years');
+        insert into public.p2_series (v, at)
+            values (1, now()), (2, now() - interval '40 days'), (3, now() - interval '3 years');
         """
     )
     before = await _catalog(conn, "p2_series")
