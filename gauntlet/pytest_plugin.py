@@ -3,7 +3,8 @@
 `gauntlet_stack` starts the embedded stack once per test session in a fresh
 state dir and stops it at the end; with `--gauntlet-state-dir DIR` (or
 GAUNTLET_TEST_STATE_DIR) it uses a stack already running there and leaves it
-running. `toxiproxy` is a client for that stack's fault proxy; every toxic a
+running. `--gauntlet-backend docker` (or GAUNTLET_BACKEND=docker) starts it in containers
+instead (gauntlet/stack/docker/). `toxiproxy` is a client for that stack's fault proxy; every toxic a
 test adds is removed after it (`POST /reset`), so faults never leak between tests.
 """
 

@@ -81,7 +81,7 @@ def up(
             raise
         state.status = "up"
         save_state(state)
-        return UpResult(state, False, existing is not None, cleaned, time.monotonic() - started)
+        return UpResult(state, False, existing is not None or bool(cleaned), cleaned, time.monotonic() - started)
 
 
 def down(state_dir: Path, *, purge: bool = False) -> list[str]:
@@ -169,6 +169,15 @@ def _start(
 ) -> None:
     if options.replicas < 0 or options.queue_workers < 1:
         raise GauntletError("--replicas must be >= 0 and --queue-workers >= 1")
+    # Imported here, on the main thread, before any worker thread needs them: CPython 3.11 can fail
+    # ("AST constructor recursion depth mismatch") when two threads compile modules at once.
+    import testcontainers.core.container
+    import testcontainers.core.network  # noqa: F401
+
+    import gauntlet.chaos.toxiproxy.client
+    import gauntlet.fixtures.seed
+    import gauntlet.platform.migrate  # noqa: F401
+
     for wanted, flag in ((options.api_port, "--api-port"), (options.toxiproxy_port, "--toxiproxy-port")):
         if wanted and is_listening(wanted):
             raise EnvironmentProblem(f"port {wanted} is already in use: choose another {flag} or stop what holds it")
@@ -312,6 +321,8 @@ def _populate_proxies(state: StackState, proxied: list[str], record: _Recorder) 
     from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
 
     with ToxiproxyClient(state.toxiproxy_url) as client:
-        for proxy in client.populate(roles.proxy_specs(proxied)):
+        created = client.populate(roles.proxy_specs(proxied))
+    with record.lock:  # the replica thread may be saving the state right now
+        for proxy in created:
             state.proxies[proxy.name] = ProxyRecord(proxy.name, proxy.listen, proxy.upstream)
-    record.save()
+        save_state(state)

@@ -141,8 +141,13 @@ def get_image_labels(image: str) -> dict[str, str] | None:
 
 def create_network(state_dir: str) -> tuple[str, str | None]:
     """The stack's own bridge network, labelled as the stack's; returns (name, gateway)."""
+    import docker.errors
+
     name = network_name(state_dir)
-    network = client().networks.create(name, driver="bridge", labels=labels(state_dir), check_duplicate=True)
+    try:
+        network = client().networks.create(name, driver="bridge", labels=labels(state_dir), check_duplicate=True)
+    except docker.errors.DockerException as exc:
+        raise EnvironmentProblem(f"cannot create the Docker network {name}: {_explain(exc)}") from None
     network.reload()
     configs = network.attrs.get("IPAM", {}).get("Config") or [{}]
     return name, configs[0].get("Gateway")
@@ -170,7 +175,21 @@ def start(state_dir: str, spec: ContainerSpec, network: str, bind_ip: str) -> No
     if spec.user:
         kwargs["user"] = spec.user
     container.with_kwargs(**kwargs)
-    container.start()
+    import docker.errors
+
+    try:
+        container.start()
+    except docker.errors.DockerException as exc:
+        raise EnvironmentProblem(
+            f"{spec.service} could not start from image {spec.image} ({_explain(exc)}): "
+            "is that image built for this role? See docker/README.md"
+        ) from None
+
+
+def _explain(exc: Exception) -> str:
+    """The engine's own words, on one line."""
+    explanation = getattr(exc, "explanation", None) or str(exc)
+    return " ".join(str(explanation).split())[:300]
 
 
 def get(name: str) -> Container | None:

@@ -2,9 +2,10 @@
 
 `kill` signals the container's main process (`docker kill -s SIG`): a worker crash or a replica
 loss is a real process dying in a real container. `restart` starts the same container again (its
-data survives) and waits until it is healthy; a changed setting (`--env`) needs a new container,
-so it is recreated from the old one's image, ports, mounts and network with the new environment.
-A replica that cannot resume streaming is recreated too, which clones it afresh from the primary.
+data survives) and waits until it is healthy; a restarted Toxiproxy gets its recorded proxies
+back. A changed setting (`--env`) needs a new container, so it is recreated from the old one's
+image, ports, mounts and network with the new environment. A replica that cannot resume
+streaming is recreated too, which clones it afresh from the primary.
 """
 
 from __future__ import annotations
@@ -49,8 +50,21 @@ def restart(state: StackState, record: ServiceRecord, *, env_changed: bool) -> N
         engine.start_again(record.container)
     if record.kind == "postgres-replica":
         readiness.replicas_streaming(_admin(state), [record])
-    else:
-        readiness.service(state, layout, record, since)
+        return
+    readiness.service(state, layout, record, since)
+    if record.kind == "toxiproxy":
+        _restore_proxies(state)
+
+
+def _restore_proxies(state: StackState) -> None:
+    """A new Toxiproxy process starts empty: put back the proxies the state file records (no toxics)."""
+    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+
+    specs: list[dict[str, object]] = [
+        {"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": True} for p in state.proxies.values()
+    ]
+    with ToxiproxyClient(state.toxiproxy_url) as client:
+        client.populate(specs)
 
 
 def _restart_replica(state: StackState, record: ServiceRecord) -> None:
