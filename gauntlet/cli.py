@@ -159,7 +159,7 @@ def restart(
             raise GauntletError(f"--env takes KEY=VALUE, got {item!r}")
         changes[key] = value or None
     record = control.restart(resolve_state_dir(state_dir), service, env=changes)
-    console.print(f"{service} is back (pid {record.pid})")
+    console.print(f"{service} is back ({f'container {record.container}' if record.container else f'pid {record.pid}'})")
 
 
 @app.command()
@@ -190,7 +190,15 @@ def logs(
     state_dir: StateDir = None,
 ) -> None:
     """Print a service's log."""
-    log = resolve_state_dir(state_dir) / "logs" / f"{service}.log"
+    resolved = resolve_state_dir(state_dir)
+    state = load_state(resolved)
+    record = state.services.get(service) if state is not None else None
+    if record is not None and record.container:  # Docker backend: the live log is the container's
+        argv = ["docker", "logs", "--tail", str(lines), *(["--follow"] if follow else []), record.container]
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(argv, check=False)
+        return
+    log = resolved / "logs" / f"{service}.log"
     if not log.exists():
         known = sorted(p.stem for p in log.parent.glob("*.log")) if log.parent.exists() else []
         raise GauntletError(f"no log for {service!r}; known services: {', '.join(known) or 'none (run `gauntlet up`)'}")

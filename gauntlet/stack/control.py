@@ -85,6 +85,9 @@ def restart(state_dir: Path, name: str, *, env: dict[str, str | None] | None = N
         else:
             proc = supervisor.respawn(state, layout, record)
             supervisor.wait_service_ready(state, layout, record, proc)
+        if record.kind == "toxiproxy":
+            # A restarted Toxiproxy starts empty: give it back the proxies the platform connects through.
+            supervisor.restore_proxies(state)
         save_state(state)
         return record
 

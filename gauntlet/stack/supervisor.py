@@ -462,6 +462,17 @@ def _populate_proxies(state: StackState, url: str, listen: dict[str, int], upstr
     save_state(state)
 
 
+def restore_proxies(state: StackState) -> None:
+    """Create the recorded proxies again (same names, listen ports and upstreams), without toxics."""
+    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+
+    specs: list[dict[str, object]] = [
+        {"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": True} for p in state.proxies.values()
+    ]
+    with ToxiproxyClient(state.toxiproxy_url) as client:
+        client.populate(specs)
+
+
 def _wait_api(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     last = "no answer"

@@ -73,3 +73,21 @@ async def test_replica_that_lost_its_data_is_recloned_and_streams_again(gauntlet
 def test_unknown_service_names_the_known_ones(gauntlet_stack: StackState) -> None:
     with pytest.raises(GauntletError, match=r"known: .*pg_primary"):
         control.kill(Path(gauntlet_stack.state_dir), "pg_nonexistent")
+
+
+async def test_restarted_toxiproxy_gets_its_proxies_back(gauntlet_stack: StackState) -> None:
+    import redis.asyncio as aioredis
+
+    state_dir = Path(gauntlet_stack.state_dir)
+    before = control.kill(state_dir, "toxiproxy", signal.SIGKILL)
+    _wait_dead(before)
+    control.restart(state_dir, "toxiproxy")
+    current = load_state(state_dir)
+    assert current is not None
+    healthy, detail = _status(current, "toxiproxy")
+    assert healthy, detail
+    client = aioredis.from_url(gauntlet_stack.redis_url, socket_timeout=2)
+    try:
+        assert await client.ping() is True  # the redis proxy listens again on its recorded port
+    finally:
+        await client.aclose()
