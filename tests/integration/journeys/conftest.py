@@ -27,7 +27,9 @@ def journey_stack(gauntlet_stack_dir: Path) -> Iterator[StackState]:
         yield state
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an asyncio loop in this thread while it
+# is open, and any later test (or fixture) that starts its own loop would find one "running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
