@@ -68,7 +68,10 @@ def test_migration_file_is_written_to_be_rerun(path: Path) -> None:
     sql = path.read_text()
     assert sql.startswith(f"-- {path.stem}:"), "each file starts with a header comment naming it"
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines()).lower()
-    assert not re.search(r"\bcreate\s+(table|index|schema|extension)\s+(?!if not exists)", code)
+    # Statements, not string literals: dynamic DDL inside a function (`execute format('create table
+    # ...')`) is guarded by the function's own existence checks.
+    statements = re.sub(r"'(?:[^']|'')*'", "''", code)
+    assert not re.search(r"\bcreate\s+(table|index|schema|extension)\s+(?!if not exists)", statements)
     assert not re.search(r"\bcreate\s+(function|view|trigger)\b", code), "use create or replace"
     assert not re.search(r"\bcreate\s+policy\s+(\w+)", code) or all(
         f"drop policy if exists {name}" in code for name in re.findall(r"\bcreate\s+policy\s+(\w+)", code)
