@@ -206,6 +206,7 @@ def _load(o: LoadOptions) -> int:
     target, anon_key = _resolve_target(o.target, o.state_dir)
     spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
     thresholds = applicable(spec, profile.requests)
+    think_time_s = _think_time(o.think_time)
     accounts_file = None
     if o.accounts is not None:
         load_accounts(o.accounts)  # refuse a bad file now, not in every worker
@@ -231,7 +232,7 @@ def _load(o: LoadOptions) -> int:
             run_id=run_id,
             api_key=o.api_key or anon_key,
             accounts_file=accounts_file,
-            think_time_s=_think_time(o.think_time),
+            think_time_s=think_time_s,
             rate_per_s=plan_shape.rate_per_s,
             rate_duration_s=plan_shape.rate_duration_s,
             generators=generators,

@@ -11,7 +11,7 @@ No Locust or gevent here: this module is pure bookkeeping and maths.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -326,7 +326,3 @@ def merge_snapshots(snapshots: Iterable[RecorderSnapshot]) -> LatencyRecorder:
     for snap in snapshots:
         recorder.merge(snap)
     return recorder
-
-
-def histograms_from_snapshot(snap: RecorderSnapshot) -> Mapping[str, HdrHistogram]:
-    return {name: decode(part["hdr"]) for name, part in snap["names"].items()}

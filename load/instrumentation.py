@@ -36,10 +36,19 @@ from gauntlet.load.plan import (
     read_plan,
     stages_from_dicts,
     thresholds_from_dicts,
+    user_config_from_json,
 )
 from gauntlet.load.profiles import base
 from gauntlet.load.profiles.accounts import AccountsFileError, fresh_accounts, load_accounts, round_robin
-from gauntlet.load.results import MEASUREMENTS_VERSION, AbortRecord, ErrorRecord, Measurements, UsersSample, write_json
+from gauntlet.load.results import (
+    MEASUREMENTS_VERSION,
+    AbortRecord,
+    ErrorRecord,
+    LocustPercentiles,
+    Measurements,
+    UsersSample,
+    write_json,
+)
 from gauntlet.load.shapes import StageTable
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, already_lost, evaluate
 
@@ -174,12 +183,7 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
 
 def _user_config(environment: Environment) -> UserConfig | None:
     text = getattr(environment.parsed_options, "gauntlet_users", "") if environment.parsed_options else ""
-    if not text:
-        return None
-    raw = json.loads(text)
-    raw["think_time_s"] = tuple(raw["think_time_s"])
-    config: UserConfig = raw
-    return config
+    return user_config_from_json(text) if text else None
 
 
 def _prepare_generator(environment: Environment, controller: RunController) -> None:
@@ -237,6 +241,18 @@ def _errors(runner: Runner) -> list[ErrorRecord]:
     return sorted(found, key=lambda e: -e["occurrences"])[:50]
 
 
+def _locust_percentiles(runner: Runner) -> dict[str, LocustPercentiles]:
+    found: dict[str, LocustPercentiles] = {}
+    for entry in runner.stats.entries.values():
+        if entry.num_requests:
+            found[entry.name] = LocustPercentiles(
+                p50_ms=float(entry.get_response_time_percentile(0.50)),
+                p95_ms=float(entry.get_response_time_percentile(0.95)),
+                p99_ms=float(entry.get_response_time_percentile(0.99)),
+            )
+    return found
+
+
 def measurements_of(controller: RunController, runner: Runner) -> Measurements:
     now = time.time()
     started = controller.started_at or now
@@ -255,6 +271,7 @@ def measurements_of(controller: RunController, runner: Runner) -> Measurements:
         clamped=recorder.clamped,
         late_series_samples=recorder.late_series_samples,
         locust={"requests": runner.stats.total.num_requests, "failures": runner.stats.total.num_failures},
+        locust_percentiles=_locust_percentiles(runner),
         errors=_errors(runner),
         aborted=controller.aborted,
     )

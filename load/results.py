@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from gauntlet.load.arrivals import ArrivalReport
 from gauntlet.load.hdr import NameSnapshot, SecondRow, decode, encode, new_histogram, summarize
@@ -55,6 +55,14 @@ class LocustTotals(TypedDict):
     failures: int
 
 
+class LocustPercentiles(TypedDict):
+    """Locust's own percentiles (its rounded buckets) of the same requests, for cross-checking."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
 class Measurements(TypedDict):
     """Written by the Locust master/single process when it quits."""
 
@@ -71,6 +79,8 @@ class Measurements(TypedDict):
     clamped: int
     late_series_samples: int
     locust: LocustTotals
+    # Added after v1 shipped: optional, so older measurements (and their writers) stay valid.
+    locust_percentiles: NotRequired[dict[str, LocustPercentiles]]
     errors: list[ErrorRecord]
     aborted: AbortRecord | None
 

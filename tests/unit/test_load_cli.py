@@ -50,12 +50,15 @@ TARGET = ("--target", "http://127.0.0.1:9")
         (("shop", "--think-time", "2,1", *TARGET), "need 0 <= MIN <= MAX"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(app: typer.Typer, args: tuple[str, ...], message: str) -> None:
-    code, output = run(app, *args)
+def test_usage_errors_exit_2_with_one_line(
+    app: typer.Typer, args: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
+    code, output = run(app, *args, "--state-dir", str(tmp_path))
     assert code == 2, output
     assert message in output
     assert output.strip().startswith("error:")
     assert "Traceback" not in output
+    assert not (tmp_path / "load").exists()  # refused before anything was written
 
 
 def test_no_running_stack(app: typer.Typer, tmp_path: Path) -> None:

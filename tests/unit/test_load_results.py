@@ -65,6 +65,7 @@ def measurements(arrivals: ArrivalReport | None = None, aborted: r.AbortRecord |
         clamped=0,
         late_series_samples=0,
         locust=r.LocustTotals(requests=150, failures=2),
+        locust_percentiles={},
         errors=[r.ErrorRecord(name="rpc:a", method="POST", error="HTTP 500", occurrences=2)],
         aborted=aborted,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,17 +19,39 @@ def test_hdr_percentiles_match_an_injected_latency(run_load: RunLoad, slow_targe
     run = run_load("home_for_you", "--target", slow_target.url, "--duration", "4s", "--users", "3", *FAST)
     assert run.exit_code == 0, run.output + run.locust_log()
     result = run.result
-    for name, stats in result["requests"].items():
-        assert stats["min_ms"] >= 50.0, name  # nothing can be faster than the delay
-        assert 50.0 <= stats["p50_ms"] <= 56.0, (name, stats["p50_ms"])
     overall = result["overall"]
-    assert 50.0 <= overall["p95_ms"] <= 65.0
-    assert overall["p99_ms"] <= 80.0
+    for name, stats in result["requests"].items():
+        assert stats["min_ms"] >= 50.0, name  # nothing can be faster than the injected delay
+    # The median is the delay plus loopback HTTP; a loaded machine can add a few ms of scheduling.
+    assert 50.0 <= overall["p50_ms"] <= 60.0
+    assert overall["p50_ms"] <= overall["p95_ms"] <= overall["p99_ms"] <= overall["max_ms"]
     # The shipped histogram is the full distribution (in microseconds), not a summary.
     hist = decode(overall["hdr"])
     assert hist.get_total_count() == overall["requests"]
-    assert 50_000 <= hist.get_value_at_percentile(50) <= 56_000
+    assert 50_000 <= hist.get_value_at_percentile(50) <= 60_000
     assert_counts_match_server(run, dict(slow_target.counts), users=3)
+
+
+def test_hdr_agrees_with_locusts_own_percentiles_of_the_same_requests(
+    run_load: RunLoad, slow_target: CalibrationTarget
+) -> None:
+    """Same samples, two methods: HDR (exact to 0.1 %) and Locust's rounded buckets (1 ms steps under 100 ms).
+
+    Whatever a loaded machine does to the latencies, it does to both. (Locust's percentiles
+    are taken from its final statistics at quit; its CSV can be up to a second behind.)
+    """
+    run = run_load("suggestions", "--target", slow_target.url, "--duration", "4s", "--users", "4", *FAST)
+    assert run.exit_code == 0, run.output + run.locust_log()
+    locust = json.loads((run.out_dir / "measurements.json").read_text())["locust_percentiles"]
+    compared = 0
+    for name, stats in run.result["requests"].items():
+        if stats["requests"] < 50:
+            continue
+        for key in ("p50_ms", "p95_ms", "p99_ms"):
+            reference = locust[name][key]
+            assert abs(stats[key] - reference) <= 0.01 * reference + 1.0, (name, key, stats[key], reference)
+            compared += 1
+    assert compared >= 3
 
 
 def test_per_second_series_adds_up(run_load: RunLoad, target: CalibrationTarget) -> None:
