@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.journal import CleanStack
-from gauntlet.stack import processes
+from gauntlet.stack import control
 from gauntlet.stack.state import StackState, load_state
 from gauntlet.stack.status import ServiceStatus, stack_status
 
@@ -100,7 +100,7 @@ class EmbeddedStackKeeper:
 
     async def _restart_dead(self, notes: list[str]) -> list[str]:
         state = self._state()
-        dead = [r for r in state.services.values() if not r.external and not processes.is_alive(r)]
+        dead = [r for r in state.services.values() if not r.external and not control.is_running(r)]
         dead.sort(key=lambda r: RESTART_ORDER.index(r.kind) if r.kind in RESTART_ORDER else len(RESTART_ORDER))
         restarted: list[str] = []
         for record in dead:

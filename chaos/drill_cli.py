@@ -1,8 +1,8 @@
 """`gauntlet chaos list` and `gauntlet chaos run`: failure drills from the command line.
 
-Exit codes: 0 every run passed; 1 a run failed, deviated, aborted or was
-interrupted; 2 usage or environment (unknown drill, no running stack, a
-target that cannot run the drill). Journals go to `--journal-dir` (default
+Exit codes: 0 every run passed; 1 a run failed, deviated or aborted; 2 usage
+or environment (unknown drill, no running stack, a target that cannot run the
+drill); 130 interrupted (Ctrl-C: the drill rolled back and wrote its journal). Journals go to `--journal-dir` (default
 `<state dir>/chaos/journals`), one JSON file per run.
 """
 
@@ -27,6 +27,7 @@ from gauntlet.errors import EXIT_FAILED
 from gauntlet.stack.current import resolve_state_dir, running_state
 
 MAX_REPEAT = 100
+EXIT_INTERRUPTED = 130  # Ctrl-C, as everywhere in the gauntlet CLI
 
 app = typer.Typer(
     name="chaos",
@@ -87,7 +88,12 @@ def run(
         for name in names:
             label = f"{name} ({round_}/{repeat})" if repeat > 1 else name
             err.print(f"[bold]running[/] {label} against {resolved_target.label}")
-            journal = asyncio.run(run_one(get_drill(name, variant), resolved_target, journal_dir=directory))
+            try:
+                journal = asyncio.run(run_one(get_drill(name, variant), resolved_target, journal_dir=directory))
+            except KeyboardInterrupt:
+                # The runner rolled back and wrote the journal (status "interrupted") before this.
+                err.print(f"[yellow]interrupted[/]: {name} rolled back; its journal is in {directory}")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             journals.append(journal)
             out.print(drill_summary(journal))
             out.print(f"journal: {directory / journal_file_name(journal)}\n", highlight=False)

@@ -17,7 +17,7 @@ import datetime as dt
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.experiment import Invariant, InvariantResult, JsonValue, RequestGroup
 from gauntlet.chaos.sql import sql
-from gauntlet.chaos.windows import NO_RESPONSE
+from gauntlet.chaos.windows import NO_RESPONSE, stats
 
 
 def event_prefix(ctx: DrillContext, label: str) -> str:
@@ -236,3 +236,30 @@ def failed_fast_with_retry_hint(groups: frozenset[RequestGroup], max_latency_ms:
         )
 
     return Invariant("writes fail fast with 503 and a retry hint", check)
+
+
+def served_during_fault(group: RequestGroup, *, max_error_rate: float, max_p95_ms: float) -> Invariant:
+    """While the fault was on, the load's `group` requests kept succeeding, and quickly."""
+
+    async def check(ctx: DrillContext) -> InvariantResult:
+        start, end = ctx.fault_started_at, ctx.fault_ended_at
+        if start is None or end is None:
+            return InvariantResult("failed", None, None, "the fault window never closed")
+        counted = stats([s for s in ctx.samples() if start <= s.at < end and s.group == group])
+        if counted["requests"] == 0:
+            return InvariantResult("failed", 0, ">= 1 request", f"no {group} request was sent during the fault")
+        p95 = counted["p95"] or 0.0
+        ok = counted["error_rate"] <= max_error_rate and p95 <= max_p95_ms
+        observed: dict[str, JsonValue] = {
+            "requests": counted["requests"],
+            "error_rate": counted["error_rate"],
+            "p95_ms": p95,
+        }
+        return InvariantResult.check(
+            ok,
+            observed,
+            {"error_rate": f"<= {max_error_rate:g}", "p95_ms": f"<= {max_p95_ms:g}"},
+            f"{group} during the fault: {counted['errors']} of {counted['requests']} failed, p95 {p95:.0f} ms",
+        )
+
+    return Invariant(f"{group.replace('_', ' ')}s unaffected by the fault", check)

@@ -20,9 +20,10 @@ from gauntlet.chaos.sql import sql
 from gauntlet.chaos.windows import only_groups, percentile
 
 CountFn = Callable[[DrillContext], Awaitable[int]]
-RECENT_S = 2.0
-# Replica statistics reach pg_stat_user_tables up to ~1 s late, so a shorter window can miss reads.
-REPLICA_READ_WINDOW_S = 1.5  # what "recent" means for the load-based probes
+RECENT_S = 2.0  # what "recent" means for the load-based probes
+# Under load a replica backend's statistics reach pg_stat_user_tables about a second late (up to
+# 10 s when it then idles), so the window must be longer than a second to see reads reliably.
+REPLICA_READ_WINDOW_S = 2.0
 DB_PROBE_TIMEOUT_S = 2.0
 
 
@@ -66,8 +67,9 @@ def recent_p95_ms(groups: frozenset[RequestGroup], *, limit_ms: float, seconds: 
 def replica_serving_reads(index: int = 0, *, window_s: float = REPLICA_READ_WINDOW_S) -> Probe:
     """Replica `index` served RPC reads (table scans) during a `window_s` window: reads are routed to it.
 
-    Counted from the replica's own statistics, so a read the API sends to the primary instead (a
-    replica marked down, or a routing bug) does not count; catalog lookups do not count either.
+    Counted from the replica's own table statistics, so a read the API sends to the primary instead
+    (a replica marked down, or a routing bug) does not count, nor do catalog lookups or the pool's
+    connection resets. Needs the background load: it watches the load's reads.
     """
 
     async def scans(dsn: str) -> int:

@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.experiment import (
@@ -31,7 +31,6 @@ from gauntlet.chaos.experiment import (
     InvariantResult,
     JsonValue,
     Probe,
-    RequestGroup,
     ensure_drill_is_valid,
 )
 from gauntlet.chaos.journal import (
@@ -45,12 +44,10 @@ from gauntlet.chaos.journal import (
     Phase,
     ProbeRecord,
     Status,
-    WindowRecord,
-    Windows,
-    empty_window,
     iso,
 )
-from gauntlet.chaos.windows import Sample, by_group, in_window, only_groups, stats, timeline
+from gauntlet.chaos.verdict import Bounds, Moments, budget_checks, budget_reason, window_bounds, windows
+from gauntlet.chaos.windows import Sample, timeline
 
 SETTLE_TIMEOUT_S = 5.0  # how long the steady state may take to appear before the method (fresh restarts)
 
@@ -342,87 +339,18 @@ class _Run:
 
     # -- verdict ---------------------------------------------------------------------------------
 
-    def bounds(self) -> dict[str, tuple[float, float] | None]:
-        """[start, end) of the before / during / after windows, in epoch seconds.
-
-        During is the fault window: injection to removal, or, when nothing removes the fault (a
-        kill), injection to recovery. After runs from there to the end of the load.
-        """
-        start = self.load_started_at
+    def bounds(self) -> Bounds:
         stop = self.load_stopped_at if self.load_stopped_at is not None else self.clock.time()
-        if start is None:
-            return {"before": None, "during": None, "after": None}
-        if self.fault_start is None:
-            return {"before": (start, stop), "during": None, "after": None}
-        if self.fault_end is not None:
-            during_end = self.fault_end
-        else:
-            during_end = self.recovered_at if self.recovered_at is not None else stop
-        return {
-            "before": (start, self.fault_start),
-            "during": (self.fault_start, during_end),
-            "after": (during_end, stop),
-        }
-
-    def windows(self) -> Windows:
-        bounds = self.bounds()
-        return Windows(
-            before=self._window(bounds["before"]),
-            during=self._window(bounds["during"]),
-            after=self._window(bounds["after"]),
-        )
-
-    def _window(self, bounds: tuple[float, float] | None) -> WindowRecord:
-        if bounds is None:
-            return empty_window()
-        members = in_window(self.samples, *bounds)
-        return WindowRecord(**stats(members), start=iso(bounds[0]), end=iso(bounds[1]), by_group=by_group(members))
+        return window_bounds(Moments(self.load_started_at, stop, self.fault_start, self.fault_end, self.recovered_at))
 
     def check_budget(self) -> None:
         if self.ctx.load is None or not self.method_done or self.status == "interrupted":
             return
-        budget = self.drill.error_budget
-        bounds = self.bounds()
-        checks: list[tuple[Literal["during", "after"], Literal["error_rate", "p99_ms"], float]] = [
-            ("during", "error_rate", budget.during_error_rate),
-            ("after", "error_rate", budget.after_error_rate),
-        ]
-        if budget.during_p99_ms is not None:
-            checks.append(("during", "p99_ms", budget.during_p99_ms))
-        for window, metric, limit in checks:
-            span = bounds[window]
-            members = in_window(self.samples, *span) if span is not None else []
-            groups = budget.groups if window == "during" else budget.after_groups
-            self._budget_check(window, metric, groups, members, limit)
-
-    def _budget_check(
-        self,
-        window: Literal["during", "after"],
-        metric: Literal["error_rate", "p99_ms"],
-        groups: frozenset[RequestGroup],
-        members: list[Sample],
-        limit: float,
-    ) -> None:
-        counted = stats(only_groups(members, groups))
-        observed = counted["error_rate"] if metric == "error_rate" else counted["p99"]
-        passed = observed is None or observed <= limit
-        self.budget.append(
-            BudgetCheck(
-                window=window,
-                metric=metric,
-                groups=sorted(groups),
-                observed=observed,
-                limit=limit,
-                passed=passed,
-            )
-        )
-        if not passed:
-            self.deviated = True
-            unit = "" if metric == "error_rate" else " ms"
-            self.reasons.append(
-                f"error budget exceeded {window} the fault: {metric} {observed:g}{unit} > {limit:g}{unit} "
-                f"over {counted['requests']} requests ({', '.join(sorted(groups))})"
-            )
+        for check, requests in budget_checks(self.samples, self.bounds(), self.drill.error_budget):
+            self.budget.append(check)
+            if not check["passed"]:
+                self.deviated = True
+                self.reasons.append(budget_reason(check, requests))
 
     def journal(self) -> Journal:
         self.check_budget()
@@ -448,7 +376,7 @@ class _Run:
             recovered_at=iso(self.recovered_at),
             rto_s=_elapsed(reference, self.recovered_at),
             recovery_timeout_s=self.drill.recovery_timeout_s,
-            windows=self.windows(),
+            windows=windows(self.samples, self.bounds()),
             budget=self.budget,
             probes=self.probes,
             actions=self.actions,

@@ -7,7 +7,6 @@ even be prepared gives an `aborted` journal (with the reason), not a traceback.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -45,7 +44,6 @@ async def run_one(
     *,
     journal_dir: Path | None = None,
     seed: int | None = None,
-    keeper: Callable[[DrillContext], StackKeeper] | None = None,
 ) -> Journal:
     """Run `drill` once against `target`; the journal is written to `journal_dir` when given.
 
@@ -58,13 +56,10 @@ async def run_one(
     async with httpx.AsyncClient(base_url=target.api_url, timeout=API_TIMEOUT_S) as api:
         ctx = DrillContext(target=target, run_id=run_id, api=api)
         prepared = drill.with_(setup=(_prepare(drill, seed), *drill.setup))
-        if keeper is not None:
-            stack_keeper = keeper(ctx)
-        else:
-            stack_keeper = EmbeddedStackKeeper(ctx) if target.embedded else RemoteKeeper(ctx)
+        keeper: StackKeeper = EmbeddedStackKeeper(ctx) if target.embedded else RemoteKeeper(ctx)
 
         def on_done(journal: Journal) -> None:
             if journal_dir is not None:
                 write_journal(journal, journal_dir)
 
-        return await run_drill(prepared, ctx, keeper=stack_keeper, on_done=on_done)
+        return await run_drill(prepared, ctx, keeper=keeper, on_done=on_done)

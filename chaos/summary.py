@@ -67,8 +67,9 @@ def drill_summary(journal: Journal) -> RenderableType:
     windows = Table(title="background load", title_justify="left")
     for column in ("window", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"):
         windows.add_column(column, justify="right" if column != "window" else "left")
-    for name in ("before", "during", "after"):
-        windows.add_row(*_window_row(name, journal["windows"][name]))  # type: ignore[literal-required]
+    load = journal["windows"]
+    for name, window in (("before", load["before"]), ("during", load["during"]), ("after", load["after"])):
+        windows.add_row(*_window_row(name, window))
     checks = Table(title="checks", title_justify="left", show_header=False)
     checks.add_column("result")
     checks.add_column("check")

@@ -49,18 +49,21 @@ class DrillTarget:
 
 def target_from_state(state: StackState) -> DrillTarget:
     """The embedded stack recorded in `state` (what `gauntlet up` started)."""
-    embedded = getattr(state, "backend", "embedded") == "embedded"  # the Docker backend has no pids to signal
+    # Both backends have process control: gauntlet.stack.control signals a pid or a container.
     return DrillTarget(
-        label=f"the embedded stack in {state.state_dir}",
+        label=f"the {state.backend} stack in {state.state_dir}",
         api_url=state.api_url.rstrip("/"),
         service_key=state.service_key,
         toxiproxy_url=state.toxiproxy_url or None,
         primary_dsn=state.direct.get("primary_dsn") or None,
         replica_dsns=tuple(state.direct.get("replica_dsns") or ()),
-        state_dir=Path(state.state_dir) if embedded else None,
+        state_dir=Path(state.state_dir),
         jwt_secret=state.jwt_secret or None,
         services=tuple(state.services),
-        logs={name: record.log for name, record in state.services.items() if record.log and embedded},
+        # Docker services log to the engine; their files appear only after `down`.
+        logs={
+            name: record.log for name, record in state.services.items() if record.log and state.backend == "embedded"
+        },
     )
 
 

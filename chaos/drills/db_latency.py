@@ -14,6 +14,7 @@ from __future__ import annotations
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.drills import DrillSpec
 from gauntlet.chaos.experiment import USER_GROUPS, Action, Drill, ErrorBudget, JsonValue, LoadSpec
+from gauntlet.chaos.invariants import served_during_fault
 from gauntlet.chaos.probes import health_ok, recent_error_rate, recent_p95_ms
 
 NAME = "db-latency"
@@ -61,6 +62,7 @@ def build(variant: str | None = None) -> Drill:
             Action(f"add {LATENCY_MS} ms latency to {PROXY}", _slow_down, fault="start", pause_after_s=FAULT_S),
             Action("remove the latency", _speed_up, fault="end"),
         ),
+        invariants=(served_during_fault("replica_read", max_error_rate=0.01, max_p95_ms=STEADY_P95_MS),),
         error_budget=ErrorBudget(during_error_rate=0.5, during_p99_ms=RESPONSIVE_P99_MS, after_error_rate=0.05),
         load=LoadSpec(rate_per_s=25, before_s=1.5, after_s=2.0, request_timeout_s=15.0),
         requires=frozenset({"fault_proxy"}),

@@ -1,11 +1,13 @@
 """duplicate-delivery: the same job, the same webhook event and the same claim, each 10 times at once.
 
 At-least-once delivery means the platform will see the same message again,
-often concurrently. Three doors must each let exactly one through:
+often concurrently. Each door must let exactly one through:
 - a job enqueued 10 times with one idempotency key (`worker_enqueue_job`, over the API) is one job;
 - an event published 10 times with one (topic, key) (`enqueue_event`, what a webhook receiver
   calls) is one event, processed by the real queue workers into one effect;
-- 10 concurrent `record_idempotency` claims of one key (over the API) have one winner.
+- 10 concurrent `record_idempotency` claims of one key (over the API) have one winner;
+- an earnings event recorded 10 times with one idempotency key (`earnings_record_event`, the
+  payment webhook's path) is one event and one ledger write (Platform II; skipped without it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class _Deliveries:
     jobs: list[JsonValue] = field(default_factory=list)  # each worker_enqueue_job answer
     events: list[JsonValue] = field(default_factory=list)  # each enqueue_event answer
     claims: list[JsonValue] = field(default_factory=list)  # each record_idempotency answer
+    earnings: list[JsonValue] = field(default_factory=list)  # each earnings_record_event answer
+    ledger_writes_before: int | None = None  # None: the platform has no earnings ledger
 
 
 def _job_key(ctx: DrillContext) -> str:
@@ -91,6 +95,22 @@ def build(variant: str | None = None) -> Drill:
         seen.claims = list(await asyncio.gather(*(_rpc_json(ctx, "record_idempotency", args) for _ in range(COPIES))))
         return {"deliveries": len(seen.claims)}
 
+    async def replay_earning(ctx: DrillContext) -> JsonValue:
+        async with ctx.primary() as conn:
+            if not await conn.fetchval(sql("invariants", "table_exists"), "public.earnings_ledger"):
+                return {"skipped": "no earnings ledger on this platform"}
+            seen.ledger_writes_before = int(await conn.fetchval(sql("invariants", "ledger_writes"), ctx.subject_id()))
+        args: dict[str, object] = {
+            "p_user_id": str(ctx.subject_id()),
+            "p_kind": "tip",
+            "p_amount_cents": 100,
+            "p_idempotency_key": _earning_key(ctx),
+            "p_metadata": {"chaos_run": ctx.run_id},
+        }
+        replays = (_rpc_json(ctx, "earnings_record_event", args) for _ in range(COPIES))
+        seen.earnings = list(await asyncio.gather(*replays))
+        return {"deliveries": len(seen.earnings)}
+
     async def remove_jobs(ctx: DrillContext) -> JsonValue:
         # Nothing in the platform runs chaos jobs: take them out so they do not wait forever.
         async with ctx.primary() as conn:
@@ -103,16 +123,18 @@ def build(variant: str | None = None) -> Drill:
 
     return Drill(
         name=NAME,
-        title="The same job, webhook event and claim delivered 10 times at once; exactly one effect each",
+        title="The same job, event, claim and earning delivered 10 times at once; exactly one effect each",
         proves=(
             f"{COPIES} concurrent deliveries of one job (same idempotency key) make one job; of one event "
-            "(same topic and key) make one event and one effect; of one idempotency claim have one winner."
+            "(same topic and key) make one event and one effect; of one idempotency claim have one winner; "
+            "of one earnings event make one event and one ledger write."
         ),
         steady_state=(health_ok(), nothing_unsettled("no replayed event waiting", pending)),
         method=(
             Action(f"enqueue one job {COPIES} times at once", replay_job, fault="start"),
             Action(f"publish one webhook event {COPIES} times at once", replay_event),
-            Action(f"claim one idempotency key {COPIES} times at once", replay_claim, fault="end"),
+            Action(f"claim one idempotency key {COPIES} times at once", replay_claim),
+            Action(f"record one earnings event {COPIES} times at once", replay_earning, fault="end"),
         ),
         rollbacks=(Action("remove the drill's jobs", remove_jobs),),
         invariants=(
@@ -120,6 +142,7 @@ def build(variant: str | None = None) -> Drill:
             _one_event(),
             _one_effect(),
             _one_claim(seen),
+            _one_ledger_write(seen),
             *platform_two_effects(),
         ),
         load=LoadSpec(rate_per_s=10, before_s=1.0, after_s=1.0),
@@ -173,6 +196,39 @@ def _one_claim(seen: _Deliveries) -> Invariant:
         return InvariantResult.check(wins == 1, wins, 1, f"{wins} of {COPIES} concurrent claims of one key won")
 
     return Invariant("exactly one idempotency claim wins", check)
+
+
+def _one_ledger_write(seen: _Deliveries) -> Invariant:
+    async def check(ctx: DrillContext) -> InvariantResult:
+        if seen.ledger_writes_before is None:
+            return InvariantResult.skipped("public.earnings_ledger does not exist (Platform II): not checked")
+        async with ctx.primary() as conn:
+            events = int(await conn.fetchval(sql("invariants", "earnings_events_for_key"), _earning_key(ctx)))
+            writes = int(await conn.fetchval(sql("invariants", "ledger_writes"), ctx.subject_id()))
+        created = sum(1 for d in seen.earnings if isinstance(d, dict) and _body(d).get("created") is True)
+        observed: dict[str, JsonValue] = {
+            "events": events,
+            "created_answers": created,
+            "ledger_writes": writes - seen.ledger_writes_before,
+        }
+        return InvariantResult.check(
+            observed == {"events": 1, "created_answers": 1, "ledger_writes": 1},
+            observed,
+            {"events": 1, "created_answers": 1, "ledger_writes": 1},
+            f"{events} earnings events, {created} 'created' answers and {writes - seen.ledger_writes_before} "
+            f"ledger writes from {COPIES} deliveries of one idempotency key",
+        )
+
+    return Invariant("one ledger write for the replayed earnings event", check)
+
+
+def _earning_key(ctx: DrillContext) -> str:
+    return f"chaos:{ctx.run_id}:tip"
+
+
+def _body(delivery: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    body = delivery.get("body")
+    return body if isinstance(body, dict) else {}
 
 
 def _first_row(delivery: JsonValue) -> dict[str, JsonValue]:

@@ -62,11 +62,6 @@ SELECT count(*)::integer FROM (
     SELECT category_id FROM public.marketplace_gaps GROUP BY category_id HAVING count(*) > 1
 ) AS d;
 
--- name: gaps_for_categories
--- How many gap rows the given categories have.
--- params: $1 category ids
-SELECT count(*)::integer FROM public.marketplace_gaps WHERE category_id = ANY ($1::uuid[]);
-
 -- name: jobs_for_run
 -- The worker jobs carrying a run's marker in their payload.
 -- params: $1 run id
@@ -88,10 +83,11 @@ SELECT reason, attempts FROM public.dead_letter_queue WHERE job_id = $1 ORDER BY
 SELECT to_regclass($1) IS NOT NULL;
 
 -- name: duplicate_notifications
--- Notifications written since $1 that are identical to another apart from their id and timestamps.
+-- Notifications written since $1 identical to another one apart from id and timestamps (same user,
+-- channel, kind, title, body, payload and sender): an effect written twice.
 -- params: $1 since
 SELECT count(*)::integer FROM (
-    SELECT to_jsonb(n) - 'id' - 'created_at' - 'updated_at' - 'read_at' - 'sent_at' AS body
+    SELECT to_jsonb(n) - 'id' - 'created_at' - 'read_at' - 'delivered_at' AS body
     FROM public.notifications n
     WHERE n.created_at >= $1
     GROUP BY 1
@@ -99,15 +95,19 @@ SELECT count(*)::integer FROM (
 ) AS d;
 
 -- name: ledger_mismatches
--- Users whose earnings ledger total differs from the sum of their earnings events.
+-- Users whose earnings ledger row disagrees with their earnings events (total, captured, count).
 -- params: none
 SELECT count(*)::integer FROM (
     SELECT coalesce(l.user_id, e.user_id) AS user_id
     FROM public.earnings_ledger l
     FULL JOIN (
-        SELECT user_id, sum(amount_cents) AS total_cents FROM public.earnings_events GROUP BY user_id
+        SELECT user_id, sum(amount_cents) AS total_cents, sum(captured_cents) AS captured_cents, count(*) AS events
+        FROM public.earnings_events
+        GROUP BY user_id
     ) AS e ON e.user_id = l.user_id
     WHERE coalesce(l.total_cents, 0) <> coalesce(e.total_cents, 0)
+       OR coalesce(l.captured_cents, 0) <> coalesce(e.captured_cents, 0)
+       OR coalesce(l.events_count, 0) <> coalesce(e.events, 0)
 ) AS m;
 
 -- name: unsettled_delivered_events
@@ -121,3 +121,13 @@ WHERE payload ->> 'chaos_delivery' = $1 AND status NOT IN ('done', 'error');
 -- How many intent signals named $1 carry the run id $2 in their metadata.
 -- params: $1 signal name, $2 run id
 SELECT count(*)::integer FROM public.intent_signals WHERE name = $1 AND metadata ->> 'chaos_run' = $2;
+
+-- name: earnings_events_for_key
+-- How many earnings events carry one idempotency key.
+-- params: $1 idempotency key
+SELECT count(*)::integer FROM public.earnings_events WHERE idempotency_key = $1;
+
+-- name: ledger_writes
+-- How many times a user's earnings ledger row was written (0: no row yet).
+-- params: $1 user_id
+SELECT coalesce((SELECT writes FROM public.earnings_ledger WHERE user_id = $1), 0)::bigint;

@@ -5,7 +5,7 @@
 SELECT p.oid,
        p.pronargdefaults AS n_defaults,
        p.proretset AS returns_set,
-       p.provolatile AS volatility,
+       p.provolatile::text AS volatility,  -- "char" would arrive as bytes
        p.prorettype = 'pg_catalog.void'::regtype AS returns_void,
        (rt.typtype = 'c' OR p.prorettype = 'pg_catalog.record'::regtype) AS returns_row,
        coalesce((

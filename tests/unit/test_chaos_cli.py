@@ -23,8 +23,16 @@ def _gauntlet(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_list_names_every_drill_with_its_needs(tmp_path: Path) -> None:
     result = _gauntlet("chaos", "list", state_dir=tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("worker-crash", "redis-stall", "replica-loss", "db-latency", "db-partition", "duplicate-delivery",
-                 "poison-job", "lease-expiry"):
+    for name in (
+        "worker-crash",
+        "redis-stall",
+        "replica-loss",
+        "db-latency",
+        "db-partition",
+        "duplicate-delivery",
+        "poison-job",
+        "lease-expiry",
+    ):
         assert name in result.stdout
     assert "process_control" in result.stdout and "kill, proxy" in result.stdout
 

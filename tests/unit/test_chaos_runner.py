@@ -98,7 +98,9 @@ class FakeLoad:
 
 
 def context() -> DrillContext:
-    return DrillContext(target=DrillTarget(label="a fake platform", api_url="http://fake", service_key="k"), run_id="r1")
+    return DrillContext(
+        target=DrillTarget(label="a fake platform", api_url="http://fake", service_key="k"), run_id="r1"
+    )
 
 
 def make_drill(world: World, **changes: object) -> Drill:
@@ -328,11 +330,12 @@ async def test_the_error_budget_counts_only_its_groups_and_windows() -> None:
     load.clock = world2.clock
     ctx2 = context()
     ctx2.load = load
-    failed = await run_drill(make_drill(world2).with_(load=drill.load, error_budget=drill.error_budget), ctx2,
-                             clock=world2.clock)
+    failed = await run_drill(
+        make_drill(world2).with_(load=drill.load, error_budget=drill.error_budget), ctx2, clock=world2.clock
+    )
     assert failed["deviated"] and failed["status"] == "failed"
     assert any(r.startswith("error budget exceeded during the fault: error_rate 0.333") for r in failed["reasons"])
-    during = [b for b in failed["budget"] if b["window"] == "during"][0]
+    during = next(b for b in failed["budget"] if b["window"] == "during")
     assert during["groups"] == ["replica_read"] and not during["passed"]
 
 
