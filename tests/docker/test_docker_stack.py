@@ -87,15 +87,7 @@ def test_smoke_passes_against_the_docker_stack(docker_stack_dir: Path) -> None:
 
 
 def test_chaos_drill_runs_unchanged(docker_stack_dir: Path) -> None:
-    offered = gauntlet("chaos", "run", "--help")
-    if offered.returncode != 0:
-        pytest.skip("`gauntlet chaos run` is not in this build yet: the container drills below stand in for it")
     drill = gauntlet("chaos", "run", "worker-crash", "--state-dir", str(docker_stack_dir), timeout=600)
-    if drill.returncode == 2 and "process control" in drill.stderr:
-        pytest.skip(
-            "the chaos target gives a Docker stack no process control yet (chaos/target.py), although "
-            "`gauntlet kill/restart` act on its containers: the container drills below stand in for it"
-        )
     assert drill.returncode == 0, drill.stdout + drill.stderr
 
 
@@ -176,12 +168,18 @@ def test_replica_loss_kills_its_container_reads_go_on_and_it_streams_again(
 
 
 def test_journey_returning_user_passes(docker_stack_dir: Path, tmp_path: Path) -> None:
-    try:
-        import gauntlet.journeys.cli  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"journeys are not in this build yet ({exc})")
-    argv = [sys.executable, "-c", "from gauntlet.journeys.cli import journey_app; journey_app()"]
-    command = [*argv, "run", "returning_user", "--state-dir", str(docker_stack_dir), "--artifacts", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "gauntlet",
+        "journey",
+        "run",
+        "returning_user",
+        "--state-dir",
+        str(docker_stack_dir),
+        "--artifacts",
+        str(tmp_path),
+    ]
 
     def journey() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
