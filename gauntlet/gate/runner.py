@@ -54,7 +54,7 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         state, we_started = _embedded_stack(options)
         target = state.api_url
         progress("stack", "passed", "started" if we_started else "already up")
-        run_checks.append(Check(name="the embedded stack came up", passed=True, observed=target))
+        run_checks.append(Check(name="the embedded stack came up", passed=True, observed=target, expected="healthy"))
     else:
         assert options.target is not None
         target = options.target
