@@ -91,7 +91,7 @@ def initdb(bins: PostgresBinaries, data_dir: Path, password: str, user: str | No
         os.chown(pwfile, entry.pw_uid, entry.pw_gid)
     pwfile.chmod(0o600)
     try:
-        _run_as(
+        run_as(
             user,
             bins.tool("initdb"),
             "-D",
@@ -116,7 +116,7 @@ def basebackup(bins: PostgresBinaries, data_dir: Path, primary_port: int, passwo
     if data_dir.exists():
         shutil.rmtree(data_dir)
     prepare_dir(data_dir, user)
-    _run_as(
+    run_as(
         user,
         bins.tool("pg_basebackup"),
         "-h",
@@ -142,7 +142,7 @@ def server_argv(bins: PostgresBinaries, data_dir: Path, port: int, name: str) ->
     return [bins.tool("postgres"), "-D", str(data_dir), "-p", str(port), "-c", f"cluster_name={name}"]
 
 
-def _run_as(user: str | None, *argv: str, env: dict[str, str] | None = None) -> None:
+def run_as(user: str | None, *argv: str, env: dict[str, str] | None = None) -> None:
     full_env = {**os.environ, **(env or {})}
     result = subprocess.run(list(argv), user=user, env=full_env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
