@@ -346,7 +346,9 @@ async def test_learning_can_be_switched_off(conn: asyncpg.Connection) -> None:
 async def test_metadata_score_is_null_safe_and_clamped(conn: asyncpg.Connection) -> None:
     await _greedy(conn)
     viewer = await new_user(conn)
-    when = ago(hours=48)  # decay exp(-1)
+    # Decay exp(-1): 48 h before the database's clock now, not before the session started (`ago`),
+    # which a long test run would have moved minutes away from exactly 48 h.
+    when = await conn.fetchval("select now() - interval '48 hours'")
     values: list[object] = [None, "", "abc", "0.5", 0.25, 7, -3, {"x": 1}, " 0.75 "]
     expected = [0, 0, 0, 0.5, 0.25, 1, 0, 0, 0.75]
     ids = [await new_post(conn, await new_user(conn), created_at=when, score=v) for v in values]
