@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -118,14 +119,17 @@ def down(state_dir: Path, *, purge: bool = False) -> list[str]:
     with locked(layout):
         state = load_state(state_dir)
         stopped = _teardown(state) if state is not None else []
-        remove_state(state_dir)
-        for beat in layout.run.glob("*.heartbeat") if layout.run.exists() else []:
-            beat.unlink(missing_ok=True)
-        if purge and layout.data.exists():
-            import shutil
-
-            shutil.rmtree(layout.data)
+        forget(layout, purge=purge)
         return stopped
+
+
+def forget(layout: StateLayout, *, purge: bool) -> None:
+    """After a teardown (either backend): no state file, no heartbeats, and with `purge` no data."""
+    remove_state(layout.root)
+    for beat in layout.run.glob("*.heartbeat") if layout.run.exists() else []:
+        beat.unlink(missing_ok=True)
+    if purge and layout.data.exists():
+        shutil.rmtree(layout.data)
 
 
 def _healthy_process(record: ServiceRecord) -> bool:

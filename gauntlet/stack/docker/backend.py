@@ -97,13 +97,7 @@ def down(state_dir: Path, *, purge: bool = False) -> list[str]:
         raise
     with supervisor.locked(layout):
         stopped = _teardown(str(state_dir), layout)
-        remove_state(state_dir)
-        for beat in layout.run.glob("*.heartbeat") if layout.run.exists() else []:
-            beat.unlink(missing_ok=True)
-        if purge and layout.data.exists():
-            import shutil
-
-            shutil.rmtree(layout.data)
+        supervisor.forget(layout, purge=purge)
         return stopped
 
 
