@@ -8,22 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
+from gauntlet.errors import EnvironmentProblem
+from gauntlet.journeys.browser import launch
 from gauntlet.reports.example import example_run
 from gauntlet.reports.html import report_html
 from gauntlet.reports.model import Run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CHARTS = [
     "chart-slo-burn",
     "chart-load-latency-0",
@@ -36,13 +28,13 @@ CHARTS = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # DESIGN.md: /usr/bin/chromium where installed, else Playwright's own browser.
-    executable = str(CHROMIUM) if CHROMIUM.exists() else None
+    # The journeys' launcher: /usr/bin/chromium (or GAUNTLET_CHROMIUM) with the flags this machine needs,
+    # else Playwright's own browser.
     with sync_playwright() as playwright:
         try:
-            launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # Playwright raises its own Error with install hints; fail, never skip
-            pytest.fail(f"cannot start Chromium ({exc}); `./dev test` installs it (apt-get install chromium)")
+            launched = launch(playwright)
+        except EnvironmentProblem as exc:  # fail, never skip: `./dev test` installs Chromium
+            pytest.fail(str(exc))
         try:
             yield launched
         finally:
