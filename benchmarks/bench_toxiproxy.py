@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the service helpers live with the conformance tests
 
 from gauntlet.chaos.toxiproxy.client import ToxiproxyClient  # noqa: E402
-from tests.conformance.services import postgres_server, redis_server  # noqa: E402
+from tests.conformance.services import postgres_server, redis_server, stop_process  # noqa: E402
 from tests.conformance.upstreams import free_port  # noqa: E402
 
 TARGET_RATIO = 0.80
@@ -146,12 +146,7 @@ def builtin_toxiproxy() -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
 
 
 class _BareSide(asyncio.Protocol):

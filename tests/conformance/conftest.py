@@ -22,6 +22,7 @@ import pytest
 
 from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
 
+from .services import stop_process
 from .upstreams import TcpUpstream, echo, free_port
 
 BUILTIN = "builtin"
@@ -107,12 +108,7 @@ def toxiproxy_target(request: pytest.FixtureRequest) -> Iterator[ToxiproxyTarget
         yield ToxiproxyTarget(kind, url, log)
         assert proc.poll() is None, f"the {kind} server died during the session: {log.read_text()[-2000:]}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         shutil.rmtree(log_dir, ignore_errors=True)
 
 

@@ -24,6 +24,16 @@ POSTGRES_USER = "gauntlet-pg"
 START_TIMEOUT_S = 20.0
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it is still there after 10 s; always reaped."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,12 +95,7 @@ def redis_server() -> Iterator[RedisService]:
         _wait_for_port(port, proc, "redis-server")
         yield RedisService(port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
