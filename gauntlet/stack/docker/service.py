@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.stack import supervisor
 from gauntlet.stack.docker import engine, readiness
 from gauntlet.stack.layout import PRIMARY, StateLayout
 from gauntlet.stack.state import ServiceRecord, StackState
@@ -53,18 +54,8 @@ def restart(state: StackState, record: ServiceRecord, *, env_changed: bool) -> N
         return
     readiness.service(state, layout, record, since)
     if record.kind == "toxiproxy":
-        _restore_proxies(state)
-
-
-def _restore_proxies(state: StackState) -> None:
-    """A new Toxiproxy process starts empty: put back the proxies the state file records (no toxics)."""
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
-
-    specs: list[dict[str, object]] = [
-        {"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": True} for p in state.proxies.values()
-    ]
-    with ToxiproxyClient(state.toxiproxy_url) as client:
-        client.populate(specs)
+        # A new Toxiproxy process starts empty: put back the proxies the state file records.
+        supervisor.restore_proxies(state)
 
 
 def _restart_replica(state: StackState, record: ServiceRecord) -> None:
