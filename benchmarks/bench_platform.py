@@ -19,7 +19,7 @@ late):
 each twice: through the HTTP surface (HTTP/1.1 keep-alive, at most 32 connections -> uvicorn API ->
 Toxiproxy -> Postgres) and directly over asyncpg to the primary, skipping the API and the proxy
 but running the very SQL the API runs: the API's own ``bind`` and ``execute`` (one transaction,
-``set_request_context``, the call); for login the API's two queries plus the scrypt check the
+``set_request_context``, the call); for login the API's two queries plus the Argon2id check the
 API does in a thread. HTTP rows also show the API's own handler time (its ``rpc_metrics`` rows for
 the window), so the gap splits into HTTP + client (HTTP - handler) and proxy + rate limit +
 pool (handler - direct). Suggestions are a replica read in the API, so that call also gets a
@@ -35,7 +35,7 @@ follow ~20 pages each (10 of the 200 most-followed, 10 at random); the feed, sug
 login rows rotate over them. The onboarding rows need one fresh user per request: those are
 made with the API's own SQL (insert_user, update_profile, user_interests_upsert through
 ``execute``) and a token minted with the stack's JWT secret, because ``rate * seconds`` real
-sign-ups would spend minutes in scrypt before anything is measured.
+sign-ups would spend minutes hashing passwords before anything is measured.
 
 Targets: every HTTP p95 at least 10x under the seeds' SLOs (DESIGN.md): feed < 80 ms,
 suggestions < 20 ms, login < 50 ms, onboarding < 100 ms. The stack runs with
@@ -298,7 +298,7 @@ class Direct:
         if row is None or not await asyncio.to_thread(verify_password, password, row["encrypted_password"]):
             raise RuntimeError("invalid credentials")
         async with self.pool.acquire() as conn:
-            await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"])
+            await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"], None, row["encrypted_password"])
 
 
 async def direct_pool(dsn: str) -> asyncpg.Pool:
@@ -374,7 +374,7 @@ async def onboarding_pool(direct: Direct, jwt_secret: str, count: int, run: str,
     """Fresh users one step before the end of onboarding: handle, display name, source, 3 interests.
 
     Made with the API's own SQL (insert_user; the RPCs through the API's execute) and a token
-    minted with the stack's secret, like the one login issues: the scrypt cost of ``count`` real
+    minted with the stack's secret, like the one login issues: the hashing cost of ``count`` real
     sign-ups would dominate the set-up and is not what is measured here.
     """
     encrypted = hash_password(PASSWORD)
@@ -620,8 +620,8 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool) -> 
         )
         sample = await direct.rpc("feed_fusion_home", {"p_lane": "following"}, accounts[0].claims)
         print(
-            f"sample following page: {sample['blend']}; scrypt verify alone (in-process): "
-            f"{scrypt_ms():.1f} ms median of 5"
+            f"sample following page: {sample['blend']}; password verify alone (Argon2id, in-process): "
+            f"{password_verify_ms():.1f} ms median of 5"
         )
 
         rows: list[Row] = []
@@ -668,7 +668,7 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool) -> 
             await replica_pool.close()
 
 
-def scrypt_ms() -> float:
+def password_verify_ms() -> float:
     stored = hash_password(PASSWORD)
     samples = []
     for _ in range(5):

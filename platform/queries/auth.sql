@@ -21,7 +21,14 @@ FROM auth.users
 WHERE id = $1;
 
 -- name: touch_last_sign_in
--- Record a successful password login.
--- params: $1 user_id
-UPDATE auth.users SET last_sign_in_at = now() WHERE id = $1
+-- Record a successful password login; with $2, also replace the hash verified at login ($3) by
+-- one made with today's parameters (left alone if the password changed in between).
+-- params: $1 user_id, $2 new encrypted_password or NULL, $3 the encrypted_password verified
+UPDATE auth.users
+SET last_sign_in_at = now(),
+    encrypted_password = CASE
+        WHEN $2::text IS NOT NULL AND encrypted_password = $3::text THEN $2::text
+        ELSE encrypted_password
+    END
+WHERE id = $1
 RETURNING last_sign_in_at;

@@ -1,7 +1,8 @@
 """`/auth/v1`: the GoTrue subset the platform needs (signup, password and refresh grants, user).
 
-Passwords are hashed with scrypt in a worker thread (it is deliberately slow;
-the event loop must keep serving). Sessions are GoTrue-shaped, so a
+Passwords are hashed with Argon2id in a worker thread (it is deliberately slow;
+the event loop must keep serving); a login whose stored hash predates today's
+parameters stores a fresh one. Sessions are GoTrue-shaped, so a
 supabase-js client and our load profiles read them the same way.
 """
 
@@ -22,7 +23,7 @@ from gauntlet.platform.api.deps import CurrentUser, StateDep, client_address, en
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.api.rpc_catalog import to_json
 from gauntlet.platform.api.state import PlatformState
-from gauntlet.platform.auth.passwords import WeakPassword, hash_password, verify_password
+from gauntlet.platform.auth.passwords import WeakPassword, hash_password, needs_rehash, rehash, verify_password
 from gauntlet.platform.auth.tokens import ANON, REFRESH_TTL_S, InvalidToken, mint, verify
 from gauntlet.platform.metrics import RpcSample
 from gauntlet.platform.queries import sql
@@ -158,8 +159,9 @@ async def _password_grant(request: Request, state: PlatformState, body: Password
         matches = await asyncio.to_thread(verify_password, body.password, stored)
         if row is None or not matches:
             raise ApiError(400, "invalid_credentials", "Invalid login credentials")
+        rehashed = await asyncio.to_thread(rehash, body.password, stored) if needs_rehash(stored) else None
         async with state.db.primary() as conn:
-            signed_in = await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"])
+            signed_in = await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"], rehashed, stored)
         user = user_json({**dict(row), "last_sign_in_at": signed_in})
         user_id = user["id"]
         return JSONResponse(session_json(state, user))

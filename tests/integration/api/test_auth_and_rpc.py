@@ -209,3 +209,26 @@ async def test_health_views_are_readable_by_the_service_role_only(api: ApiClient
     assert denied.status_code == 403
     unknown = await api.http.get("/rest/v1/profiles", headers=api.service_headers)
     assert unknown.status_code == 404 and "vw_policy_health" in unknown.json()["hint"]
+
+
+async def test_login_upgrades_a_legacy_scrypt_hash_once(api: ApiClient, db: asyncpg.Connection) -> None:
+    from tests.unit.test_api_passwords import legacy_scrypt_hash
+
+    session = await api.signup(email="legacy@example.test")
+    legacy = legacy_scrypt_hash("secret-pass-1")
+    await db.execute("UPDATE auth.users SET encrypted_password = $2 WHERE id = $1::uuid", session.user_id, legacy)
+
+    async def login() -> int:
+        response = await api.http.post(
+            "/auth/v1/token",
+            params={"grant_type": "password"},
+            json={"email": "legacy@example.test", "password": "secret-pass-1"},
+        )
+        return response.status_code
+
+    assert await login() == 200
+    upgraded = await db.fetchval("SELECT encrypted_password FROM auth.users WHERE id = $1::uuid", session.user_id)
+    assert upgraded.startswith("$argon2id$v=19$m=19456,t=2,p=1$"), upgraded
+    assert await login() == 200, "the upgraded hash verifies"
+    again = await db.fetchval("SELECT encrypted_password FROM auth.users WHERE id = $1::uuid", session.user_id)
+    assert again == upgraded, "a current hash is not rewritten on every login"
