@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from gauntlet.platform.api import errors, health
+from gauntlet.platform.api.http_metrics import HttpMetrics
 from gauntlet.platform.api.routes import auth, functions, observability, realtime, rpc, views
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
@@ -46,21 +46,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(realtime.router)
     app.include_router(web_routes.router)  # the web pages (platform/web)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            # The route template, not the raw path: bounded label cardinality.
-            path = getattr(route, "path", "<unmatched>")
-            app.state.platform.metrics.http_duration.labels(request.method, path, f"{status // 100}xx").observe(
-                time.perf_counter() - started
-            )
+    app.add_middleware(HttpMetrics, metrics=app.state.platform.metrics)
 
     return app
 

@@ -187,6 +187,26 @@ async def test_every_rpc_call_is_recorded_in_rpc_metrics(api: ApiClient, db: asy
     assert "rocker_rpc_duration_seconds_bucket" in exposition
 
 
+def http_count(exposition: str, method: str, route: str, status: str) -> float:
+    """The count of `rocker_http_request_duration_seconds` for one label set (0 when absent)."""
+    label = f'rocker_http_request_duration_seconds_count{{method="{method}",route="{route}",status="{status}"}} '
+    line = next((line for line in exposition.splitlines() if line.startswith(label)), None)
+    return 0.0 if line is None else float(line.split()[-1])
+
+
+async def test_http_durations_are_labelled_by_route_template_and_status_class(api: ApiClient) -> None:
+    before = (await api.http.get("/metrics")).text
+    assert (await api.rpc("check_handle_available", {"p_handle": "abcdef"})).status_code == 200
+    assert (await api.rpc("check_handle_available", {"p_wrong": 1})).status_code == 400
+    assert (await api.http.get("/no/such/page")).status_code == 404
+    after = (await api.http.get("/metrics")).text
+    rpc = "/rest/v1/rpc/{function}"
+    for method, route, status in [("POST", rpc, "2xx"), ("POST", rpc, "4xx"), ("GET", "<unmatched>", "4xx")]:
+        labels = (method, route, status)
+        assert http_count(after, *labels) == http_count(before, *labels) + 1, labels
+    assert "/rest/v1/rpc/check_handle_available" not in after, "raw paths would make label cardinality unbounded"
+
+
 async def test_database_down_gives_503_with_retry_after(make_api: Any, dead_port: int) -> None:
     dead = f"postgresql://postgres@127.0.0.1:{dead_port}/rocker"
     async with make_api(primary_dsn=dead, replica_dsns=[]) as client:
