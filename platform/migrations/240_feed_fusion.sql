@@ -172,11 +172,41 @@ as $$
 $$;
 
 -- Posts with an approved target among the viewer's followed pages, each once.
+-- Two passes, so the cost grows with the follows by one index probe each, not by p_limit rows
+-- each: first every followed page's newest visible post before the cursor (its head); the
+-- p_limit-th newest distinct head is the bar. A page whose head is older than the bar cannot
+-- place a post on this page (at least p_limit distinct posts are at or above the bar, and all
+-- of that page's posts are below it), so only pages whose head clears the bar are read further.
+-- (The second pass repeats the cursor condition rather than starting at the head: the same rows,
+-- but a condition on constants lets the planner walk the index in order under the limit.)
 create or replace function public._feed_posts_following(
     p_viewer uuid, p_before_ts timestamptz, p_before_id uuid, p_limit integer)
 returns setof public.feed_candidate
 language sql stable
 as $$
+    with heads as materialized (
+        select f.entity_id, h.post_created_at, h.post_id
+          from public.entity_edges f
+          cross join lateral (
+              select t1.post_created_at, t1.post_id
+                from public.post_targets t1
+               where t1.entity_id = f.entity_id and t1.status = 'approved'
+                 and (t1.post_created_at, t1.post_id)
+                     < (coalesce(p_before_ts, 'infinity'::timestamptz),
+                        coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+                 and not exists (select 1 from public.feed_hides x
+                                  where x.user_id = p_viewer and x.item_kind = 'post' and x.item_id = t1.post_id)
+               order by t1.post_created_at desc, t1.post_id desc
+               limit 1) h
+         where f.follower_id = p_viewer and f.kind = 'follow'
+    ),
+    bar as (
+        select d.post_created_at, d.post_id
+          from (select distinct post_created_at, post_id from heads) d
+         order by d.post_created_at desc, d.post_id desc
+        offset greatest(p_limit, 1) - 1
+         limit 1
+    )
     select 'post'::text, p.id, coalesce('e:' || p.entity_id, 'u:' || p.author_id), p.created_at,
            public._feed_decay(extract(epoch from now() - p.created_at)::double precision / 3600.0)
                + public._feed_metadata_score(p.metadata),
@@ -184,19 +214,20 @@ as $$
            jsonb_build_object('kind', 'post', 'id', p.id, 'user_id', p.author_id, 'entity_id', p.entity_id,
                               'body', p.body, 'media_url', p.media_url, 'created_at', p.created_at)
       from (select distinct t.post_id, t.post_created_at
-              from public.entity_edges f
+              from heads h
               cross join lateral (
                   select t1.post_id, t1.post_created_at
                     from public.post_targets t1
-                   where t1.entity_id = f.entity_id and t1.status = 'approved'
+                   where t1.entity_id = h.entity_id and t1.status = 'approved'
                      and (t1.post_created_at, t1.post_id)
                          < (coalesce(p_before_ts, 'infinity'::timestamptz),
                             coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                     and not exists (select 1 from public.feed_hides h
-                                      where h.user_id = p_viewer and h.item_kind = 'post' and h.item_id = t1.post_id)
+                     and not exists (select 1 from public.feed_hides x
+                                      where x.user_id = p_viewer and x.item_kind = 'post' and x.item_id = t1.post_id)
                    order by t1.post_created_at desc, t1.post_id desc
                    limit p_limit) t
-             where f.follower_id = p_viewer and f.kind = 'follow'
+             where not exists (select 1 from bar
+                                where (h.post_created_at, h.post_id) < (bar.post_created_at, bar.post_id))
              order by t.post_created_at desc, t.post_id desc
              limit p_limit) c
       join public.posts p on p.id = c.post_id
@@ -229,12 +260,35 @@ as $$
      limit p_limit
 $$;
 
--- Keys first (index-only per followed page), then the page's rows by primary key.
+-- Active listings of the viewer's followed pages, newest first, minus hides and the cart: the
+-- same two passes as _feed_posts_following (heads, bar, then only pages clearing the bar).
 create or replace function public._feed_listings_following(
     p_viewer uuid, p_before_ts timestamptz, p_before_id uuid, p_limit integer)
 returns setof public.feed_candidate
 language sql stable
 as $$
+    with heads as materialized (
+        select f.entity_id, h.created_at, h.id
+          from public.entity_edges f
+          cross join lateral (
+              select l1.created_at, l1.id from public.marketplace_listings l1
+               where l1.seller_entity_id = f.entity_id and l1.status = 'active'
+                 and (l1.created_at, l1.id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
+                                               coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+                 and not exists (select 1 from public.feed_hides x
+                                  where x.user_id = p_viewer and x.item_kind = 'listing' and x.item_id = l1.id)
+                 and not exists (select 1 from public.shopping_cart_items c
+                                  where c.user_id = p_viewer and c.listing_id = l1.id)
+               order by l1.created_at desc, l1.id desc
+               limit 1) h
+         where f.follower_id = p_viewer and f.kind = 'follow'
+    ),
+    bar as (
+        select h.created_at, h.id from heads h
+         order by h.created_at desc, h.id desc
+        offset greatest(p_limit, 1) - 1
+         limit 1
+    )
     select 'listing'::text, l.id, coalesce('e:' || l.seller_entity_id, 'u:' || l.seller_id), l.created_at,
            public._feed_decay(extract(epoch from now() - l.created_at)::double precision / 3600.0)
                + public._feed_metadata_score(l.metadata),
@@ -244,19 +298,19 @@ as $$
                               'currency', l.currency, 'image_url', l.image_url, 'category_id', l.category_id,
                               'created_at', l.created_at)
       from (select k.created_at, k.id
-              from public.entity_edges f
+              from heads h
               cross join lateral (
                   select l1.created_at, l1.id from public.marketplace_listings l1
-                   where l1.seller_entity_id = f.entity_id and l1.status = 'active'
+                   where l1.seller_entity_id = h.entity_id and l1.status = 'active'
                      and (l1.created_at, l1.id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
                                                    coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                     and not exists (select 1 from public.feed_hides h
-                                      where h.user_id = p_viewer and h.item_kind = 'listing' and h.item_id = l1.id)
+                     and not exists (select 1 from public.feed_hides x
+                                      where x.user_id = p_viewer and x.item_kind = 'listing' and x.item_id = l1.id)
                      and not exists (select 1 from public.shopping_cart_items c
                                       where c.user_id = p_viewer and c.listing_id = l1.id)
                    order by l1.created_at desc, l1.id desc
                    limit p_limit) k
-             where f.follower_id = p_viewer and f.kind = 'follow'
+             where not exists (select 1 from bar where (h.created_at, h.id) < (bar.created_at, bar.id))
              order by k.created_at desc, k.id desc
              limit p_limit) c
       join public.marketplace_listings l on l.id = c.id
@@ -286,11 +340,33 @@ as $$
      limit p_limit
 $$;
 
+-- Upcoming events hosted by the viewer's followed pages, soonest first, minus hides: the same
+-- two passes as _feed_posts_following, in ascending order (the bar is the p_limit-th soonest head).
 create or replace function public._feed_events_following(
     p_viewer uuid, p_after_ts timestamptz, p_after_id uuid, p_limit integer)
 returns setof public.feed_candidate
 language sql stable
 as $$
+    with heads as materialized (
+        select f.entity_id, h.starts_at, h.id
+          from public.entity_edges f
+          cross join lateral (
+              select e1.starts_at, e1.id from public.events e1
+               where e1.host_entity_id = f.entity_id
+                 and (e1.starts_at, e1.id) > (coalesce(p_after_ts, now()),
+                                              coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+                 and not exists (select 1 from public.feed_hides x
+                                  where x.user_id = p_viewer and x.item_kind = 'event' and x.item_id = e1.id)
+               order by e1.starts_at, e1.id
+               limit 1) h
+         where f.follower_id = p_viewer and f.kind = 'follow'
+    ),
+    bar as (
+        select h.starts_at, h.id from heads h
+         order by h.starts_at, h.id
+        offset greatest(p_limit, 1) - 1
+         limit 1
+    )
     select 'event'::text, e.id, coalesce('e:' || e.host_entity_id, 'u:' || e.created_by), e.starts_at,
            public._feed_decay(abs(extract(epoch from e.starts_at - now()))::double precision / 3600.0)
                + public._feed_metadata_score(e.metadata),
@@ -299,17 +375,17 @@ as $$
                               'title', e.title, 'description', e.description, 'location', e.location,
                               'starts_at', e.starts_at, 'ends_at', e.ends_at, 'created_at', e.created_at)
       from (select k.starts_at, k.id
-              from public.entity_edges f
+              from heads h
               cross join lateral (
                   select e1.starts_at, e1.id from public.events e1
-                   where e1.host_entity_id = f.entity_id
+                   where e1.host_entity_id = h.entity_id
                      and (e1.starts_at, e1.id) > (coalesce(p_after_ts, now()),
                                                   coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-                     and not exists (select 1 from public.feed_hides h
-                                      where h.user_id = p_viewer and h.item_kind = 'event' and h.item_id = e1.id)
+                     and not exists (select 1 from public.feed_hides x
+                                      where x.user_id = p_viewer and x.item_kind = 'event' and x.item_id = e1.id)
                    order by e1.starts_at, e1.id
                    limit p_limit) k
-             where f.follower_id = p_viewer and f.kind = 'follow'
+             where not exists (select 1 from bar where (h.starts_at, h.id) > (bar.starts_at, bar.id))
              order by k.starts_at, k.id
              limit p_limit) c
       join public.events e on e.id = c.id

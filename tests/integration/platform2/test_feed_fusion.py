@@ -7,6 +7,7 @@ Rankings are made deterministic with ranker.policy epsilon 0 unless a test is ab
 from __future__ import annotations
 
 import json
+import random
 import uuid
 
 import asyncpg
@@ -280,6 +281,113 @@ async def test_following_lane_shows_approved_targets_of_followed_pages_once(conn
     )
     page = await home(conn, viewer, "following")
     assert page.keys == [("post", str(both))]
+
+
+async def test_following_posts_stream_pages_exactly_like_its_definition(conn: asyncpg.Connection) -> None:
+    """The two-pass stream (heads, bar, expansion) against a brute-force reading of its definition.
+
+    Skewed pages (one posts a lot, most a little), cross-posts, hidden, pending and unfollowed
+    posts, paged 4 at a time by the stream's own cursor: every page must equal the next four of
+    "distinct approved posts of followed pages, not hidden, newest first, ties by id".
+    """
+    rng = random.Random(7)
+    viewer, author = await new_user(conn), await new_user(conn)
+    followed = [await new_entity(conn, await new_user(conn)) for _ in range(9)]
+    stranger = await new_entity(conn, await new_user(conn))
+    for page in followed:
+        await follow(conn, viewer, page)
+    expected: set[uuid.UUID] = set()
+    for index in range(70):
+        home_page = followed[0] if index % 2 else rng.choice([*followed, stranger])
+        cross = [rng.choice(followed)] if rng.random() < 0.2 else []
+        post = await new_post(
+            conn,
+            author,
+            entity=home_page,
+            targets=[t for t in cross if t != home_page],
+            created_at=ago(minutes=rng.choice([5, 60, 61, 300]) + rng.random() * 2 * (index % 3)),
+        )
+        if home_page != stranger or cross:
+            expected.add(post)
+    hidden = rng.sample(sorted(expected), 6)
+    for post in hidden:
+        await conn.execute(
+            "insert into public.feed_hides (user_id, item_kind, item_id) values ($1, 'post', $2)", viewer, post
+        )
+    pending = await new_post(conn, author)
+    await conn.execute(
+        "insert into public.post_targets (post_id, entity_id, status) values ($1, $2, 'pending')", pending, followed[1]
+    )
+    rows = await conn.fetch("select id, created_at from public.posts where id = any($1::uuid[])", list(expected))
+    reference = [r["id"] for r in sorted(rows, key=lambda r: (r["created_at"], r["id"]), reverse=True)]
+    reference = [post for post in reference if post not in hidden]
+
+    paged: list[uuid.UUID] = []
+    cursor: tuple[object, object] = (None, None)
+    for _ in range(40):
+        page = await conn.fetch("select id, sort_ts from public._feed_posts_following($1, $2, $3, 4)", viewer, *cursor)
+        assert [r["id"] for r in page] == reference[len(paged) : len(paged) + 4], f"page {len(paged) // 4 + 1}"
+        if not page:
+            break
+        paged.extend(r["id"] for r in page)
+        cursor = (page[-1]["sort_ts"], page[-1]["id"])
+    assert paged == reference and len(paged) > 40
+
+
+async def test_following_listing_and_event_streams_page_exactly_like_their_definitions(
+    conn: asyncpg.Connection,
+) -> None:
+    """Listings (newest first, minus hidden, in-cart and inactive) and events (upcoming, soonest first,
+    minus hidden) of followed pages, skewed across pages, paged 4 at a time against a brute-force list."""
+    rng = random.Random(11)
+    viewer = await new_user(conn)
+    owners = [await new_user(conn) for _ in range(8)]
+    pages = [await new_entity(conn, owner) for owner in owners]
+    for page in pages[:7]:  # the last page is not followed
+        await follow(conn, viewer, page)
+    listings: list[tuple[object, uuid.UUID]] = []
+    events: list[tuple[object, uuid.UUID]] = []
+    for index in range(48):
+        at = rng.randrange(len(pages)) if index % 3 else 0  # page 0 lists and hosts a lot
+        created = ago(minutes=rng.choice([10, 30, 31]) + (index % 2) * rng.random())
+        listing = await new_listing(conn, owners[at], entity=pages[at], created_at=created)
+        starts = ahead(hours=rng.choice([2, 5, 6])) if index % 5 else ago(hours=1)
+        event = await new_event(conn, owners[at], entity=pages[at], starts_at=starts)
+        if at < 7:
+            listings.append((created, listing))
+            if index % 5:
+                events.append((starts, event))
+    excluded = {key for _, key in rng.sample(listings, 6)} | {key for _, key in rng.sample(events, 4)}
+    for _, listing in listings[:12]:
+        if listing in excluded:
+            await conn.execute(
+                "insert into public.shopping_cart_items (user_id, listing_id) values ($1, $2)", viewer, listing
+            )
+        elif rng.random() < 0.3:
+            excluded.add(listing)
+            await conn.execute("update public.marketplace_listings set status = 'sold' where id = $1", listing)
+    for kind, items in (("listing", listings[12:]), ("event", events)):
+        for _, key in items:
+            if key in excluded:
+                await conn.execute(
+                    "insert into public.feed_hides (user_id, item_kind, item_id) values ($1, $2, $3)", viewer, kind, key
+                )
+
+    async def paged(function: str) -> list[uuid.UUID]:
+        seen: list[uuid.UUID] = []
+        cursor: tuple[object, object] = (None, None)
+        for _ in range(30):
+            rows = await conn.fetch(f"select id, sort_ts from public.{function}($1, $2, $3, 4)", viewer, *cursor)
+            if not rows:
+                return seen
+            seen.extend(r["id"] for r in rows)
+            cursor = (rows[-1]["sort_ts"], rows[-1]["id"])
+        raise AssertionError(f"{function} did not end within 30 pages")
+
+    newest_first = [key for _, key in sorted(listings, key=lambda pair: pair, reverse=True) if key not in excluded]
+    soonest_first = [key for _, key in sorted(events, key=lambda pair: pair) if key not in excluded]
+    assert await paged("_feed_listings_following") == newest_first and len(newest_first) > 20
+    assert await paged("_feed_events_following") == soonest_first and len(soonest_first) > 20
 
 
 async def test_exploration_is_logged_with_its_propensity(conn: asyncpg.Connection) -> None:
