@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -135,3 +136,57 @@ def test_without_a_dsn_or_stack_the_cli_says_what_to_do(tmp_path: object, monkey
     result = CliRunner().invoke(app, ["fixtures", "load", "--state-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "gauntlet up" in result.output and "--dsn" in result.output
+
+
+async def test_fixture_accounts_can_sign_in_and_are_written_for_load_runs(
+    conn: asyncpg.Connection, db_dsn: str, tmp_path: Path
+) -> None:
+    from gauntlet.fixtures.accounts import FixtureAccountsError, issue_accounts
+    from gauntlet.load.profiles.accounts import load_accounts
+    from gauntlet.platform.auth.passwords import verify_password
+
+    await load_scale_data(db_dsn, users=120, posts=200, seed=4, anchor=ANCHOR)
+    await load_scale_data(db_dsn, users=30, posts=20, seed=6, anchor=ANCHOR)  # another seed, left alone
+    out = tmp_path / "accounts.json"
+    assert await issue_accounts(db_dsn, out, count=25, seed=4, password="pony-club-7") == 25
+    accounts = load_accounts(out)
+    assert len({a.email for a in accounts}) == 25 and {a.password for a in accounts} == {"pony-club-7"}
+    stored = await conn.fetch(
+        "select u.email, u.encrypted_password, p.onboarding_complete from auth.users u "
+        "join public.profiles p on p.user_id = u.id where u.encrypted_password <> '!'"
+    )
+    chosen = {r["email"]: r for r in stored if r["email"].endswith("@scale.invalid")}
+    assert set(chosen) == {a.email for a in accounts}, "exactly the written accounts can sign in"
+    assert all(r["onboarding_complete"] and verify_password("pony-club-7", r["encrypted_password"])
+               for r in chosen.values())  # fmt: skip
+    plan = ScalePlan.for_counts(users=120, posts=200, seed=4)
+    assert all(email.startswith(f"scale{plan.salt:08x}.") for email in chosen), "only seed 4's users"
+
+    # Refusals change nothing: an existing file, more users than the seed has, a weak password.
+    before = out.read_text()
+    for kwargs, message in [
+        ({"count": 5, "seed": 4}, "exists: pass --force"),
+        ({"count": 10_000, "seed": 4, "overwrite": True}, "fewer than --count"),
+        ({"count": 5, "seed": 4, "overwrite": True, "password": "short"}, "at least 6"),
+        ({"count": 0, "seed": 4, "overwrite": True}, "--count must be between"),
+    ]:
+        with pytest.raises(FixtureAccountsError, match=message):
+            await issue_accounts(db_dsn, out, **kwargs)  # type: ignore[arg-type]
+    assert out.read_text() == before
+    assert await conn.fetchval("select count(*) from auth.users where encrypted_password <> '!' "
+                               "and email like '%@scale.invalid'") == 25  # fmt: skip
+
+
+def test_the_accounts_cli_writes_the_file_and_names_bad_arguments(db_dsn: str, tmp_path: Path) -> None:
+    app = typer.Typer()
+    fixtures_cli.register(app)
+    loaded = CliRunner().invoke(app, ["fixtures", "load", "--users", "30", "--posts", "10", "--seed", "8",
+                                      "--dsn", db_dsn])  # fmt: skip
+    assert loaded.exit_code == 0, loaded.output
+    out = tmp_path / "a.json"
+    args = ["fixtures", "accounts", "--count", "5", "--seed", "8", "--out", str(out), "--dsn", db_dsn]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "5 accounts of seed 8" in result.output and len(json.loads(out.read_text())["accounts"]) == 5
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "--force" in again.output
