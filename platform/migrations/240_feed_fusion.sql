@@ -171,39 +171,78 @@ as $$
      limit p_limit
 $$;
 
+-- One followed page's visible stream keys before (after, for events) the cursor, in stream order:
+-- the building block of the three following streams below. Single SELECTs, so the planner
+-- inlines them into the caller's lateral join and walks the page's index in order.
+create or replace function public._feed_page_post_keys(
+    p_entity uuid, p_viewer uuid, p_before_ts timestamptz, p_before_id uuid, p_limit integer)
+returns table (ts timestamptz, id uuid)
+language sql stable
+as $$
+    select t.post_created_at, t.post_id
+      from public.post_targets t
+     where t.entity_id = p_entity and t.status = 'approved'
+       and (t.post_created_at, t.post_id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
+                                             coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+       and not exists (select 1 from public.feed_hides x
+                        where x.user_id = p_viewer and x.item_kind = 'post' and x.item_id = t.post_id)
+     order by t.post_created_at desc, t.post_id desc
+     limit p_limit
+$$;
+
+create or replace function public._feed_page_listing_keys(
+    p_entity uuid, p_viewer uuid, p_before_ts timestamptz, p_before_id uuid, p_limit integer)
+returns table (ts timestamptz, id uuid)
+language sql stable
+as $$
+    select l.created_at, l.id
+      from public.marketplace_listings l
+     where l.seller_entity_id = p_entity and l.status = 'active'
+       and (l.created_at, l.id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
+                                   coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+       and not exists (select 1 from public.feed_hides x
+                        where x.user_id = p_viewer and x.item_kind = 'listing' and x.item_id = l.id)
+       and not exists (select 1 from public.shopping_cart_items c where c.user_id = p_viewer and c.listing_id = l.id)
+     order by l.created_at desc, l.id desc
+     limit p_limit
+$$;
+
+create or replace function public._feed_page_event_keys(
+    p_entity uuid, p_viewer uuid, p_after_ts timestamptz, p_after_id uuid, p_limit integer)
+returns table (ts timestamptz, id uuid)
+language sql stable
+as $$
+    select e.starts_at, e.id
+      from public.events e
+     where e.host_entity_id = p_entity
+       and (e.starts_at, e.id) > (coalesce(p_after_ts, now()),
+                                  coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+       and not exists (select 1 from public.feed_hides x
+                        where x.user_id = p_viewer and x.item_kind = 'event' and x.item_id = e.id)
+     order by e.starts_at, e.id
+     limit p_limit
+$$;
+
 -- Posts with an approved target among the viewer's followed pages, each once.
 -- Two passes, so the cost grows with the follows by one index probe each, not by p_limit rows
 -- each: first every followed page's newest visible post before the cursor (its head); the
 -- p_limit-th newest distinct head is the bar. A page whose head is older than the bar cannot
 -- place a post on this page (at least p_limit distinct posts are at or above the bar, and all
 -- of that page's posts are below it), so only pages whose head clears the bar are read further.
--- (The second pass repeats the cursor condition rather than starting at the head: the same rows,
--- but a condition on constants lets the planner walk the index in order under the limit.)
 create or replace function public._feed_posts_following(
     p_viewer uuid, p_before_ts timestamptz, p_before_id uuid, p_limit integer)
 returns setof public.feed_candidate
 language sql stable
 as $$
     with heads as materialized (
-        select f.entity_id, h.post_created_at, h.post_id
+        select f.entity_id, h.ts, h.id
           from public.entity_edges f
-          cross join lateral (
-              select t1.post_created_at, t1.post_id
-                from public.post_targets t1
-               where t1.entity_id = f.entity_id and t1.status = 'approved'
-                 and (t1.post_created_at, t1.post_id)
-                     < (coalesce(p_before_ts, 'infinity'::timestamptz),
-                        coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                 and not exists (select 1 from public.feed_hides x
-                                  where x.user_id = p_viewer and x.item_kind = 'post' and x.item_id = t1.post_id)
-               order by t1.post_created_at desc, t1.post_id desc
-               limit 1) h
+          cross join lateral public._feed_page_post_keys(f.entity_id, p_viewer, p_before_ts, p_before_id, 1) h
          where f.follower_id = p_viewer and f.kind = 'follow'
     ),
     bar as (
-        select d.post_created_at, d.post_id
-          from (select distinct post_created_at, post_id from heads) d
-         order by d.post_created_at desc, d.post_id desc
+        select d.ts, d.id from (select distinct ts, id from heads) d
+         order by d.ts desc, d.id desc
         offset greatest(p_limit, 1) - 1
          limit 1
     )
@@ -213,25 +252,14 @@ as $$
            true,
            jsonb_build_object('kind', 'post', 'id', p.id, 'user_id', p.author_id, 'entity_id', p.entity_id,
                               'body', p.body, 'media_url', p.media_url, 'created_at', p.created_at)
-      from (select distinct t.post_id, t.post_created_at
+      from (select distinct k.ts, k.id
               from heads h
-              cross join lateral (
-                  select t1.post_id, t1.post_created_at
-                    from public.post_targets t1
-                   where t1.entity_id = h.entity_id and t1.status = 'approved'
-                     and (t1.post_created_at, t1.post_id)
-                         < (coalesce(p_before_ts, 'infinity'::timestamptz),
-                            coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                     and not exists (select 1 from public.feed_hides x
-                                      where x.user_id = p_viewer and x.item_kind = 'post' and x.item_id = t1.post_id)
-                   order by t1.post_created_at desc, t1.post_id desc
-                   limit p_limit) t
-             where not exists (select 1 from bar
-                                where (h.post_created_at, h.post_id) < (bar.post_created_at, bar.post_id))
-             order by t.post_created_at desc, t.post_id desc
+              cross join lateral public._feed_page_post_keys(h.entity_id, p_viewer, p_before_ts, p_before_id, p_limit) k
+             where not exists (select 1 from bar where (h.ts, h.id) < (bar.ts, bar.id))
+             order by k.ts desc, k.id desc
              limit p_limit) c
-      join public.posts p on p.id = c.post_id
-     order by c.post_created_at desc, c.post_id desc
+      join public.posts p on p.id = c.id
+     order by c.ts desc, c.id desc
 $$;
 
 -- Active listings of every seller, newest first, minus the viewer's cart.
@@ -268,26 +296,13 @@ returns setof public.feed_candidate
 language sql stable
 as $$
     with heads as materialized (
-        select f.entity_id, h.created_at, h.id
+        select f.entity_id, h.ts, h.id
           from public.entity_edges f
-          cross join lateral (
-              select l1.created_at, l1.id from public.marketplace_listings l1
-               where l1.seller_entity_id = f.entity_id and l1.status = 'active'
-                 and (l1.created_at, l1.id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
-                                               coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                 and not exists (select 1 from public.feed_hides x
-                                  where x.user_id = p_viewer and x.item_kind = 'listing' and x.item_id = l1.id)
-                 and not exists (select 1 from public.shopping_cart_items c
-                                  where c.user_id = p_viewer and c.listing_id = l1.id)
-               order by l1.created_at desc, l1.id desc
-               limit 1) h
+          cross join lateral public._feed_page_listing_keys(f.entity_id, p_viewer, p_before_ts, p_before_id, 1) h
          where f.follower_id = p_viewer and f.kind = 'follow'
     ),
     bar as (
-        select h.created_at, h.id from heads h
-         order by h.created_at desc, h.id desc
-        offset greatest(p_limit, 1) - 1
-         limit 1
+        select h.ts, h.id from heads h order by h.ts desc, h.id desc offset greatest(p_limit, 1) - 1 limit 1
     )
     select 'listing'::text, l.id, coalesce('e:' || l.seller_entity_id, 'u:' || l.seller_id), l.created_at,
            public._feed_decay(extract(epoch from now() - l.created_at)::double precision / 3600.0)
@@ -297,24 +312,15 @@ as $$
                               'title', l.title, 'description', l.description, 'price_cents', l.price_cents,
                               'currency', l.currency, 'image_url', l.image_url, 'category_id', l.category_id,
                               'created_at', l.created_at)
-      from (select k.created_at, k.id
+      from (select k.ts, k.id
               from heads h
-              cross join lateral (
-                  select l1.created_at, l1.id from public.marketplace_listings l1
-                   where l1.seller_entity_id = h.entity_id and l1.status = 'active'
-                     and (l1.created_at, l1.id) < (coalesce(p_before_ts, 'infinity'::timestamptz),
-                                                   coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
-                     and not exists (select 1 from public.feed_hides x
-                                      where x.user_id = p_viewer and x.item_kind = 'listing' and x.item_id = l1.id)
-                     and not exists (select 1 from public.shopping_cart_items c
-                                      where c.user_id = p_viewer and c.listing_id = l1.id)
-                   order by l1.created_at desc, l1.id desc
-                   limit p_limit) k
-             where not exists (select 1 from bar where (h.created_at, h.id) < (bar.created_at, bar.id))
-             order by k.created_at desc, k.id desc
+              cross join lateral
+                   public._feed_page_listing_keys(h.entity_id, p_viewer, p_before_ts, p_before_id, p_limit) k
+             where not exists (select 1 from bar where (h.ts, h.id) < (bar.ts, bar.id))
+             order by k.ts desc, k.id desc
              limit p_limit) c
       join public.marketplace_listings l on l.id = c.id
-     order by c.created_at desc, c.id desc
+     order by c.ts desc, c.id desc
 $$;
 
 -- Upcoming events, soonest first (the first page starts at now()).
@@ -348,24 +354,13 @@ returns setof public.feed_candidate
 language sql stable
 as $$
     with heads as materialized (
-        select f.entity_id, h.starts_at, h.id
+        select f.entity_id, h.ts, h.id
           from public.entity_edges f
-          cross join lateral (
-              select e1.starts_at, e1.id from public.events e1
-               where e1.host_entity_id = f.entity_id
-                 and (e1.starts_at, e1.id) > (coalesce(p_after_ts, now()),
-                                              coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-                 and not exists (select 1 from public.feed_hides x
-                                  where x.user_id = p_viewer and x.item_kind = 'event' and x.item_id = e1.id)
-               order by e1.starts_at, e1.id
-               limit 1) h
+          cross join lateral public._feed_page_event_keys(f.entity_id, p_viewer, p_after_ts, p_after_id, 1) h
          where f.follower_id = p_viewer and f.kind = 'follow'
     ),
     bar as (
-        select h.starts_at, h.id from heads h
-         order by h.starts_at, h.id
-        offset greatest(p_limit, 1) - 1
-         limit 1
+        select h.ts, h.id from heads h order by h.ts, h.id offset greatest(p_limit, 1) - 1 limit 1
     )
     select 'event'::text, e.id, coalesce('e:' || e.host_entity_id, 'u:' || e.created_by), e.starts_at,
            public._feed_decay(abs(extract(epoch from e.starts_at - now()))::double precision / 3600.0)
@@ -374,22 +369,14 @@ as $$
            jsonb_build_object('kind', 'event', 'id', e.id, 'user_id', e.created_by, 'entity_id', e.host_entity_id,
                               'title', e.title, 'description', e.description, 'location', e.location,
                               'starts_at', e.starts_at, 'ends_at', e.ends_at, 'created_at', e.created_at)
-      from (select k.starts_at, k.id
+      from (select k.ts, k.id
               from heads h
-              cross join lateral (
-                  select e1.starts_at, e1.id from public.events e1
-                   where e1.host_entity_id = h.entity_id
-                     and (e1.starts_at, e1.id) > (coalesce(p_after_ts, now()),
-                                                  coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-                     and not exists (select 1 from public.feed_hides x
-                                      where x.user_id = p_viewer and x.item_kind = 'event' and x.item_id = e1.id)
-                   order by e1.starts_at, e1.id
-                   limit p_limit) k
-             where not exists (select 1 from bar where (h.starts_at, h.id) > (bar.starts_at, bar.id))
-             order by k.starts_at, k.id
+              cross join lateral public._feed_page_event_keys(h.entity_id, p_viewer, p_after_ts, p_after_id, p_limit) k
+             where not exists (select 1 from bar where (h.ts, h.id) > (bar.ts, bar.id))
+             order by k.ts, k.id
              limit p_limit) c
       join public.events e on e.id = c.id
-     order by c.starts_at, c.id
+     order by c.ts, c.id
 $$;
 
 -- The profile streams: one page's posts, listings and events, all by created_at desc.
@@ -849,6 +836,9 @@ $$;
 
 revoke all on function public._feed_metadata_score(jsonb), public._feed_decay(double precision),
     public._feed_lane(text),
+    public._feed_page_post_keys(uuid, uuid, timestamptz, uuid, integer),
+    public._feed_page_listing_keys(uuid, uuid, timestamptz, uuid, integer),
+    public._feed_page_event_keys(uuid, uuid, timestamptz, uuid, integer),
     public._feed_posts_all(uuid, timestamptz, uuid, integer), public._feed_posts_following(uuid, timestamptz, uuid, integer),
     public._feed_listings_all(uuid, timestamptz, uuid, integer),
     public._feed_listings_following(uuid, timestamptz, uuid, integer),
