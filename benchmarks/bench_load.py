@@ -1,22 +1,32 @@
-"""Benchmark: what Gauntlet's measurement costs a Locust load generator.
+"""Benchmark: what Gauntlet's measurement and profiles cost a Locust load generator.
 
-    .venv/bin/python benchmarks/bench_load.py [--seconds 10] [--users 20] [--rounds 3]
+    .venv/bin/python benchmarks/bench_load.py [--seconds 10] [--users 20] [--rounds 5]
 
 Against the calibration target (a trivial, fast endpoint in its own process,
 on its own CPU), with the load generator pinned to one CPU, it measures
 requests per second per load-generator core for:
 
-  plain     plain Locust FastHttpUser, POSTing one RPC in a loop (the baseline)
-  measured  the same user with Gauntlet's measurement installed (HDR per request
-            name, per-second series, progress, shape): the overhead target is
-            measured / plain >= 0.9
-  mixed     Gauntlet's `mixed` profile (checks every status and body, follows
-            cursors, signs up, onboards) with the same measurement
+  plain        plain Locust FastHttpUser, POSTing one RPC in a loop (the bare baseline)
+  measured     the same user with Gauntlet's measurement installed (HDR per request
+               name, per-second series, progress, shape): measured / plain is the
+               measurement overhead (target >= 0.9)
+  plain-mixed  plain Locust FastHttpUsers making the `mixed` profile's request mix
+               (`benchmarks/plain_mixed_locustfile.py`: same classes and weights,
+               routes, methods, headers, bodies, flow, and the same status and body
+               checks via catch_response; no Gauntlet code): the like-for-like baseline
+  mixed-bare   Gauntlet's `mixed` profile with plain Locust stats only
+  mixed        Gauntlet's `mixed` profile with Gauntlet's measurement, as `gauntlet load`
+               runs it: mixed / plain-mixed is what Gauntlet adds (measurement and
+               profile framework) to the same work (target >= 0.9); mixed / plain
+               compares it with the bare POST loop, which checks nothing
 
 and the cost of one HDR recording (ns per request) in-process. "Per core" is
-requests per CPU-second of the generator process, so CPU stolen by other
-work on a shared machine does not count against a variant; rounds are
-interleaved and the median is reported. Loopback only.
+requests per CPU-second of the generator process, counted over the steady
+part of the run (from the end of spawning to the start of stopping, read by a
+probe locustfile loaded alongside every variant), so neither Locust's start-up
+nor CPU stolen by other work on a shared machine counts against a variant.
+Rounds are interleaved (each starts with a different variant) and the median
+is reported, with each variant's spread across rounds. Loopback only.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from gauntlet.load.hdr import LatencyRecorder, new_histogram
@@ -48,6 +59,38 @@ class PlainUser(FastHttpUser):
     def suggestions(self):
         self.client.post("/rest/v1/rpc/marketplace_suggestions_for_user", json={"p_user_id": "u", "p_limit": 12},
                          name="rpc:marketplace_suggestions_for_user")
+"""
+
+PLAIN_MIXED_LOCUSTFILE = Path(__file__).resolve().parent / "plain_mixed_locustfile.py"
+
+# Loaded next to every variant's locustfile: process CPU and Locust's request count over the steady part.
+PROBE_LOCUSTFILE = """
+import json, os, resource, time
+from locust import events
+
+_marks = {}
+
+def _mark(key, environment):
+    if key in _marks:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _marks[key] = {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wall_s": time.monotonic(),
+        "requests": environment.runner.stats.total.num_requests,
+    }
+
+@events.init.add_listener
+def _on_init(environment, **_):
+    @events.spawning_complete.add_listener
+    def _on_spawned(user_count, **_):
+        _mark("spawned", environment)
+
+@events.test_stopping.add_listener
+def _on_stopping(environment, **_):
+    _mark("stopping", environment)
+    with open(os.environ["GAUNTLET_BENCH_PROBE"], "w") as handle:
+        json.dump(_marks, handle)
 """
 
 MIXED_BARE_LOCUSTFILE = """
@@ -126,18 +169,33 @@ def _aggregated_rps(csv_prefix: Path) -> tuple[float, int, int]:
     raise RuntimeError(f"no Aggregated row in {csv_prefix}_stats.csv")
 
 
-def run_variant(
-    variant: str, *, target: str, users: int, seconds: float, cpu: int | None, work: Path
-) -> tuple[float, float, float]:
-    """(Locust's req/s, share of a core the generator used, requests per CPU-second)."""
+MIXED_CLASSES = ["HomeForYouUser", "FollowingUser", "ShopUser", "SuggestionsUser", "OnboardingUser"]
+PLAIN_MIXED_CLASSES = [f"Plain{name}" for name in MIXED_CLASSES]
+VARIANTS = ("plain", "measured", "plain-mixed", "mixed-bare", "mixed")
+
+
+@dataclass(frozen=True)
+class Sample:
+    rps: float  # Locust's requests per second over the whole run
+    busy: float  # share of a core the generator used over the steady part
+    per_cpu_s: float  # requests per CPU-second of the generator over the steady part
+
+
+def run_variant(variant: str, *, target: str, users: int, seconds: float, cpu: int | None, work: Path) -> Sample:
     out = work / f"{variant}-{time.monotonic_ns()}"
     out.mkdir()
     csv_prefix = out / "locust"
+    probe = out / "probe_locustfile.py"
+    probe.write_text(PROBE_LOCUSTFILE)
     common = ["--headless", "--only-summary", "--host", target, "--csv", str(csv_prefix), "--loglevel", "WARNING"]
-    if variant in ("plain", "mixed_bare"):
+    timed = ["-u", str(users), "-r", str(users), "-t", f"{seconds:g}s"]
+    if variant in ("plain", "mixed-bare"):
         locustfile = out / f"{variant}_locustfile.py"
         locustfile.write_text(PLAIN_LOCUSTFILE if variant == "plain" else MIXED_BARE_LOCUSTFILE)
-        cmd = ["-f", str(locustfile), *common, "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s"]
+        classes = ["PlainUser"] if variant == "plain" else MIXED_CLASSES
+        cmd = ["-f", f"{locustfile},{probe}", *common, *timed, *classes]
+    elif variant == "plain-mixed":
+        cmd = ["-f", f"{PLAIN_MIXED_LOCUSTFILE},{probe}", *common, *timed, *PLAIN_MIXED_CLASSES]
     else:
         if variant == "measured":
             locustfile = out / "measured_locustfile.py"
@@ -145,31 +203,43 @@ def run_variant(
             classes = ["PlainUser"]
         else:
             locustfile = LOCUSTFILE
-            classes = ["HomeForYouUser", "FollowingUser", "ShopUser", "SuggestionsUser", "OnboardingUser"]
+            classes = MIXED_CLASSES
         plan = _plan(out, users, seconds, target)
         users_json = json.dumps(json.loads(plan.read_text())["users"])
-        cmd = ["-f", str(locustfile), *common, "--gauntlet-plan", str(plan), "--gauntlet-users", users_json, *classes]
-    started = time.monotonic()
+        cmd = [
+            "-f",
+            f"{locustfile},{probe}",
+            *common,
+            "--gauntlet-plan",
+            str(plan),
+            "--gauntlet-users",
+            users_json,
+            *classes,
+        ]
+    probe_out = out / "probe.json"
     with (out / "locust.out").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "locust", *cmd],
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_pin(cpu),
+            env={**os.environ, "GAUNTLET_BENCH_PROBE": str(probe_out)},
         )
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status, _usage = os.wait4(proc.pid, 0)
         finally:
             if proc.returncode is None and proc.poll() is None:
                 proc.kill()
-    wall = time.monotonic() - started
     rps, count, failures = _aggregated_rps(csv_prefix)
     if count == 0 or failures > count * 0.001:
         raise RuntimeError(f"{variant}: {failures} of {count} requests failed (status {status}); see {out}")
-    # Requests per CPU-second of the generator: "per core" even when a shared machine steals time.
-    # (The CPU count includes Locust's start-up, alike for every variant.)
-    cpu_s = usage.ru_utime + usage.ru_stime
-    return rps, cpu_s / wall, count / cpu_s
+    marks = json.loads(probe_out.read_text()) if probe_out.exists() else {}
+    if set(marks) != {"spawned", "stopping"}:
+        raise RuntimeError(f"{variant}: the probe did not see both spawning end and stopping; see {out}")
+    cpu_s = marks["stopping"]["cpu_s"] - marks["spawned"]["cpu_s"]
+    requests = marks["stopping"]["requests"] - marks["spawned"]["requests"]
+    wall_s = marks["stopping"]["wall_s"] - marks["spawned"]["wall_s"]
+    return Sample(rps=rps, busy=cpu_s / wall_s, per_cpu_s=requests / cpu_s)
 
 
 def hdr_ns_per_record(n: int = 300_000) -> tuple[float, float]:
@@ -190,6 +260,12 @@ def hdr_ns_per_record(n: int = 300_000) -> tuple[float, float]:
     return ours, bare
 
 
+def _spread(values: list[float]) -> str:
+    """Each round's value relative to the median: how well the rounds agree."""
+    middle = statistics.median(values)
+    return f"rounds {min(values) / middle - 1:+.0%}..{max(values) / middle - 1:+.0%}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -203,8 +279,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         preexec_fn=_pin(target_cpu),
     )
-    results: dict[str, list[float]] = {"plain": [], "measured": [], "mixed_bare": [], "mixed": []}
-    busy: dict[str, list[float]] = {k: [] for k in results}
+    results: dict[str, list[float]] = {v: [] for v in VARIANTS}
     try:
         deadline = time.monotonic() + 10
         while not is_listening(port):
@@ -214,8 +289,10 @@ def main() -> None:
         target = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
             for round_no in range(1, args.rounds + 1):
-                for variant in results:
-                    rps, cpu_busy, per_cpu_s = run_variant(
+                # Each round starts with a different variant, so none always runs first (or after the same one).
+                shift = (round_no - 1) % len(VARIANTS)
+                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                    sample = run_variant(
                         variant,
                         target=target,
                         users=args.users,
@@ -223,11 +300,10 @@ def main() -> None:
                         cpu=generator_cpu,
                         work=Path(tmp),
                     )
-                    results[variant].append(per_cpu_s)
-                    busy[variant].append(cpu_busy)
+                    results[variant].append(sample.per_cpu_s)
                     print(
-                        f"round {round_no} {variant:<10} {per_cpu_s:7.0f} req/CPU-s  ({rps:.0f} req/s,"
-                        f" generator busy {cpu_busy:.0%})",
+                        f"round {round_no} {variant:<12} {sample.per_cpu_s:7.0f} req/CPU-s  ({sample.rps:.0f} req/s,"
+                        f" generator busy {sample.busy:.0%})",
                         flush=True,
                     )
     finally:
@@ -235,18 +311,25 @@ def main() -> None:
         server.wait(timeout=10)
     ours_ns, bare_ns = hdr_ns_per_record()
     m = {k: statistics.median(v) for k, v in results.items()}
+    spread = {k: _spread(v) for k, v in results.items()}
     where = f"pinned to CPU {generator_cpu}, target on CPU {target_cpu}" if generator_cpu is not None else "not pinned"
     lines = [
         "",
         f"load generator: one Locust process ({where}), {args.users} users, wait 0, {args.seconds:g} s x {args.rounds},"
-        f" median of requests per CPU-second of the generator",
-        f"plain Locust FastHttpUser (POST loop)   {m['plain']:8.0f} req/CPU-s",
-        f"  + Gauntlet measurement                 {m['measured']:8.0f} req/CPU-s"
-        f"   ratio {m['measured'] / m['plain']:.3f}   (measurement overhead; target >= 0.9)",
-        f"`mixed` profile, plain Locust stats only {m['mixed_bare']:8.0f} req/CPU-s",
-        f"`mixed` profile + Gauntlet measurement   {m['mixed']:8.0f} req/CPU-s"
-        f"   ratio {m['mixed'] / m['mixed_bare']:.3f} vs the same profile unmeasured,"
-        f" {m['mixed'] / m['plain']:.3f} vs the plain POST loop",
+        " median of requests per CPU-second of the generator (steady part)",
+        f"plain        Locust FastHttpUser, bare POST loop      {m['plain']:7.0f} req/CPU-s  ({spread['plain']})",
+        f"measured     + Gauntlet measurement                  {m['measured']:7.0f} req/CPU-s  ({spread['measured']})",
+        f"plain-mixed  Locust FastHttpUsers, the mixed mix     {m['plain-mixed']:7.0f} req/CPU-s"
+        f"  ({spread['plain-mixed']})",
+        f"mixed-bare   `mixed` profile, Locust stats only      {m['mixed-bare']:7.0f} req/CPU-s"
+        f"  ({spread['mixed-bare']})",
+        f"mixed        `mixed` profile + Gauntlet measurement  {m['mixed']:7.0f} req/CPU-s  ({spread['mixed']})",
+        f"measured / plain         {m['measured'] / m['plain']:.3f}   measurement overhead (target >= 0.9)",
+        f"mixed / plain-mixed      {m['mixed'] / m['plain-mixed']:.3f}   what Gauntlet adds to the same work"
+        " (target >= 0.9)",
+        f"mixed / mixed-bare       {m['mixed'] / m['mixed-bare']:.3f}   measurement overhead on the mixed profile",
+        f"mixed / plain            {m['mixed'] / m['plain']:.3f}   vs a bare POST loop that checks nothing",
+        f"plain-mixed / plain      {m['plain-mixed'] / m['plain']:.3f}   what the mix's work itself costs plain Locust",
         f"HDR recording: {ours_ns:.0f} ns per request (per-name + per-second histograms),"
         f" bare HdrHistogram.record_value {bare_ns:.0f} ns",
         f"  = {ours_ns / 1e9 * m['plain'] * 100:.2f} % of a core at the plain loop's request rate",
