@@ -153,11 +153,18 @@ class GauntletShape(LoadTestShape):
 def setup_recorder_listeners(events: Events, controller: RunController) -> None:
     """Record every request (all roles); ship deltas (worker) or merge them (master)."""
 
-    def on_request(name: str, response_time: float | None, exception: BaseException | None = None, **kw: Any) -> None:
-        context = kw.get("context") or {}
-        latency = (response_time or 0.0) + context.get("lateness_ms", 0.0)
-        started = kw.get("start_time")
-        at_s = started + latency / 1000.0 if started else time.time()
+    def on_request(
+        name: str,
+        response_time: float | None,
+        exception: BaseException | None = None,
+        context: dict[str, Any] | None = None,
+        start_time: float | None = None,
+        **_: Any,
+    ) -> None:
+        latency = response_time or 0.0
+        if context:  # Locust's per-request copy; only the open model puts anything in it
+            latency += context.get("lateness_ms", 0.0)
+        at_s = start_time + latency / 1000.0 if start_time else time.time()
         controller.recorder.record(name, latency, failed=exception is not None, at_s=at_s)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:

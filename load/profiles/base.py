@@ -22,9 +22,12 @@ from gauntlet.load.plan import UserConfig
 from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.accounts import Account, fresh_accounts
 from gauntlet.load.profiles.catalog import MIXED_WEIGHTS, AccountSource
+from gauntlet.load.profiles.cookies import QuietCookieJar
 
 DEFAULT_THINK_TIME_S = (0.5, 2.0)
 _NO_CONTEXT: dict[str, Any] = {}  # shared and never written: Locust copies it into each request's context
+_RPC_ROUTES: dict[str, tuple[str, str]] = {}  # function -> (path, request name), built once per function
+_RPC_OK = (200, 204)  # a void SQL function may answer 204 No Content, as PostgREST does
 
 
 @dataclass
@@ -107,6 +110,8 @@ class RockerUser(FastHttpUser):
         self.user_id: str | None = None
         self.email: str | None = None
         self._session_headers: dict[str, str] | None = None
+        # Locust's session and its user agent share one jar: replace it in both.
+        self.client.cookiejar = self.client.client.cookiejar = QuietCookieJar()
 
     def wait_time(self) -> float:
         return RUNTIME.think_time_s(self.rng)
@@ -141,25 +146,35 @@ class RockerUser(FastHttpUser):
         ok_statuses: tuple[int, ...] = (200,),
     ) -> tuple[bool, Any]:
         """Send one request; (True, decoded body) when status and body are right, else (False, None)."""
+        return self._send(method, path, name, body, validator, self._headers(auth=auth), ok_statuses)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        body: Any,
+        validator: s.Validator | None,
+        headers: dict[str, str],
+        ok_statuses: tuple[int, ...],
+    ) -> tuple[bool, Any]:
         context = _NO_CONTEXT
-        if RUNTIME.pacer is not None:
-            context = {"lateness_ms": RUNTIME.pacer.take() * 1000.0}
+        pacer = RUNTIME.pacer
+        if pacer is not None:
+            context = {"lateness_ms": pacer.take() * 1000.0}
         with self.client.request(
-            method,
-            path,
-            name=name,
-            json=body,
-            headers=self._headers(auth=auth),
-            catch_response=True,
-            context=context,
+            method, path, name=name, json=body, headers=headers, catch_response=True, context=context
         ) as resp:
             return _judge(resp, validator, ok_statuses)
 
     def rpc(self, function: str, args: dict[str, Any], validator: s.Validator | None = None) -> tuple[bool, Any]:
-        # A void SQL function may answer 204 No Content, as PostgREST does.
-        return self.call(
-            "POST", s.rpc_path(function), s.rpc_name(function), body=args, validator=validator, ok_statuses=(200, 204)
-        )
+        route = _RPC_ROUTES.get(function)
+        if route is None:
+            route = _RPC_ROUTES[function] = (s.rpc_path(function), s.rpc_name(function))
+        headers = self._session_headers
+        if headers is None:
+            headers = self._headers(auth=True)
+        return self._send("POST", route[0], route[1], args, validator, headers, _RPC_OK)
 
     # -- sessions ---------------------------------------------------------------------------------
 

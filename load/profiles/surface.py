@@ -84,10 +84,13 @@ def rows_of(body: Any) -> list[dict[str, Any]] | None:
             if isinstance(body.get(key), list):
                 body = body[key]
                 break
-    # Decoded JSON: objects are dicts (a cheaper check than Mapping, which runs for every row).
-    if isinstance(body, list) and all(type(row) is dict for row in body):
-        return body
-    return None
+    if not isinstance(body, list):
+        return None
+    # Decoded JSON: objects are dicts (a plain loop and an exact type check: this runs for every row).
+    for row in body:
+        if type(row) is not dict:
+            return None
+    return body
 
 
 def next_cursor_of(body: Any) -> Any:

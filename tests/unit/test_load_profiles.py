@@ -162,3 +162,30 @@ def test_locustfile_exports_every_catalog_class() -> None:
     needed = {cls for p in PROFILES.values() for cls in p.user_classes}
     assert needed <= exported
     assert "GauntletShape" in exported
+
+
+def test_the_quiet_cookie_jar_still_keeps_and_sends_cookies() -> None:
+    import urllib.request
+    from email.message import Message
+
+    from gauntlet.load.profiles.cookies import QuietCookieJar
+
+    class Answer:
+        def __init__(self, **headers: str) -> None:
+            self.headers = Message()
+            for key, value in headers.items():
+                self.headers[key.replace("_", "-")] = value
+
+        def info(self) -> Message:
+            return self.headers
+
+    jar = QuietCookieJar()
+    first = urllib.request.Request("http://127.0.0.1:9/rest/v1/rpc/x", method="POST")
+    jar.add_cookie_header(first)
+    jar.extract_cookies(Answer(Content_Type="application/json"), first)
+    assert not first.has_header("Cookie") and len(jar) == 0  # nothing set, nothing sent
+    jar.extract_cookies(Answer(SET_COOKIE="lb=node-2; Path=/"), first)  # any spelling of the header
+    assert [c.name for c in jar] == ["lb"]
+    second = urllib.request.Request("http://127.0.0.1:9/rest/v1/rpc/y", method="POST")
+    jar.add_cookie_header(second)
+    assert second.get_header("Cookie") == "lb=node-2"
