@@ -143,7 +143,7 @@ class PlainMixedUser(FastHttpUser):
                 resp.success()
                 return True, None
             try:
-                data = json.loads(resp.content) if resp.content else None
+                data = json.loads(resp.content.decode("utf-8")) if resp.content else None
             except ValueError:
                 resp.failure(f"HTTP {resp.status_code} but the body is not JSON")
                 return False, None
