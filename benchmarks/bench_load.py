@@ -25,8 +25,12 @@ requests per CPU-second of the generator process, counted over the steady
 part of the run (from the end of spawning to the start of stopping, read by a
 probe locustfile loaded alongside every variant), so neither Locust's start-up
 nor CPU stolen by other work on a shared machine counts against a variant.
-Rounds are interleaved (each starts with a different variant) and the median
-is reported, with each variant's spread across rounds. Loopback only.
+Rounds are interleaved (each starts with a different variant); each row is the
+median of its rounds, with its spread across them, and each ratio is the ratio
+of means with a 95 % paired-bootstrap interval over rounds (this shared
+machine's speed drifts by 10-30 % over seconds, so a single ratio from a few
+rounds can be that far off: read the interval). `--variants plain,measured
+--rounds 20` narrows it for one ratio. Loopback only.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import argparse
 import csv
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -172,6 +177,20 @@ def _aggregated_rps(csv_prefix: Path) -> tuple[float, int, int]:
 MIXED_CLASSES = ["HomeForYouUser", "FollowingUser", "ShopUser", "SuggestionsUser", "OnboardingUser"]
 PLAIN_MIXED_CLASSES = [f"Plain{name}" for name in MIXED_CLASSES]
 VARIANTS = ("plain", "measured", "plain-mixed", "mixed-bare", "mixed")
+ROW_LABELS = {
+    "plain": "Locust FastHttpUser, bare POST loop",
+    "measured": "+ Gauntlet measurement",
+    "plain-mixed": "Locust FastHttpUsers, the mixed mix",
+    "mixed-bare": "`mixed` profile, Locust stats only",
+    "mixed": "`mixed` profile + Gauntlet measurement",
+}
+RATIOS = (
+    ("mixed", "plain-mixed", "what Gauntlet adds to the same work (target >= 0.9)"),
+    ("measured", "plain", "measurement overhead on a bare loop (target >= 0.9)"),
+    ("mixed", "mixed-bare", "measurement overhead on the mixed profile"),
+    ("mixed", "plain", "vs a bare POST loop that checks nothing"),
+    ("plain-mixed", "plain", "what the mix's work itself costs plain Locust"),
+)
 
 
 @dataclass(frozen=True)
@@ -260,6 +279,23 @@ def hdr_ns_per_record(n: int = 300_000) -> tuple[float, float]:
     return ours, bare
 
 
+def ratio_ci(top: list[float], bottom: list[float], *, draws: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+    """mean(top) / mean(bottom), with a 95 % paired-bootstrap interval (rounds resampled, pairs kept).
+
+    Rounds are paired because both variants of a round ran back to back, so a slow stretch of the
+    shared machine hits both; resampling whole rounds keeps that pairing.
+    """
+    pairs = list(zip(top, bottom, strict=True))
+    rng = random.Random(seed)
+    estimates = []
+    for _ in range(draws):
+        sample = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        estimates.append(sum(t for t, _ in sample) / sum(b for _, b in sample))
+    estimates.sort()
+    point = sum(top) / sum(bottom)
+    return point, estimates[int(0.025 * draws)], estimates[int(0.975 * draws) - 1]
+
+
 def _spread(values: list[float]) -> str:
     """Each round's value relative to the median: how well the rounds agree."""
     middle = statistics.median(values)
@@ -271,7 +307,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {', '.join(VARIANTS)} (default: all)"
+    )
     args = parser.parse_args()
+    variants = tuple(v for v in VARIANTS if v in {x.strip() for x in args.variants.split(",")})
+    unknown = {x.strip() for x in args.variants.split(",")} - set(VARIANTS)
+    if unknown or not variants:
+        parser.error(f"--variants: unknown {', '.join(sorted(unknown)) or '(none given)'}; choose from {VARIANTS}")
+    if not (1 <= args.rounds <= 100 and 1 <= args.seconds <= 120 and 1 <= args.users <= 500):
+        parser.error("--rounds must be in [1, 100], --seconds in [1, 120] and --users in [1, 500]")
     generator_cpu, target_cpu = _cpus()
     (port,) = free_ports(1)
     server = subprocess.Popen(
@@ -279,7 +324,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         preexec_fn=_pin(target_cpu),
     )
-    results: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    results: dict[str, list[float]] = {v: [] for v in variants}
     try:
         deadline = time.monotonic() + 10
         while not is_listening(port):
@@ -290,8 +335,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
             for round_no in range(1, args.rounds + 1):
                 # Each round starts with a different variant, so none always runs first (or after the same one).
-                shift = (round_no - 1) % len(VARIANTS)
-                for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                shift = (round_no - 1) % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
                     sample = run_variant(
                         variant,
                         target=target,
@@ -311,29 +356,26 @@ def main() -> None:
         server.wait(timeout=10)
     ours_ns, bare_ns = hdr_ns_per_record()
     m = {k: statistics.median(v) for k, v in results.items()}
-    spread = {k: _spread(v) for k, v in results.items()}
     where = f"pinned to CPU {generator_cpu}, target on CPU {target_cpu}" if generator_cpu is not None else "not pinned"
     lines = [
         "",
         f"load generator: one Locust process ({where}), {args.users} users, wait 0, {args.seconds:g} s x {args.rounds},"
-        " median of requests per CPU-second of the generator (steady part)",
-        f"plain        Locust FastHttpUser, bare POST loop      {m['plain']:7.0f} req/CPU-s  ({spread['plain']})",
-        f"measured     + Gauntlet measurement                  {m['measured']:7.0f} req/CPU-s  ({spread['measured']})",
-        f"plain-mixed  Locust FastHttpUsers, the mixed mix     {m['plain-mixed']:7.0f} req/CPU-s"
-        f"  ({spread['plain-mixed']})",
-        f"mixed-bare   `mixed` profile, Locust stats only      {m['mixed-bare']:7.0f} req/CPU-s"
-        f"  ({spread['mixed-bare']})",
-        f"mixed        `mixed` profile + Gauntlet measurement  {m['mixed']:7.0f} req/CPU-s  ({spread['mixed']})",
-        f"measured / plain         {m['measured'] / m['plain']:.3f}   measurement overhead (target >= 0.9)",
-        f"mixed / plain-mixed      {m['mixed'] / m['plain-mixed']:.3f}   what Gauntlet adds to the same work"
-        " (target >= 0.9)",
-        f"mixed / mixed-bare       {m['mixed'] / m['mixed-bare']:.3f}   measurement overhead on the mixed profile",
-        f"mixed / plain            {m['mixed'] / m['plain']:.3f}   vs a bare POST loop that checks nothing",
-        f"plain-mixed / plain      {m['plain-mixed'] / m['plain']:.3f}   what the mix's work itself costs plain Locust",
+        " requests per CPU-second of the generator (steady part); rows: median of rounds",
+    ]
+    for variant, label in ROW_LABELS.items():
+        if variant in results:
+            lines.append(f"{variant:<12} {label:<40} {m[variant]:7.0f} req/CPU-s  ({_spread(results[variant])})")
+    lines.append("ratios: mean over rounds, [95 % paired-bootstrap interval over rounds]")
+    for top, bottom, meaning in RATIOS:
+        if top in results and bottom in results:
+            point, low, high = ratio_ci(results[top], results[bottom])
+            lines.append(f"{top + ' / ' + bottom:<24} {point:.3f} [{low:.2f}-{high:.2f}]   {meaning}")
+    lines += [
         f"HDR recording: {ours_ns:.0f} ns per request (per-name + per-second histograms),"
         f" bare HdrHistogram.record_value {bare_ns:.0f} ns",
-        f"  = {ours_ns / 1e9 * m['plain'] * 100:.2f} % of a core at the plain loop's request rate",
     ]
+    if "plain" in m:
+        lines.append(f"  = {ours_ns / 1e9 * m['plain'] * 100:.2f} % of a core at the plain loop's request rate")
     print("\n".join(lines))
 
 
