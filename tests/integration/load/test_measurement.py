@@ -35,7 +35,8 @@ def test_hdr_percentiles_match_an_injected_latency(run_load: RunLoad, slow_targe
 def test_hdr_agrees_with_locusts_own_percentiles_of_the_same_requests(
     run_load: RunLoad, slow_target: CalibrationTarget
 ) -> None:
-    """Same samples, two methods: HDR (exact to 0.1 %) and Locust's rounded buckets (1 ms steps under 100 ms).
+    """Same samples, two methods: HDR (exact to 0.1 %) and Locust's rounded buckets (1 ms steps under 100 ms,
+    10 ms under 1 s: a loaded CI machine can push this target's p95 past 100 ms).
 
     Whatever a loaded machine does to the latencies, it does to both. (Locust's percentiles
     are taken from its final statistics at quit; its CSV can be up to a second behind.)
@@ -49,7 +50,9 @@ def test_hdr_agrees_with_locusts_own_percentiles_of_the_same_requests(
             continue
         for key in ("p50_ms", "p95_ms", "p99_ms"):
             reference = locust[name][key]
-            assert abs(stats[key] - reference) <= 0.01 * reference + 1.0, (name, key, stats[key], reference)
+            # Locust keeps response times rounded: to 1 ms under 100 ms, 10 ms under 1 s, 100 ms above.
+            step = 1.0 if reference < 100 else 10.0 if reference < 1000 else 100.0
+            assert abs(stats[key] - reference) <= 0.01 * reference + step, (name, key, stats[key], reference)
             compared += 1
     assert compared >= 3
 
