@@ -14,6 +14,7 @@ from typing import Literal, TypedDict
 
 from gauntlet.chaos.experiment import InvariantStatus, JsonValue
 from gauntlet.chaos.windows import SecondBucket, WindowStats
+from gauntlet.files import write_atomically
 
 SCHEMA = "gauntlet.chaos.journal/1"
 Status = Literal["completed", "failed", "aborted", "interrupted"]
@@ -150,7 +151,5 @@ def write_journal(journal: Journal, directory: Path) -> Path:
     """Write `journal` as `<drill>-<start>-<run id>.json` under `directory`; returns the path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / journal_file_name(journal)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(journal, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(journal, indent=2, sort_keys=False) + "\n")
     return path

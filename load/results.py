@@ -8,12 +8,12 @@ plan and the threshold verdicts. The reports module reads `results.json`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
+from gauntlet.files import write_atomically
 from gauntlet.load.arrivals import ArrivalReport
 from gauntlet.load.hdr import NameSnapshot, SecondRow, decode, encode, new_histogram, summarize
 from gauntlet.load.plan import RunPlan, StageDict
@@ -293,9 +293,7 @@ def build_result(plan: RunPlan, m: Measurements, verdicts: list[Verdict]) -> Loa
 
 def write_json(path: Path, data: Mapping[str, object]) -> None:
     """Write atomically: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=False))
 
 
 def read_measurements(path: Path) -> Measurements:

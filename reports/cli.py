@@ -20,8 +20,9 @@ import typer
 from typer.core import TyperGroup
 
 from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
+from gauntlet.files import write_atomically
 from gauntlet.reports.errors import ReportError
-from gauntlet.reports.resultfile import read_result, read_results, write_text_atomically
+from gauntlet.reports.resultfile import read_result, read_results
 
 T = TypeVar("T")
 RESULT_FILE = "result.json"
@@ -85,7 +86,7 @@ def _write(out_dir: Path, files: dict[str, str]) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            write_text_atomically(out_dir / name, text)
+            write_atomically(out_dir / name, text)
     except OSError as exc:
         raise ReportError(f"cannot write reports into {out_dir}: {exc.strerror or exc}") from None
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from gauntlet.files import write_atomically
 from gauntlet.reports.chaos_adapter import is_chaos_journal, run_from_chaos_journal
 from gauntlet.reports.errors import ResultFileError
 from gauntlet.reports.journey_adapter import is_journey_result, run_from_journey_results
@@ -69,15 +69,8 @@ def read_result(path: Path) -> Run:
     return ensure_result_is_valid(raw, source=str(path))
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_result(path: Path, run: Run) -> None:
-    write_text_atomically(path, json.dumps(run.to_json(), indent=2) + "\n")
+    write_atomically(path, json.dumps(run.to_json(), indent=2) + "\n")
 
 
 N = TypeVar("N", LoadEntry, DrillEntry, JourneyEntry)

@@ -196,12 +196,13 @@ def _assemble(
 
 
 def _render(run: Run, out: Path) -> None:
+    from gauntlet.files import write_atomically
     from gauntlet.reports.html import report_html
     from gauntlet.reports.junit import junit_xml
     from gauntlet.reports.markdown import summary_markdown
-    from gauntlet.reports.resultfile import write_result, write_text_atomically
+    from gauntlet.reports.resultfile import write_result
 
     write_result(out / "result.json", run)
-    write_text_atomically(out / "junit.xml", junit_xml(run))
-    write_text_atomically(out / "summary.md", summary_markdown(run))
-    write_text_atomically(out / "report.html", report_html(run))
+    write_atomically(out / "junit.xml", junit_xml(run))
+    write_atomically(out / "summary.md", summary_markdown(run))
+    write_atomically(out / "report.html", report_html(run))

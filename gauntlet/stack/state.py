@@ -8,10 +8,11 @@ supervisor killed half-way still leaves a record of what to clean up.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gauntlet.files import write_atomically
 
 STATE_FILE = "state.json"
 SCHEMA_VERSION = 1
@@ -100,11 +101,7 @@ def load_state(state_dir: Path) -> StackState | None:
 def save_state(state: StackState) -> None:
     """Write atomically and readable only by its owner: it holds the database password."""
     path = state_path(Path(state.state_dir))
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(state.to_json(), handle, indent=2)  # services stay in start order
-    tmp.replace(path)
+    write_atomically(path, json.dumps(state.to_json(), indent=2), private=True)  # services stay in start order
 
 
 def remove_state(state_dir: Path) -> None:

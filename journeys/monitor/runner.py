@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from gauntlet.files import write_atomically
 from gauntlet.journeys.monitor import metrics, page
 from gauntlet.journeys.monitor.alerts import AlertSink, Delivery, payload_for
 from gauntlet.journeys.monitor.history import History
@@ -134,14 +135,6 @@ def expired_artifact_dirs(entries: list[tuple[str, float]], *, journeys: tuple[s
     """
     prefixes = tuple(f"{name}-" for name in journeys)
     return sorted(name for name, mtime in entries if name.startswith(prefixes) and mtime < before)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers (a browser, the textfile collector) never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gauntlet.files import write_atomically
 from gauntlet.platform.db import UNAVAILABLE
 
 HEARTBEAT_EVERY_S = 1.0
@@ -32,9 +33,7 @@ def heartbeat_path(state_dir: Path, name: str) -> Path:
 
 
 def write_heartbeat(path: Path, **fields: object) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "ts": time.time(), **fields}))
-    tmp.replace(path)
+    write_atomically(path, json.dumps({"pid": os.getpid(), "ts": time.time(), **fields}))
 
 
 @dataclass
