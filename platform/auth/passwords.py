@@ -22,20 +22,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 
-from argon2 import Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.low_level import hash_secret
-from argon2.low_level import verify_secret as verify_argon2
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
 
 ARGON2_PREFIX = "$argon2id$"
-MEMORY_KIB, TIME_COST, PARALLELISM = 19 * 1024, 2, 1
-SALT_BYTES = 16
-KEY_BYTES = 32
 MIN_PASSWORD_LENGTH = 6
-_CURRENT_PARAMS = f"v=19$m={MEMORY_KIB},t={TIME_COST},p={PARALLELISM}$"
 LEGACY_SCRYPT = "scrypt"
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID)
 
 
 class WeakPassword(ValueError):
@@ -46,19 +40,17 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """An Argon2id PHC string; a fresh random salt unless one is given."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"Password should be at least {MIN_PASSWORD_LENGTH} characters")
-    salt = os.urandom(SALT_BYTES) if salt is None else salt
-    encoded = hash_secret(password.encode(), salt, TIME_COST, MEMORY_KIB, PARALLELISM, KEY_BYTES, Type.ID)
-    return encoded.decode("ascii")
+    return _HASHER.hash(password, salt=salt)
 
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Whether `password` matches `stored`; False (never an exception) for a malformed hash."""
     if not stored:
         return False
-    if stored.startswith(ARGON2_PREFIX):
+    if stored.startswith(ARGON2_PREFIX):  # only the argon2id family, though the hasher reads all three
         try:
-            return verify_argon2(stored.encode("ascii"), password.encode(), Type.ID)
-        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError, ValueError):
+            return _HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError, UnicodeEncodeError, ValueError):  # mismatch included
             return False
     if stored.startswith(LEGACY_SCRYPT + "$"):
         return _verify_scrypt(password, stored)
@@ -67,7 +59,12 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def needs_rehash(stored: str) -> bool:
     """Whether a (verified) stored hash was made with other parameters or scheme than today's."""
-    return not stored.startswith(ARGON2_PREFIX + _CURRENT_PARAMS)
+    if not stored.startswith(ARGON2_PREFIX):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except (InvalidHashError, ValueError):
+        return True
 
 
 def rehash(password: str, stored: str) -> str | None:
