@@ -163,6 +163,8 @@ class RecorderSnapshot(TypedDict):
 
 @dataclass
 class NameTally:
+    """A request name's counts; the histogram holds the latencies of its successful requests only."""
+
     histogram: HdrHistogram = field(default_factory=new_histogram)
     requests: int = 0
     failures: int = 0
@@ -211,11 +213,12 @@ class LatencyRecorder:
         self.late_series_samples = 0
 
     def record(self, name: str, latency_ms: float, *, failed: bool, at_s: float) -> None:
-        """Record one completed request (successful or failed) that finished at epoch time `at_s`."""
-        micros = int(latency_ms * 1000.0 + 0.5) if latency_ms > 0 else 0
-        if micros >= HIGHEST_US:
-            micros = HIGHEST_US
-            self.clamped += 1
+        """Record one completed request that finished at epoch time `at_s`.
+
+        A failed request is counted (requests, failures) but its latency is not recorded:
+        latency percentiles describe successful requests only (k6's semantics), so a fast
+        error page cannot make a slow endpoint look healthy; `error_rate` covers failures.
+        """
         tally = self.names.get(name)
         if tally is None:
             tally = self.names[name] = NameTally()
@@ -228,6 +231,11 @@ class LatencyRecorder:
         if failed:
             tally.failures += 1
             per_second.failures += 1
+            return
+        micros = int(latency_ms * 1000.0 + 0.5) if latency_ms > 0 else 0
+        if micros >= HIGHEST_US:
+            micros = HIGHEST_US
+            self.clamped += 1
         # record_value() twice, inlined: this runs for every request the generator makes.
         hist = tally.histogram
         bucket = (micros | _N_MASK).bit_length() - _N_UNIT - _N_HALF_MAG - 1

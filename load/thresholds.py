@@ -20,7 +20,9 @@ Metrics: any percentile `pNN_ms` (`p50_ms`, `p99.9_ms`, also written `p99_9_ms`)
 `late_arrival_rate` (open-model `rate` runs: arrivals started late or never).
 
 A threshold whose metric saw no samples *fails* with reason "no samples": a
-gate that cannot see its subject must not pass.
+gate that cannot see its subject must not pass. Latency metrics are read over
+successful requests only (k6's semantics: failures are judged by `error_rate`),
+so a latency threshold on a scope where every request failed has no samples.
 """
 
 from __future__ import annotations
@@ -220,6 +222,11 @@ class ScopeMetrics(Protocol):
     @property
     def failures(self) -> int: ...
 
+    @property
+    def latency_samples(self) -> int:
+        """Requests with a recorded latency: the successful ones (failures are not in the percentiles)."""
+        ...
+
     def latency_ms(self, stat: float | Literal["max", "mean"]) -> float: ...
 
 
@@ -230,6 +237,10 @@ class HistogramMetrics:
     histogram: HdrHistogram
     requests: int
     failures: int
+
+    @property
+    def latency_samples(self) -> int:
+        return int(self.histogram.get_total_count())
 
     def latency_ms(self, stat: float | Literal["max", "mean"]) -> float:
         if stat == "max":
@@ -286,6 +297,8 @@ def _observe(
         return scope.requests / duration_s if duration_s > 0 else None
     if t.metric == "error_rate":
         return scope.failures / scope.requests
+    if scope.latency_samples == 0:
+        return None  # every request failed: no latency to judge, and a threshold that sees nothing fails
     named = _LATENCY_NAMED.get(t.metric)
     if named == "max":
         return scope.latency_ms("max")

@@ -73,11 +73,15 @@ def test_counts_and_failures_per_name_and_second() -> None:
     assert recorder.total_requests == 3
     series = recorder.series()
     assert [(r["second"], r["requests"], r["failures"]) for r in series] == [(10, 2, 1), (11, 1, 0)]
+    # Latency is recorded for successful requests only (the failed 2 ms one is counted, not timed).
+    assert recorder.names["a"].histogram.get_total_count() == 1
+    assert recorder.overall().get_total_count() == 2
+    assert series[0]["max_ms"] == pytest.approx(1.0, rel=0.01)
 
 
 def test_latencies_beyond_an_hour_are_clamped_and_counted() -> None:
     recorder = LatencyRecorder()
-    recorder.record("slow", 4_000_000_000.0, failed=True, at_s=1.0)
+    recorder.record("slow", 4_000_000_000.0, failed=False, at_s=1.0)
     recorder.record("neg", -5.0, failed=False, at_s=1.0)
     assert recorder.clamped == 1
     assert recorder.names["slow"].histogram.get_max_value() >= HIGHEST_US

@@ -34,6 +34,10 @@ class FakeScope:
     max_ms: float = 150.0
     mean_ms: float = 90.0
 
+    @property
+    def latency_samples(self) -> int:
+        return self.requests - self.failures
+
     def latency_ms(self, stat: float | Literal["max", "mean"]) -> float:
         if stat == "max":
             return self.max_ms
@@ -258,9 +262,42 @@ def test_histogram_metrics_reads_real_histograms() -> None:
         {"x": scope},
         duration_s=1.0,
     )
-    assert [v.passed for v in verdicts] == [True, False, True]
-    assert not all_met(verdicts)
-    assert scope.latency_ms("mean") == pytest.approx(50.5, rel=1e-2)
+    # The two failed requests (99 and 100 ms) are not in the percentiles: p99 of 1..98 ms is 98 ms.
+    assert [v.passed for v in verdicts] == [True, True, True]
+    assert scope.latency_ms("mean") == pytest.approx(49.5, rel=1e-2)
+    (slow,) = evaluate([t("p99_ms", "<", 97.0, "x")], {"x": scope}, duration_s=1.0)
+    assert not slow.passed and not all_met([slow])
+
+
+def test_failed_requests_are_not_in_latency_percentiles() -> None:
+    """k6's semantics: fast failures (a 503 in 2 ms) cannot hide a slow endpoint's latency."""
+    recorder = LatencyRecorder()
+    for _ in range(50):
+        recorder.record("x", 900.0, failed=False, at_s=1.0)
+        recorder.record("x", 2.0, failed=True, at_s=1.0)
+    tally = recorder.names["x"]
+    scope = HistogramMetrics(tally.histogram, tally.requests, tally.failures)
+    assert (scope.requests, scope.failures, scope.latency_samples) == (100, 50, 50)
+    (p50, errors) = evaluate([t("p50_ms", "<", 800, "x"), t("error_rate", "<", 0.01, "x")], {"x": scope}, duration_s=1)
+    assert not p50.passed and p50.observed == pytest.approx(900.0, rel=1e-3)
+    assert not errors.passed and errors.observed == 0.5
+
+
+def test_a_latency_threshold_with_no_successful_request_fails() -> None:
+    recorder = LatencyRecorder()
+    for _ in range(20):
+        recorder.record("x", 3.0, failed=True, at_s=1.0)
+    tally = recorder.names["x"]
+    scope = HistogramMetrics(tally.histogram, tally.requests, tally.failures)
+    verdicts = evaluate(
+        [t(m, "<", 500, "x") for m in ("p95_ms", "max_ms", "mean_ms")] + [t("requests", ">=", 1, "x")],
+        {"x": scope},
+        duration_s=1.0,
+    )
+    assert [(v.passed, v.reason) for v in verdicts[:3]] == [(False, "no samples")] * 3
+    assert verdicts[3].passed  # the requests were made; they just all failed
+    (fake,) = evaluate([t("p95_ms", "<", 500)], {"overall": FakeScope(requests=5, failures=5)}, duration_s=1)
+    assert fake.reason == "no samples" and fake.describe().endswith("FAILED (no samples)")
 
 
 def test_describe_says_what_was_seen() -> None:
