@@ -218,6 +218,7 @@ def _print_status(statuses: list[ServiceStatus]) -> None:
 
 
 def _register_areas() -> None:
+    from gauntlet.acceptance import cli as acceptance_cli
     from gauntlet.chaos import cli as chaos_cli
     from gauntlet.fixtures import cli as fixtures_cli
     from gauntlet.gate import cli as gate_cli
@@ -227,7 +228,8 @@ def _register_areas() -> None:
     from gauntlet.platform import cli as platform_cli
     from gauntlet.reports import cli as reports_cli
 
-    for area in (platform_cli, fixtures_cli, chaos_cli, load_cli, journeys_cli, monitor_cli, reports_cli, gate_cli):
+    areas = (platform_cli, fixtures_cli, acceptance_cli, chaos_cli, load_cli, journeys_cli, monitor_cli, reports_cli)
+    for area in (*areas, gate_cli):
         area.register(app)
 
 

@@ -1,0 +1,7 @@
+"""The acceptance checks, one module per kernel of the seeds. Importing this package registers them all.
+
+Imported by name, not discovered: a check module with a broken import fails
+loudly here instead of silently disappearing from the gate.
+"""
+
+from gauntlet.acceptance.checks import onboarding  # noqa: F401
