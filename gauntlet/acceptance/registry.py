@@ -62,7 +62,7 @@ CHECKS: dict[str, AcceptanceCheck] = {}
 
 
 def check(
-    id: str,  # noqa: A002 - the check's id, as reports and `--only` name it
+    id: str,
     *,
     title: str,
     seeds: str,

@@ -97,12 +97,12 @@ def _python_blocks(text: str, start: int, end: int, name: str) -> list[tuple[int
             line_end = text.find("\n", line_start)
             line = text[line_start : line_end if line_end != -1 else len(text)]
             stripped = line.strip()
-            if stripped and not stripped.startswith("#") and len(line) - len(line.lstrip()) <= indent:
-                # A decorator or the next statement at the def's own depth ends it (a closing bracket
-                # of the signature at that depth does not).
-                if not stripped.startswith((")", "]", "}")):
-                    body_end = line_start
-                    break
+            at_depth = stripped and not stripped.startswith("#") and len(line) - len(line.lstrip()) <= indent
+            # A decorator or the next statement at the def's own depth ends it (a closing bracket
+            # of the signature at that depth does not).
+            if at_depth and not stripped.startswith((")", "]", "}")):
+                body_end = line_start
+                break
             offset = line_end
         blocks.append((match.start(), body_end))
     return blocks
