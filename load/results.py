@@ -8,6 +8,7 @@ plan and the threshold verdicts. The reports module reads `results.json`.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -136,6 +137,43 @@ class RunInfo(TypedDict):
     stages: list[StageDict]
     rate_per_s: float | None
     latency_basis: Literal["response", "intended_start"]
+    # Added after v1 shipped (optional): the machine that generated the load, for baselines.
+    host: NotRequired[str]
+
+
+ComparisonStatus = Literal["regressed", "ok", "not compared"]
+
+
+class BaselineComparison(TypedDict):
+    """One request name's latency percentile against the baseline's (load/baseline.py)."""
+
+    request: str
+    status: ComparisonStatus
+    passed: bool
+    reason: str
+    current_samples: int
+    baseline_samples: int
+    current_ms: float | None
+    baseline_ms: float | None
+    ratio: float | None
+    current_low_ms: float | None
+    baseline_high_ms: float | None
+    text: str
+
+
+class BaselineReport(TypedDict):
+    """The regression check against a baseline run (`gauntlet load --baseline FILE`)."""
+
+    source: str
+    run_id: str
+    started_at: str
+    percentile: float
+    factor: float
+    confidence: float
+    min_samples: int
+    min_delta_ms: float
+    warnings: list[str]
+    comparisons: list[BaselineComparison]
 
 
 class Checks(TypedDict):
@@ -159,6 +197,8 @@ class LoadResult(TypedDict):
     arrivals: ArrivalReport | None
     checks: Checks
     errors: list[ErrorRecord]
+    # Added after v1 shipped (optional): set when the run was compared with a baseline.
+    baseline: NotRequired[BaselineReport]
 
 
 def _iso(epoch_s: float) -> str:
@@ -272,6 +312,7 @@ def build_result(plan: RunPlan, m: Measurements, verdicts: list[Verdict]) -> Loa
             stages=plan["stages"],
             rate_per_s=plan["users"]["rate_per_s"],
             latency_basis="intended_start" if plan["users"]["rate_per_s"] else "response",
+            host=socket.gethostname(),
         ),
         passed=all_met(verdicts) and m["aborted"] is None,
         aborted=m["aborted"],

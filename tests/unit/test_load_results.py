@@ -155,6 +155,8 @@ def test_write_and_read_back(tmp_path: Path) -> None:
         r.Checks,
         r.AbortRecord,
         r.ErrorRecord,
+        r.BaselineReport,
+        r.BaselineComparison,
         ArrivalReport,
     ],
 )
