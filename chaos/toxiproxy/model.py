@@ -5,8 +5,13 @@ Pure: no I/O. The HTTP layer hands decoded JSON here and gets back typed values 
 
 Decoding follows Go's ``encoding/json`` as Toxiproxy uses it (first JSON value only,
 case-insensitive field names, ``null`` leaves a default, unknown top-level fields are
-ignored). Gauntlet is stricter than Toxiproxy in three places, all answered with 400:
-unknown toxic attributes, negative attribute values and toxicity outside [0, 1].
+ignored). Gauntlet is stricter than Toxiproxy in these places, all answered with 400:
+unknown toxic attributes, negative attribute values, toxicity outside [0, 1]; proxy
+names outside ``[A-Za-z0-9._-]{1,255}`` (or ``.``/``..``), which Toxiproxy accepts
+even when the name can never be addressed in a URL again (a ``/``); and listen
+addresses that are not ``host:port`` with a port in 0-65535 or whose host does not
+resolve (Toxiproxy answers 500 for those; here 500 is left for an address that is
+valid but cannot be bound, e.g. in use).
 """
 
 from __future__ import annotations
@@ -214,10 +219,23 @@ def parse_proxy_create(body: object) -> ProxyInput:
     return proxy
 
 
+PROXY_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,255}")
+
+
+def ensure_proxy_name(name: str, where: str = "") -> None:
+    """400 unless ``name`` can be used in ``/proxies/{name}`` URLs (stricter than Toxiproxy)."""
+    if PROXY_NAME.fullmatch(name) is None or name in (".", ".."):
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise BAD_REQUEST_BODY.joined(
+            f"invalid proxy name {shown!r}{where}: use 1-255 characters of A-Z, a-z, 0-9, '.', '_' and '-'"
+        )
+
+
 def ensure_proxy_is_complete(proxy: ProxyInput, where: str) -> None:
     """Raise Toxiproxy's ``missing required field`` error for an empty name or upstream."""
     if not proxy.name:
         raise MISSING_FIELD.joined(f"name{where}")
+    ensure_proxy_name(proxy.name, where)
     if not proxy.upstream:
         raise MISSING_FIELD.joined(f"upstream{where}")
 

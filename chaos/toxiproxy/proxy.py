@@ -29,9 +29,11 @@ from gauntlet.chaos.toxiproxy.toxics import BEHAVIOURS
 _BACKLOG = 1024
 
 
-def _listen_error(listen: str, detail: str) -> ApiError:
-    # Go's net.OpError wording, which Toxiproxy passes through with status 500.
-    return ApiError(f"listen tcp {listen}: {detail}", 500)
+def _listen_error(listen: str, detail: str, status: int = 500) -> ApiError:
+    # Go's net.OpError wording, which Toxiproxy passes through with status 500. Gauntlet answers
+    # 400 for an address that is not valid (bad syntax or port, unknown host): the caller's to fix;
+    # 500 stays for a valid address that cannot be bound (in use, not permitted, not local).
+    return ApiError(f"listen tcp {listen}: {detail}", status)
 
 
 async def resolve_listen(listen: str) -> tuple[int, str, int]:
@@ -40,7 +42,7 @@ async def resolve_listen(listen: str) -> tuple[int, str, int]:
         # Go listens on every interface, on a free port, for an empty address.
         host, port = split_host_port(listen) if listen else ("", 0)
     except ValueError as exc:
-        raise _listen_error(listen, str(exc)) from None
+        raise _listen_error(listen, str(exc), 400) from None
     if host == "":
         return (socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET), ("::" if socket.has_ipv6 else ""), port
     try:
@@ -51,8 +53,8 @@ async def resolve_listen(listen: str) -> tuple[int, str, int]:
         return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), str(ip), port
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        raise _listen_error(listen, f"lookup {host}: no such host") from None
+    except (OSError, ValueError):  # ValueError: a NUL in the name; UnicodeError: a label IDNA refuses
+        raise _listen_error(listen, f"lookup {host}: no such host", 400) from None
     # Go listens on the first IPv4 address of a name when there is one.
     family, _, _, _, sockaddr = sorted(infos, key=lambda info: info[0] != socket.AF_INET)[0]
     return family, str(sockaddr[0]), port
@@ -147,6 +149,8 @@ class Proxy:
 
     async def update(self, spec: ProxyInput) -> None:
         if await self.differs(spec):
+            if spec.enabled:
+                await resolve_listen(spec.listen)  # an invalid address is refused before the proxy stops
             await self.stop()
             self.listen, self.upstream = spec.listen, spec.upstream
         if spec.enabled and not self.enabled:

@@ -229,7 +229,9 @@ def test_nasty_json_payloads_are_valid_test_data() -> None:
 
 
 @pytest.mark.parametrize("name", ["a b", "ünïcødé", "semi;colon", "x" * 200])
-def test_odd_proxy_names_round_trip(client: ToxiproxyClient, name: str) -> None:
+def test_odd_proxy_names_round_trip(target: ToxiproxyTarget, client: ToxiproxyClient, name: str) -> None:
+    if target.is_builtin and name != "x" * 200:
+        pytest.skip("the built-in server refuses names outside [A-Za-z0-9._-] (test_toxiproxy_validation.py)")
     client.create_proxy(name, "127.0.0.1:1")
     assert client.get_proxy(name).name == name
     assert name in client.proxies()
