@@ -250,7 +250,7 @@ class PlanKey:
         return cls(
             profile=run["profile"],
             scenario=run["scenario"],
-            stages=_stages(run["stages"]),
+            stages=cls.stage_key(run["stages"]),
             rate_per_s=run["rate_per_s"],
             workers=run["workers"],
         )
@@ -260,19 +260,19 @@ class PlanKey:
         return cls(
             profile=plan["profile"],
             scenario=plan["scenario"],
-            stages=_stages(plan["stages"]),
+            stages=cls.stage_key(plan["stages"]),
             rate_per_s=plan["users"]["rate_per_s"],
             workers=plan["expect_workers"],
         )
+
+    @staticmethod
+    def stage_key(stages: list[StageDict]) -> tuple[tuple[float, int, float], ...]:
+        return tuple((float(s["until_s"]), int(s["users"]), round(float(s["spawn_rate"]), 6)) for s in stages)
 
     def describe_stages(self) -> str:
         peak = max((users for _, users, _ in self.stages), default=0)
         length = max((until for until, _, _ in self.stages), default=0.0)
         return f"{peak} users over {length:g} s"
-
-
-def _stages(stages: list[StageDict]) -> tuple[tuple[float, int, float], ...]:
-    return tuple((float(s["until_s"]), int(s["users"]), float(s["spawn_rate"])) for s in stages)
 
 
 def plan_differences(baseline: PlanKey, current: PlanKey) -> list[str]:

@@ -21,6 +21,16 @@ from rich.live import Live
 from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, GauntletError
 from gauntlet.load import display
 from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S
+from gauntlet.load.baseline import (
+    DEFAULT_FACTOR,
+    PlanKey,
+    RegressionRule,
+    build_report,
+    ensure_comparable,
+    read_baseline,
+    resolve_baseline_path,
+    with_baseline,
+)
 from gauntlet.load.plan import (
     ABORT_GRACE_S,
     ABORT_MIN_SAMPLES,
@@ -32,7 +42,7 @@ from gauntlet.load.plan import (
 )
 from gauntlet.load.profiles.accounts import load_accounts
 from gauntlet.load.profiles.catalog import PROFILES
-from gauntlet.load.results import build_result, judge, read_measurements, write_json
+from gauntlet.load.results import LoadResult, build_result, judge, read_measurements, write_json
 from gauntlet.load.runner import STARTUP_SLACK_S, LocustLaunch, Mode, run_locust, run_worker, tail
 from gauntlet.load.shapes import LOCAL_SCALE, SCENARIOS, ScenarioName, ScenarioRequest, build_plan, parse_duration
 from gauntlet.load.thresholds import applicable, default_slo, load_slo_file
@@ -77,6 +87,8 @@ class LoadOptions:
     api_key: str | None
     progress: bool | None
     state_dir: Path | None
+    baseline: Path | None = None
+    regression_factor: float | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -114,8 +126,15 @@ def load(
     api_key: Annotated[str | None, typer.Option(help="`apikey` header (default: the stack's anon key)")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Live display")] = None,
     state_dir: Annotated[Path | None, typer.Option(help="State dir of the running stack [default .gauntlet]")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Compare p95 per request with this results.json (or a run's folder); fail on a regression"),
+    ] = None,
+    regression_factor: Annotated[
+        float | None, typer.Option(help="With --baseline: a p95 above this many times the baseline's regressed")
+    ] = None,
 ) -> None:
-    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed."""
+    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed (or p95 regressed)."""
     try:
         code = _load(LoadOptions(**locals()))
     except GauntletError as exc:
@@ -211,10 +230,20 @@ def _load(o: LoadOptions) -> int:
     if o.accounts is not None:
         load_accounts(o.accounts)  # refuse a bad file now, not in every worker
         accounts_file = str(o.accounts.resolve())
+    generators = {"local": 1, "workers": o.workers, "master": o.expect_workers}[mode]
+    comparison = _baseline(
+        o,
+        PlanKey(
+            profile=profile.name,
+            scenario=plan_shape.scenario,
+            stages=PlanKey.stage_key(stages_to_dicts(plan_shape.table)),
+            rate_per_s=plan_shape.rate_per_s,
+            workers=generators,
+        ),
+    )
     run_id = f"{started}-{uuid.uuid4().hex[:6]}"
     out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / f"{run_id}-{profile.name}").resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    generators = {"local": 1, "workers": o.workers, "master": o.expect_workers}[mode]
     plan = RunPlan(
         run_id=run_id,
         profile=profile.name,
@@ -265,9 +294,32 @@ def _load(o: LoadOptions) -> int:
     timeout = None if o.ui else plan_shape.table.duration_s + DRAIN_S + STARTUP_SLACK_S
     if timeout is not None and mode in ("workers", "master"):
         timeout += launch.expect_workers_max_wait_s
+    if comparison is not None:
+        err.print(f"baseline: {comparison.source} (run {comparison.result['run']['id']}), "
+                  f"p95 regression above {comparison.rule.factor:g}x")  # fmt: skip
     end = _run_with_display(launch, plan, timeout, o.progress, title=f"{profile.name} / {plan_shape.scenario}")
     # With the web UI, Ctrl-C is how a run ends, not an interruption.
-    return _finish(plan, out_dir, thresholds, end.timed_out, end.interrupted and not o.ui)
+    return _finish(plan, out_dir, thresholds, end.timed_out, end.interrupted and not o.ui, comparison)
+
+
+@dataclass(frozen=True)
+class BaselineChoice:
+    source: str
+    result: LoadResult
+    rule: RegressionRule
+
+
+def _baseline(o: LoadOptions, plan: PlanKey) -> BaselineChoice | None:
+    """The baseline to compare with, refused up front (before any load) when it cannot be compared."""
+    if o.baseline is None:
+        if o.regression_factor is not None:
+            raise UsageProblem("--regression-factor needs --baseline FILE (the run to compare with)")
+        return None
+    rule = RegressionRule(factor=o.regression_factor if o.regression_factor is not None else DEFAULT_FACTOR)
+    source = str(resolve_baseline_path(o.baseline))
+    result = read_baseline(o.baseline)
+    ensure_comparable(result, plan, source=source)
+    return BaselineChoice(source=source, result=result, rule=rule)
 
 
 def _run_with_display(
@@ -289,7 +341,14 @@ def _run_with_display(
     return run_locust(launch, plan, timeout_s=timeout, on_progress=print_line)
 
 
-def _finish(plan: RunPlan, out_dir: Path, thresholds: Any, timed_out: bool, interrupted: bool) -> int:
+def _finish(
+    plan: RunPlan,
+    out_dir: Path,
+    thresholds: Any,
+    timed_out: bool,
+    interrupted: bool,
+    comparison: BaselineChoice | None = None,
+) -> int:
     measurements_path = Path(plan["measurements_file"])
     if not measurements_path.exists():
         log = tail(out_dir / "locust.out") or tail(out_dir / "locust.log")
@@ -303,6 +362,9 @@ def _finish(plan: RunPlan, out_dir: Path, thresholds: Any, timed_out: bool, inte
         }
     verdicts = judge(measurements, thresholds)
     result = build_result(plan, measurements, verdicts)
+    if comparison is not None:
+        report = build_report(result, comparison.result, comparison.rule, source=comparison.source)
+        result = with_baseline(result, report)
     write_json(out_dir / "results.json", result)
     out.print(display.summary_table(result))
     out.print(Group(*display.verdict_lines(result)))

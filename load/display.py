@@ -99,8 +99,19 @@ def verdict_lines(result: LoadResult) -> list[Text]:
                 style="yellow",
             )
         )
+    report = result.get("baseline")
+    if report is not None:
+        for c in report["comparisons"]:
+            style = {"regressed": "red", "ok": "green"}.get(c["status"], "yellow")
+            tag = {"regressed": "FAIL ", "ok": "PASS "}.get(c["status"], "NOTE ")
+            lines.append(Text(tag + "baseline " + c["text"], style=style))
+        for warning in report["warnings"]:
+            lines.append(Text(f"warning: baseline: {warning}", style="yellow"))
     for error in result["errors"][:5]:
         lines.append(Text(f"error x{error['occurrences']}: {error['name']}: {error['error'][:160]}", style="dim"))
-    verdict = "all thresholds met" if result["passed"] else "SLO MISSED"
-    lines.append(Text(verdict, style="bold green" if result["passed"] else "bold red"))
+    regressed = report is not None and any(c["status"] == "regressed" for c in report["comparisons"])
+    missed = result["aborted"] is not None or not all(v["passed"] for v in result["thresholds"])
+    failed = [what for what, bad in (("SLO MISSED", missed), ("P95 REGRESSED", regressed)) if bad]
+    verdict = " and ".join(failed) if failed else "all thresholds met"
+    lines.append(Text(verdict, style="bold red" if failed else "bold green"))
     return lines

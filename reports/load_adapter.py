@@ -6,7 +6,8 @@ by field, so a corrupt or half-written results.json is a clear error here too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -90,6 +91,52 @@ def _threshold(f: Fields) -> _Threshold:
     return _Threshold(check=check, scope=scope, metric=metric, op=op, limit=limit)
 
 
+_COMPARISON_STATUSES = ("regressed", "ok", "not compared")
+
+
+def _comparison(factor: float, percentile: str) -> Callable[[Fields], Check]:
+    """One request's regression check against the baseline (load/baseline.py); `not compared` is a note."""
+
+    def parse(f: Fields) -> Check:
+        request, status = f.text("request"), f.choice("status", _COMPARISON_STATUSES)
+        current, ratio = f.optional_number("current_ms"), f.optional_number("ratio")
+        observed: str | None
+        if status == "not compared":
+            observed = "not compared"
+        else:
+            observed = f"{format_metric('p_ms', current or 0.0)} ({ratio:.2f}x)" if ratio is not None else None
+        return Check(
+            name=f"{request} {percentile} <= {factor:g}x baseline",
+            passed=status != "regressed",
+            observed=observed,
+            expected=f"<= {factor:g}x baseline, or within noise",
+            message=f.text("text", allow_empty=True),
+        )
+
+    return parse
+
+
+def _baseline_checks(f: Fields) -> list[Check]:
+    """The regression checks of a run compared with a baseline, plus one line saying which baseline."""
+    report = f.optional_obj("baseline")
+    if report is None:
+        return []
+    factor = report.number("factor")
+    percentile = f"p{report.number('percentile'):g}"
+    comparisons = report.items("comparisons", _comparison(factor, percentile))
+    raw_warnings = report.raw.get("warnings")
+    warnings = [str(w) for w in raw_warnings] if isinstance(raw_warnings, list) else []
+    compared = sum(1 for c in comparisons if c.observed != "not compared")
+    summary = Check(
+        name=f"{percentile} compared with baseline run {report.text('run_id')}",
+        passed=True,
+        observed=f"{compared} of {len(comparisons)} requests compared",
+        expected=report.text("source"),
+        message="; ".join(warnings),
+    )
+    return [summary, *comparisons]
+
+
 def run_from_load_result(raw: object, *, source: str) -> Run:
     """A Run with one load entry (and its SLO budgets) from a `gauntlet load` results.json."""
     try:
@@ -108,7 +155,7 @@ def _run(f: Fields) -> Run:
     requests = f.mapping("requests", _stats)
     overall = _stats(f.obj(OVERALL))
     thresholds = f.items("thresholds", _threshold)
-    checks = [t.check for t in thresholds]
+    checks = [t.check for t in thresholds] + _baseline_checks(f)
     aborted = f.optional_obj("aborted")
     if aborted is not None:
         checks.append(
@@ -143,6 +190,10 @@ def _run(f: Fields) -> Run:
     )
     slos: list[SloRecord] = []
     for t in thresholds:
+        stats = overall if t.scope == OVERALL else requests.get(t.scope)
+        if stats is not None and t.metric.endswith("_ms"):
+            # Latency is measured over successful requests only: they are the budget's total.
+            stats = dataclasses.replace(stats, count=stats.count - stats.failures, failures=0)
         record = slo_record(
             name=t.check.name,
             entry=name,
@@ -150,7 +201,7 @@ def _run(f: Fields) -> Run:
             op=t.op,
             limit=t.limit,
             passed=t.check.passed,
-            stats=overall if t.scope == OVERALL else requests.get(t.scope),
+            stats=stats,
             duration=duration,
         )
         if record is not None:

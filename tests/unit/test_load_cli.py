@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,44 @@ def test_bad_accounts_file(app: typer.Typer, tmp_path: Path) -> None:
     accounts.write_text("[]")
     code, output = run(app, "shop", *TARGET, "--accounts", str(accounts))
     assert code == 2 and "no accounts in the file" in output
+
+
+def _baseline_file(folder: Path, profile: str = "shop", users: int = 3) -> Path:
+    """A minimal results.json of a smoke run (what the baseline check reads before any load)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    run = {
+        "id": "base",
+        "profile": profile,
+        "scenario": "smoke",
+        "started_at": "2024-01-01T00:00:00.000Z",
+        "stages": [{"until_s": 30.0, "users": users, "spawn_rate": float(users)}],
+        "rate_per_s": None,
+        "workers": 1,
+    }
+    path.write_text(json.dumps({"schema": "gauntlet.load.result", "version": 1, "run": run, "requests": {}}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--regression-factor", "3"), "--regression-factor needs --baseline FILE"),
+        (("--baseline", "{tmp}/missing.json"), "missing.json: no such file"),
+        (("--baseline", "{tmp}/same", "--regression-factor", "1"), "regression factor must be a number > 1"),
+        (("--baseline", "{tmp}/other"), "was recorded on a different plan (profile following -> shop"),
+        (("--baseline", "{tmp}/bigger"), "stages 9 users over 30 s -> 3 users over 30 s"),
+    ],
+)
+def test_baseline_usage_errors_exit_2_before_any_load(
+    app: typer.Typer, extra: tuple[str, ...], message: str, tmp_path: Path
+) -> None:
+    _baseline_file(tmp_path / "same")
+    _baseline_file(tmp_path / "other", profile="following")
+    _baseline_file(tmp_path / "bigger", users=9)
+    out = tmp_path / "out"
+    args = [a.format(tmp=tmp_path) for a in extra]
+    code, output = run(app, "shop", *TARGET, "--state-dir", str(tmp_path), "--out", str(out), *args)
+    assert code == 2, output
+    assert message in output and "Traceback" not in output
+    assert not out.exists()  # refused before anything was written

@@ -142,9 +142,9 @@ def test_slo_budgets_are_computed_from_the_histograms() -> None:
     assert errors.alerts == ["page 6x over 6h/30m", "ticket 3x over 1d/2h", "ticket 1x over 3d/6h"]
     assert errors.passed is False
     slow = slos["rpc:feed_fusion_home p95_ms < 150 ms"]
-    # 150..199 ms: 50 of 100 requests at or above the limit, against 5 % allowed.
-    assert (slow.objective, slow.good, slow.total) == (0.95, 50, 100)
-    assert slow.burn_rate == pytest.approx(10.0)
+    # Latency counts the 98 successful requests (102..199 ms): 50 at or above the limit, against 5 % allowed.
+    assert (slow.objective, slow.good, slow.total) == (0.95, 48, 98)
+    assert slow.burn_rate == pytest.approx(50 / 98 / 0.05)
     token = slos["auth:token p99_ms <= 500 ms"]
     assert (token.objective, token.good, token.burn_rate, token.passed) == (0.99, 100, 0.0, True)
 
@@ -185,3 +185,33 @@ def test_corrupt_load_results_are_named(key: str, value: object, message: str) -
 )
 def test_values_keep_their_units(metric: str, value: float, text: str) -> None:
     assert format_metric(metric, value) == text
+
+
+def test_a_baseline_regression_is_a_failed_check_and_not_compared_is_a_note() -> None:
+    from gauntlet.load.baseline import RegressionRule, build_report, with_baseline
+
+    baseline = load_result()
+    recorder = LatencyRecorder()
+    for i in range(100):
+        recorder.record("rpc:feed_fusion_home", 1000.0 + 10 * i, failed=False, at_s=1000.5 + i / 20)
+    for _ in range(50):  # too few to compare
+        recorder.record("auth:token", 5.0, failed=False, at_s=1001.2)
+    slower = dict(load_result())
+    slower["requests"] = {
+        name: {**stats, "hdr": recorder.snapshot()["names"][name]["hdr"]}
+        for name, stats in baseline["requests"].items()
+    }
+    current: r.LoadResult = slower  # type: ignore[assignment]
+    report = build_report(current, baseline, RegressionRule(min_samples=90), source="base/results.json")
+    judged = with_baseline(current, report)
+    run = run_from_load_result(as_raw(judged), source="results.json")
+    (culprit,) = run.culprits()
+    assert culprit.sentence().startswith(
+        "load home_for_you/smoke: threshold `rpc:feed_fusion_home p95 <= 2x baseline` missed: observed 1940 ms (10.00x)"
+    )
+    checks = {c.name: c for c in run.load[0].checks}
+    summary = checks["p95 compared with baseline run load-7"]
+    assert summary.passed and summary.observed == "1 of 2 requests compared"
+    token = checks["auth:token p95 <= 2x baseline"]
+    assert token.passed and token.observed == "not compared" and "at least 90" in token.message
+    assert run.verdict == "failed"
