@@ -4,4 +4,5 @@ Imported by name, not discovered: a check module with a broken import fails
 loudly here instead of silently disappearing from the gate.
 """
 
+from gauntlet.acceptance.checks import actions  # noqa: F401
 from gauntlet.acceptance.checks import onboarding  # noqa: F401
