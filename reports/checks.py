@@ -50,28 +50,40 @@ class Check:
     observed: Scalar = None
     expected: Scalar = None
     message: str = ""
+    # Not run (the target lacks what it needs, or the user skipped it): never passed; `message` says why.
+    skipped: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skipped and self.passed:
+            raise ValueError(f"check {self.name!r}: a skipped check proved nothing, so it cannot be passed")
 
     def detail(self) -> str:
+        if self.skipped:
+            return f"skipped: {self.message or 'not run'}"
         numbers = f"observed {show(self.observed)}, expected {show(self.expected)}"
         return f"{numbers} ({self.message})" if self.message else numbers
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             "name": self.name,
             "passed": self.passed,
             "observed": self.observed,
             "expected": self.expected,
             "message": self.message,
         }
+        return {**fields, "skipped": True} if self.skipped else fields
 
     @classmethod
     def from_json(cls, f: Fields) -> Check:
+        skipped = f.flag("skipped") if "skipped" in f.raw else False
+        f.ensure(not (skipped and f.flag("passed")), "skipped", "a skipped check cannot also be passed")
         return cls(
             name=f.text("name"),
             passed=f.flag("passed"),
             observed=f.scalar("observed"),
             expected=f.scalar("expected"),
             message=f.optional_text("message") or "",
+            skipped=skipped,
         )
 
 

@@ -427,27 +427,31 @@ class JourneyEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SmokeEntry:
-    """The cutover guide's smoke test: one check per section (2A-2H)."""
+class ChecklistEntry:
+    """A list of pass/fail checks: the smoke test (one per section, 2A-2H) or the acceptance phase (one per rule).
+
+    `name` is the section too ("smoke" or "acceptance"): culprits read "acceptance acceptance: check ... failed".
+    """
 
     name: str
     checks: list[Check]
 
     def culprits(self) -> list[Culprit]:
-        return failed_checks("smoke", self.name, "check", self.checks)
+        return failed_checks(self.name, self.name, "check", self.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "passed": not self.culprits(), "checks": [c.to_json() for c in self.checks]}
 
     @classmethod
-    def from_json(cls, f: Fields) -> SmokeEntry:
+    def from_json(cls, f: Fields, default_name: str = "smoke") -> ChecklistEntry:
         checks = f.items("checks", Check.from_json, required=True)
-        f.ensure(bool(checks), "checks", "a smoke test with no checks checked nothing")
-        return _checked(f, cls(name=f.optional_text("name") or "smoke", checks=checks))
+        name = f.optional_text("name") or default_name
+        f.ensure(bool(checks), "checks", f"a {name} entry with no checks checked nothing")
+        return _checked(f, cls(name=name, checks=checks))
 
 
-Entry = LoadEntry | DrillEntry | JourneyEntry | SmokeEntry
-E = TypeVar("E", LoadEntry, DrillEntry, JourneyEntry, SmokeEntry)
+Entry = LoadEntry | DrillEntry | JourneyEntry | ChecklistEntry
+E = TypeVar("E", LoadEntry, DrillEntry, JourneyEntry, ChecklistEntry)
 
 
 def _checked(f: Fields, entry: E) -> E:

@@ -16,6 +16,7 @@ from gauntlet.reports.histogram import percentiles_of
 from gauntlet.reports.model import (
     Activity,
     Check,
+    ChecklistEntry,
     DrillEntry,
     JourneyEntry,
     JourneyStep,
@@ -24,7 +25,6 @@ from gauntlet.reports.model import (
     Run,
     SeriesPoint,
     SloRecord,
-    SmokeEntry,
 )
 
 T0 = datetime(2025, 1, 31, 12, 0, 0, tzinfo=UTC)
@@ -224,7 +224,7 @@ def example_run(*, failing: bool = False, run_id: str | None = None, seed: int =
         load=[load],
         drills=[example_drill(failing=failing)],
         journeys=[example_journey(failing=failing)],
-        smoke=SmokeEntry(
+        smoke=ChecklistEntry(
             name="smoke",
             checks=[
                 Check(name="2A health ok", passed=True, observed="ok", expected="ok"),

@@ -43,7 +43,7 @@ def entry_kind(entry: Entry) -> str:
         return "drill"
     if isinstance(entry, JourneyEntry):
         return "journey"
-    return "smoke"
+    return entry.name  # a checklist: "smoke" or "acceptance"
 
 
 def time_to_detect(drill: DrillEntry) -> float | None:

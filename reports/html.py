@@ -80,7 +80,7 @@ def _checks_table(checks: Sequence[Check], what: str) -> str:
                 escape(c.name),
                 escape(show(c.expected)),
                 escape(show(c.observed)),
-                _verdict_cell(c.passed),
+                '<span class="no">SKIPPED</span>' if c.skipped else _verdict_cell(c.passed),
                 escape(c.message),
             ],
             not c.passed,
@@ -272,6 +272,9 @@ def report_html(run: Run) -> str:
         parts.append("<h2>Journeys</h2>" + "".join(_journey(j, i) for i, j in enumerate(run.journeys)))
     if run.smoke:
         parts.append(f"<section id='smoke'><h2>Smoke test</h2>{_checks_table(run.smoke.checks, 'check')}</section>")
+    if run.acceptance:
+        table = _checks_table(run.acceptance.checks, "rule")
+        parts.append(f"<section id='acceptance'><h2>Acceptance: the seeds' rules</h2>{table}</section>")
     parts.append(f"<footer>gauntlet {escape(__version__)} · {SCHEMA}</footer>")
     return page(f"Gauntlet {run.id}: {run.verdict}", "".join(parts))
 

@@ -1,6 +1,7 @@
 """JUnit XML for CI systems: each threshold, drill invariant and journey step is a test case.
 
-One <testsuite> per entry (load run, drill, journey, smoke, run-level checks).
+One <testsuite> per entry (load run, drill, journey, smoke, acceptance, run-level checks).
+A check that did not run (skipped) is a <skipped> case, never a passing one.
 A failure's `message` names observed vs expected (or the step's error), so a CI
 test tab shows the culprit without opening the HTML report.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from gauntlet.reports.checks import Check, broken
 from gauntlet.reports.jsonfields import iso
-from gauntlet.reports.model import DrillEntry, JourneyEntry, LoadEntry, Run, SmokeEntry
+from gauntlet.reports.model import ChecklistEntry, DrillEntry, JourneyEntry, LoadEntry, Run
 
 # Characters XML 1.0 cannot carry at all (control characters from a stray error message).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -30,9 +31,12 @@ class Case:
     failure: str | None  # None: passed
     time_s: float = 0.0
     output: str = ""
+    skipped: str | None = None  # why it did not run; a skipped case has no failure
 
 
 def _check_case(check: Check, kind: str) -> Case:
+    if check.skipped:
+        return Case(name=check.name, failure_type=kind, failure=None, skipped=check.message or "not run")
     return Case(name=check.name, failure_type=kind, failure=None if check.passed else check.detail())
 
 
@@ -69,12 +73,13 @@ def _journey_cases(entry: JourneyEntry) -> list[Case]:
     return cases + [_check_case(c, "check") for c in entry.checks]
 
 
-def _smoke_cases(entry: SmokeEntry) -> list[Case]:
+def _checklist_cases(entry: ChecklistEntry) -> list[Case]:
     return [_check_case(c, "check") for c in entry.checks]
 
 
 def _suite(parent: ET.Element, *, name: str, classname: str, cases: list[Case], time_s: float, when: str) -> None:
     failures = sum(1 for c in cases if c.failure is not None)
+    skipped = sum(1 for c in cases if c.skipped is not None)
     suite = ET.SubElement(
         parent,
         "testsuite",
@@ -82,7 +87,7 @@ def _suite(parent: ET.Element, *, name: str, classname: str, cases: list[Case], 
         tests=str(len(cases)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(skipped),
         time=f"{max(time_s, 0.0):.3f}",
         timestamp=when,
     )
@@ -95,6 +100,8 @@ def _suite(parent: ET.Element, *, name: str, classname: str, cases: list[Case], 
             message = f"{case.failure_type} `{case.name}` {broken(case.failure_type)}: {first_line}"
             failure = ET.SubElement(element, "failure", message=_clean(message), type=case.failure_type)
             failure.text = _clean(case.failure)
+        if case.skipped is not None:
+            ET.SubElement(element, "skipped", message=_clean(case.skipped))
         if case.output:
             ET.SubElement(element, "system-out").text = _clean(case.output)
 
@@ -137,18 +144,20 @@ def junit_xml(run: Run) -> str:
             time_s=(journey.finished_at - journey.started_at).total_seconds(),
             when=iso(journey.started_at),
         )
-    if run.smoke:
-        _suite(
-            root,
-            name=f"smoke: {run.smoke.name}",
-            classname="gauntlet.smoke",
-            cases=_smoke_cases(run.smoke),
-            time_s=0.0,
-            when=iso(run.started_at),
-        )
+    for checklist in (run.smoke, run.acceptance):
+        if checklist is not None:
+            _suite(
+                root,
+                name=checklist.name,
+                classname=f"gauntlet.{checklist.name}",
+                cases=_checklist_cases(checklist),
+                time_s=0.0,
+                when=iso(run.started_at),
+            )
     suites = root.findall("testsuite")
     root.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
     root.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
+    root.set("skipped", str(sum(int(s.get("skipped", "0")) for s in suites)))
     root.set("errors", "0")
     root.set("time", f"{max(run.duration_s, 0.0):.3f}")
     ET.indent(root)

@@ -121,4 +121,13 @@ def summary_markdown(run: Run) -> str:
     if run.smoke:
         passed = sum(c.passed for c in run.smoke.checks)
         lines += [f"Smoke test: {passed}/{len(run.smoke.checks)} checks passed.", ""]
+    if run.acceptance:
+        checks = run.acceptance.checks
+        skipped = sum(c.skipped for c in checks)
+        failed = len(checks) - skipped - sum(c.passed for c in checks)
+        lines += [
+            f"Acceptance: {sum(c.passed for c in checks)}/{len(checks)} rules held, "
+            f"{failed} failed, {skipped} skipped.",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"

@@ -1,4 +1,4 @@
-"""The one result model, `gauntlet.result/1`: a Run of load, drill, journey and smoke entries, plus SLO budgets.
+"""The one result model, `gauntlet.result/1`: a Run of load, drill, journey, smoke and acceptance entries, and SLOs.
 
 Documented in reports/SCHEMA.md; reading, checking and merging files is
 reports/resultfile.py. Import everything from here.
@@ -13,6 +13,7 @@ from typing import Any, Literal
 from gauntlet.reports.checks import Check, Culprit, failed_checks, show
 from gauntlet.reports.entries import (
     Activity,
+    ChecklistEntry,
     DrillEntry,
     Entry,
     JourneyEntry,
@@ -20,7 +21,6 @@ from gauntlet.reports.entries import (
     LoadEntry,
     RequestStats,
     SeriesPoint,
-    SmokeEntry,
 )
 from gauntlet.reports.jsonfields import Fields, iso
 
@@ -93,14 +93,15 @@ class Run:
     load: list[LoadEntry] = field(default_factory=list)
     drills: list[DrillEntry] = field(default_factory=list)
     journeys: list[JourneyEntry] = field(default_factory=list)
-    smoke: SmokeEntry | None = None
+    smoke: ChecklistEntry | None = None
+    acceptance: ChecklistEntry | None = None  # the seeds' rules, one check each
     slos: list[SloRecord] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)  # run-level: the stack came up, the gate finished...
 
     @property
     def entries(self) -> list[Entry]:
         found: list[Entry] = [*self.load, *self.drills, *self.journeys]
-        return [*found, self.smoke] if self.smoke else found
+        return found + [e for e in (self.smoke, self.acceptance) if e is not None]
 
     @property
     def duration_s(self) -> float:
@@ -118,7 +119,7 @@ class Run:
                     entry=self.id,
                     kind="check",
                     name="anything checked",
-                    detail="no load, drill, journey or smoke results: a gate that checks nothing fails",
+                    detail="no load, drill, journey, smoke or acceptance results: a gate that checks nothing fails",
                 )
             )
         return found
@@ -142,6 +143,7 @@ class Run:
                 "drills": [e.to_json() for e in self.drills],
                 "journeys": [e.to_json() for e in self.journeys],
                 "smoke": self.smoke.to_json() if self.smoke else None,
+                "acceptance": self.acceptance.to_json() if self.acceptance else None,
             },
             "slos": [s.to_json() for s in self.slos],
         }
@@ -161,6 +163,7 @@ class Run:
         target, profile = f.text("target", allow_empty=True), f.text("profile", allow_empty=True)
         sections = f.obj("sections")
         smoke = sections.optional_obj("smoke")
+        acceptance = sections.optional_obj("acceptance")
         run = cls(
             id=run_id,
             started_at=started,
@@ -170,7 +173,8 @@ class Run:
             load=sections.items("load", LoadEntry.from_json),
             drills=sections.items("drills", DrillEntry.from_json),
             journeys=sections.items("journeys", JourneyEntry.from_json),
-            smoke=SmokeEntry.from_json(smoke) if smoke else None,
+            smoke=ChecklistEntry.from_json(smoke) if smoke else None,
+            acceptance=ChecklistEntry.from_json(acceptance, "acceptance") if acceptance else None,
             slos=f.items("slos", SloRecord.from_json),
             checks=f.items("checks", Check.from_json),
         )
@@ -195,6 +199,7 @@ __all__ = [
     "SCHEMA",
     "Activity",
     "Check",
+    "ChecklistEntry",
     "Culprit",
     "DrillEntry",
     "Entry",
@@ -205,7 +210,6 @@ __all__ = [
     "Run",
     "SeriesPoint",
     "SloRecord",
-    "SmokeEntry",
     "Verdict",
     "show",
 ]

@@ -1,8 +1,9 @@
 """Reading, checking, writing and merging result files.
 
 `read_result` accepts a `gauntlet.result/1` file, a `gauntlet load`
-results.json, a drill journal (`gauntlet.chaos.journal/1`) or journey results
-(`JourneyResult.to_json()`, one or a list); anything else is a ResultFileError
+results.json, a drill journal (`gauntlet.chaos.journal/1`), journey results
+(`JourneyResult.to_json()`, one or a list) or an acceptance result
+(`gauntlet.acceptance/1`); anything else is a ResultFileError
 whose message is one line: the file, where in it, and what is wrong.
 """
 
@@ -15,12 +16,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from gauntlet.files import write_atomically
+from gauntlet.reports.acceptance_adapter import is_acceptance_result, run_from_acceptance_result
 from gauntlet.reports.chaos_adapter import is_chaos_journal, run_from_chaos_journal
 from gauntlet.reports.errors import ResultFileError
 from gauntlet.reports.journey_adapter import is_journey_result, run_from_journey_results
 from gauntlet.reports.jsonfields import Fields
 from gauntlet.reports.load_adapter import is_load_result, run_from_load_result
-from gauntlet.reports.model import DrillEntry, JourneyEntry, LoadEntry, Run, SloRecord, SmokeEntry
+from gauntlet.reports.model import ChecklistEntry, DrillEntry, JourneyEntry, LoadEntry, Run, SloRecord
 
 # A result holds encoded histograms and per-second series; anything far bigger is not a result.
 MAX_RESULT_BYTES = 256 * 1024 * 1024
@@ -35,6 +37,8 @@ def ensure_result_is_valid(raw: object, *, source: str) -> Run:
         return run_from_chaos_journal(raw, source=source)
     if is_journey_result(raw):
         return run_from_journey_results(raw, source=source)
+    if is_acceptance_result(raw):
+        return run_from_acceptance_result(raw, source=source)
     try:
         return Run.from_json(Fields(raw, ""))
     except ResultFileError as exc:
@@ -86,13 +90,14 @@ def _unique(entries: Sequence[N], taken: set[str], run_id: str) -> list[N]:
     return unique
 
 
-def _merged_smoke(runs: Sequence[Run]) -> SmokeEntry | None:
-    with_smoke = [r for r in runs if r.smoke]
-    if len(with_smoke) <= 1:
-        return with_smoke[0].smoke if with_smoke else None
+def _merged_checklist(runs: Sequence[Run], section: str) -> ChecklistEntry | None:
+    """The runs' smoke (or acceptance) entries as one; with several, each check's name gets `@RUN_ID`."""
+    found = [(r, entry) for r in runs if (entry := getattr(r, section)) is not None]
+    if len(found) <= 1:
+        return found[0][1] if found else None
     # Keep every run's checks: dropping one would hide its failures.
-    checks = [dataclasses.replace(c, name=f"{c.name}@{r.id}") for r in with_smoke if r.smoke for c in r.smoke.checks]
-    return SmokeEntry(name="smoke", checks=checks)
+    checks = [dataclasses.replace(c, name=f"{c.name}@{r.id}") for r, entry in found for c in entry.checks]
+    return ChecklistEntry(name=section, checks=checks)
 
 
 def merge_runs(runs: Sequence[Run]) -> Run:
@@ -124,7 +129,8 @@ def merge_runs(runs: Sequence[Run]) -> Run:
         load=load,
         drills=drills,
         journeys=journeys,
-        smoke=_merged_smoke(runs),
+        smoke=_merged_checklist(runs, "smoke"),
+        acceptance=_merged_checklist(runs, "acceptance"),
         slos=slos,
         checks=[dataclasses.replace(c, name=f"{c.name}@{r.id}") for r in runs for c in r.checks],
     )

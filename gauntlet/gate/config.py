@@ -12,7 +12,7 @@ from gauntlet.errors import GauntletError
 
 DEFAULT_CONFIG = Path(__file__).with_name("profiles.toml")
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
-_PROFILE_KEYS = {"description", "smoke", "drills", "journeys", "slo", "load", "platform"}
+_PROFILE_KEYS = {"description", "smoke", "acceptance", "drills", "journeys", "slo", "load", "platform"}
 _LOAD_KEYS = {"profile", "scenario", "users", "duration", "rate"}
 
 
@@ -34,6 +34,8 @@ class GateProfile:
     name: str
     description: str = ""
     smoke: bool = True
+    # The acceptance phase: off (None), every check (()), or the named checks/groups.
+    acceptance: tuple[str, ...] | None = None
     load: LoadPhase | None = None
     drills: tuple[str, ...] = ()
     journeys: tuple[str, ...] = ()
@@ -77,6 +79,7 @@ def ensure_profile_is_valid(name: str, raw: Any, *, source: Path) -> GateProfile
     smoke = raw.get("smoke", True)
     if not isinstance(smoke, bool):
         raise GateConfigError(f"{where}.smoke must be true or false")
+    acceptance = _acceptance(raw.get("acceptance", False), f"{where}.acceptance")
     platform = raw.get("platform", {})
     if not isinstance(platform, dict) or not all(isinstance(v, str) for v in platform.values()):
         raise GateConfigError(f'{where}.platform: settings are strings, e.g. GAUNTLET_RATE_LIMIT_MULTIPLIER = "50"')
@@ -90,6 +93,7 @@ def ensure_profile_is_valid(name: str, raw: Any, *, source: Path) -> GateProfile
         name=name,
         description=str(raw.get("description", "")),
         smoke=smoke,
+        acceptance=acceptance,
         load=load,
         drills=drills,
         journeys=journeys,
@@ -126,6 +130,15 @@ def _load_phase(raw: Any, where: str) -> LoadPhase | None:
         duration=duration,
         rate=float(rate) if rate is not None else None,
     )
+
+
+def _acceptance(raw: Any, where: str) -> tuple[str, ...] | None:
+    """`true` runs every acceptance check, `false` none, a list the named checks or groups."""
+    if isinstance(raw, bool):
+        return () if raw else None
+    if isinstance(raw, list) and raw:
+        return _names(raw, where)
+    raise GateConfigError(f'{where} must be true, false or a list of check ids or groups, e.g. ["feed", "queues"]')
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:

@@ -19,6 +19,8 @@ from gauntlet.gate.config import GateProfile, LoadPhase, duration_seconds
 GAUNTLET = [sys.executable, "-m", "gauntlet"]
 # A phase gets its own declared time plus this much for start-up and wrap-up, then it is stopped.
 PHASE_GRACE_S = 240
+# The acceptance phase is meant to finish in under a minute; past this something is stuck.
+ACCEPTANCE_TIMEOUT_S = 180
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +55,23 @@ def build_phases(profile: GateProfile, *, target: str, state_dir: Path, out_dir:
         phases.append(
             Phase(
                 name="smoke", argv=["smoke", "--json", *stack], timeout_s=120, artifacts=[], stdout_artifact=smoke_file
+            )
+        )
+    if profile.acceptance is not None:
+        target_args = stack if embedded else ["--target", target]
+        phases.append(
+            Phase(
+                name="acceptance",
+                argv=[
+                    "acceptance",
+                    "run",
+                    *profile.acceptance,
+                    "--out",
+                    str(out_dir / "acceptance.json"),
+                    *target_args,
+                ],
+                timeout_s=ACCEPTANCE_TIMEOUT_S,
+                artifacts=[out_dir / "acceptance.json"],
             )
         )
     if profile.load is not None:

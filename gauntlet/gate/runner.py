@@ -18,7 +18,7 @@ from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, run_phase
 from gauntlet.reports.checks import Check
-from gauntlet.reports.entries import SmokeEntry
+from gauntlet.reports.entries import ChecklistEntry
 from gauntlet.reports.model import Run
 from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
@@ -123,6 +123,11 @@ def _figure(outcome: PhaseOutcome) -> str:
             journals = [json.loads(p.read_text()) for p in outcome.artifacts]
             passed = sum(1 for j in journals if j.get("status") == "completed" and not j.get("deviated"))
             return f"{passed}/{len(journals)} drills passed"
+        if outcome.name == "acceptance" and outcome.artifacts:
+            checks = json.loads(outcome.artifacts[0].read_text())["checks"]
+            held = sum(1 for c in checks if c["status"] == "passed")
+            skipped = sum(1 for c in checks if c["status"] == "skipped")
+            return f"{held}/{len(checks)} rules held" + (f", {skipped} skipped" if skipped else "")
         if outcome.name == "journeys" and outcome.artifacts:
             results = json.loads(outcome.artifacts[0].read_text())
             results = results if isinstance(results, list) else [results]
@@ -132,7 +137,7 @@ def _figure(outcome: PhaseOutcome) -> str:
     return ""
 
 
-def _smoke_entry(outcome: PhaseOutcome) -> SmokeEntry | None:
+def _smoke_entry(outcome: PhaseOutcome) -> ChecklistEntry | None:
     if not outcome.artifacts:
         return None
     sections = json.loads(outcome.artifacts[0].read_text())["sections"]
@@ -140,7 +145,7 @@ def _smoke_entry(outcome: PhaseOutcome) -> SmokeEntry | None:
         Check(name=f"{s['section']} {s['title']}", passed=bool(s["ok"]), observed=str(s.get("detail", "")))
         for s in sections
     ]
-    return SmokeEntry(name="smoke", checks=checks)
+    return ChecklistEntry(name="smoke", checks=checks)
 
 
 def _phase_check(outcome: PhaseOutcome) -> Check:

@@ -36,7 +36,7 @@ def test_a_passing_run_has_every_case_and_no_failure() -> None:
         "load: home_for_you/ramp",
         "drill: worker_crash",
         "journey: signup_onboarding",
-        "smoke: smoke",
+        "smoke",
     ]
     # Every threshold, every invariant (+ status, steady state, checks) and every journey step is a case.
     assert [len(s.findall("testcase")) for s in suites.values()] == [4, 5, 5, 2]

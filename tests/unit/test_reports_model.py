@@ -123,7 +123,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Raw], None], str]] = [
     ("duplicate names", lambda raw: raw["sections"]["load"].append(copy.deepcopy(raw["sections"]["load"][0])),
      "sections.load: entry names must be unique, home_for_you/ramp repeats"),
     ("objective as percent", _set("slos.0.objective", 99.9), "slos[0].objective: 99.9 must be a fraction in (0, 1)"),
-    ("smoke without checks", _set("sections.smoke.checks", []), "a smoke test with no checks checked nothing"),
+    ("smoke without checks", _set("sections.smoke.checks", []), "a smoke entry with no checks checked nothing"),
     ("check observed is a list", _set("sections.smoke.checks.0.observed", [1]),
      "checks[0].observed: expected a string, number, boolean or null, got list"),
 ]  # fmt: skip
