@@ -109,7 +109,9 @@ class Page:
         return f"{self.lane} page {self.number}"
 
 
-async def home(t: Surface, user: User, lane: str, cursor: str | None = None, limit: int = PAGE, number: int = 1) -> Page:
+async def home(
+    t: Surface, user: User, lane: str, cursor: str | None = None, limit: int = PAGE, number: int = 1
+) -> Page:
     args: dict[str, Any] = {"p_lane": lane, "p_limit": limit}
     if cursor is not None:
         args["p_cursor"] = cursor
@@ -137,9 +139,7 @@ async def scroll_past(
     while True:
         page = await home(t, user, lane, cursor, limit, number=len(pages) + 1)
         pages.append(page)
-        waiting = [
-            w for w in waiting if not any(i["kind"] == w["kind"] and is_past(i, w) for i in page.items)
-        ]
+        waiting = [w for w in waiting if not any(i["kind"] == w["kind"] and is_past(i, w) for i in page.items)]
         cursor = page.cursor
         if not waiting or cursor is None:
             return pages
@@ -520,7 +520,7 @@ async def cart_suppressed(t: Surface) -> None:
 
 
 async def _stable_page(t: Surface, viewer: User, lane: str, other: str) -> tuple[Page, Page]:
-    """Page 1 of `lane` and of `other`, retried until `lane` gave the same items before and after (no writes between)."""
+    """Page 1 of `lane` and of `other`, until `lane` gives the same items before and after (no write between)."""
     for _ in range(4):
         before = await home(t, viewer, lane)
         alias = await home(t, viewer, other)
@@ -553,7 +553,9 @@ async def legacy_lanes(t: Surface) -> None:
             f"(and misses {len(set(page.keys) - set(alias.keys))}); {legacy} is the old name of {lane}",
         )
         if alias.cursor is not None:
-            nxt = await t.rpc("feed_fusion_home", {"p_lane": lane, "p_cursor": alias.cursor, "p_limit": PAGE}, as_=viewer)
+            nxt = await t.rpc(
+                "feed_fusion_home", {"p_lane": lane, "p_cursor": alias.cursor, "p_limit": PAGE}, as_=viewer
+            )
             expect(nxt.ok, f"the cursor of lane {legacy} was refused by lane {lane}: {nxt.describe()}")
 
 
