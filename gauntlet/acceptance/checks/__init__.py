@@ -5,4 +5,5 @@ loudly here instead of silently disappearing from the gate.
 """
 
 from gauntlet.acceptance.checks import actions  # noqa: F401
+from gauntlet.acceptance.checks import notifications  # noqa: F401
 from gauntlet.acceptance.checks import onboarding  # noqa: F401
