@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gauntlet.acceptance.registry import AcceptanceCheck, CheckFailed, NeedsDsn, UnknownCheck, check, select
+from gauntlet.acceptance.registry import AcceptanceCheck, CheckFailed, UnknownCheck, check, select
 from gauntlet.acceptance.runner import run_checks
 from gauntlet.acceptance.surface import Surface, Target
 
@@ -78,7 +78,7 @@ async def test_exclusive_checks_run_alone_after_the_others() -> None:
 
 
 def test_check_ids_are_group_dot_rule() -> None:
-    with pytest.raises(ValueError, match="group.rule"):
+    with pytest.raises(ValueError, match=r"group\.rule"):
         check("NoDot", title="t", seeds="s")
 
 
