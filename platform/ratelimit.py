@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from gauntlet.platform.db import RedisGate, RedisUnavailable
 
-Profile = Literal["high", "standard", "expensive", "auth", "admin"]
+Profile = Literal["high", "standard", "expensive", "auth", "admin", "login_address", "login_account"]
 log = logging.getLogger("gauntlet.platform.ratelimit")
 
 
@@ -45,6 +45,12 @@ PROFILES: dict[Profile, BucketSpec] = {
     "auth": BucketSpec(capacity=10, refill_per_s=10 / 60),
     # Operational endpoints (worker kicks, GC) called by a person rather than the service key.
     "admin": BucketSpec(capacity=30, refill_per_s=0.5),
+    # Failed password logins from one address, whatever the e-mail (password spraying, credential
+    # stuffing). Only failures count: a successful login gives its token back, so many people
+    # signing in from one address (a NAT, the harness on loopback) are never limited by it.
+    "login_address": BucketSpec(capacity=20, refill_per_s=20 / 300),
+    # Failed password logins for one account, from any address (a distributed guess at one account).
+    "login_account": BucketSpec(capacity=20, refill_per_s=20 / 600),
 }
 
 
@@ -63,14 +69,14 @@ class Decision:
 
 
 def take(spec: BucketSpec, state: BucketState | None, now: float, cost: float = 1.0) -> tuple[bool, BucketState]:
-    """Refill the bucket up to `now`, then try to take `cost` tokens."""
+    """Refill the bucket up to `now`, then try to take `cost` tokens (a negative cost gives tokens back)."""
     if state is None:
         tokens = spec.capacity
     else:
         elapsed = max(0.0, now - state.at)  # a clock step backwards never adds or removes tokens
         tokens = min(spec.capacity, state.tokens + elapsed * spec.refill_per_s)
     if tokens >= cost:
-        return True, BucketState(tokens - cost, now)
+        return True, BucketState(min(spec.capacity, tokens - cost), now)
     return False, BucketState(tokens, now)
 
 
@@ -100,7 +106,7 @@ else
 end
 local allowed = 0
 if tokens >= cost then
-  tokens = tokens - cost
+  tokens = math.min(capacity, tokens - cost)
   allowed = 1
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
@@ -157,6 +163,10 @@ class RateLimiter:
             allowed, tokens = self._memory.take(key, spec, time.monotonic(), cost)
             backend = "memory"
         return Decision(allowed, tokens, 0 if allowed else retry_after(spec, tokens, cost), backend)
+
+    async def refund(self, profile: Profile, subject: str, cost: float = 1.0) -> None:
+        """Give back what a `check` took (an attempt that turned out not to count, e.g. a good login)."""
+        await self.check(profile, subject, -cost)
 
     def _warn(self, exc: RedisUnavailable) -> None:
         # One warning per few seconds, not one per request, while Redis is out.

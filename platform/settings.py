@@ -43,6 +43,15 @@ class PlatformSettings(BaseSettings):
     # (load profiles from one loopback address raise it instead of turning limits off).
     rate_limits_enabled: bool = True
     rate_limit_multiplier: float = 1.0
+    # Outside development, /metrics answers only to this bearer token (or the service_role key).
+    metrics_token: str = ""
+    # HTTP hardening (docs/security.md; the other limits are uvicorn's flags, api/serve.py): a
+    # request's headers must arrive within this long of its first byte (and a new connection must
+    # start a request within it), and a request body must arrive whole within http_body_timeout_s.
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 30.0
+    # Live notification streams one user may hold open at once (the oldest is ended to make room).
+    realtime_streams_per_user: int = 5
     # Workers: how long a lease lasts, how many items one lease takes, how often idle workers poll,
     # and the schedules of the discovery run and the GC job.
     lease_ttl_seconds: int = 120

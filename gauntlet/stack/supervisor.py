@@ -27,6 +27,7 @@ import httpx
 import jwt
 
 from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.platform.api.serve import uvicorn_command
 from gauntlet.stack import postgres, processes
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.binaries import PostgresBinaries, find_postgres, find_redis_server, find_toxiproxy_server
@@ -314,19 +315,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
         state,
         layout,
         ServiceRecord(API, "api", port=api_port, url=state.api_url),
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "gauntlet.platform.api.main:app",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(api_port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        uvicorn_command(LOOPBACK, api_port),  # with the API's limits and slow-header guard
         env=platform_env,
     )
     workers = []

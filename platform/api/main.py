@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from gauntlet.platform.api import errors, health
 from gauntlet.platform.api.http_metrics import HttpMetrics
 from gauntlet.platform.api.routes import auth, functions, observability, realtime, rpc, views
+from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
 from gauntlet.platform.web import routes as web_routes
@@ -47,6 +48,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(web_routes.router)  # the web pages (platform/web)
 
     app.add_middleware(HttpMetrics, metrics=app.state.platform.metrics)
+    app.add_middleware(SecurityHeaders)  # outermost: error responses get the headers too
 
     return app
 

@@ -27,6 +27,12 @@ WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 _STATIC_NAME = re.compile(r"^[a-z0-9_]+\.(js|css)$")
 _MEDIA = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+# Where a page may send the user after logging in: a path on this site and nothing else. One slash,
+# then no second slash or backslash (browsers read `/\\host`, `//host` and `/<tab>/host` as another
+# host), then printable ASCII only (no spaces, control characters or backslashes anywhere).
+SAFE_NEXT = re.compile(r"^/(?![/\\])[!-\[\]-~]*$")
+MAX_NEXT_LENGTH = 2048
+DEFAULT_NEXT = "/home?lane=for_you"
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -75,6 +81,13 @@ def faults(settings: PlatformSettings) -> dict[str, bool]:
     }
 
 
+def safe_next(raw: str | None) -> str | None:
+    """`raw` when it is a same-origin path the login page may send the user to, else None."""
+    if raw is None or len(raw) > MAX_NEXT_LENGTH or SAFE_NEXT.match(raw) is None:
+        return None
+    return raw
+
+
 def render(request: Request, name: str, **params: Any) -> HTMLResponse:
     page = PAGES[name]
     settings: PlatformSettings = request.app.state.platform.settings
@@ -113,7 +126,8 @@ async def signup_page(request: Request) -> HTMLResponse:
 
 @router.get("/login")
 async def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login")
+    # The page sends the user only to what this rule let through (auth.js reads params.next).
+    return render(request, "login", next=safe_next(request.query_params.get("next")) or DEFAULT_NEXT)
 
 
 @router.get("/onboarding")

@@ -44,7 +44,7 @@ def test_retry_after_is_whole_seconds_until_a_token(tokens: float, spec: BucketS
 
 
 def test_profiles_scale_and_exist() -> None:
-    assert set(PROFILES) == {"high", "standard", "expensive", "auth", "admin"}
+    assert set(PROFILES) == {"high", "standard", "expensive", "auth", "admin", "login_address", "login_account"}
     assert PROFILES["auth"].scaled(2) == BucketSpec(capacity=20, refill_per_s=20 / 60)
     assert PROFILES["high"].capacity > PROFILES["standard"].capacity > PROFILES["expensive"].capacity
 

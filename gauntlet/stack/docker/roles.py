@@ -201,12 +201,13 @@ def toxiproxy(image: str, flavour: Flavour, proxied: list[str], api_host_port: i
 
 
 def api(image: str, platform_env: dict[str, str], run_dir: str, user: str, host_port: int = 0) -> ContainerSpec:
-    command = ["python", "-m", "uvicorn", "gauntlet.platform.api.main:app", "--host", "0.0.0.0"]
+    from gauntlet.platform.api.serve import uvicorn_command  # the API's limits, as the embedded stack has them
+
     return ContainerSpec(
         API,
         "api",
         image,
-        [*command, "--port", str(API_PORT), "--log-level", "warning", "--no-access-log"],
+        uvicorn_command("0.0.0.0", API_PORT, python="python"),
         env=dict(platform_env),
         user=user,
         publish=(API_PORT,),

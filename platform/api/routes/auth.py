@@ -16,9 +16,17 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gauntlet.platform.api.bodies import json_object, parse
+from gauntlet.platform.api.bodies import (
+    AUTH_BODY_BYTES,
+    SIGNUP_BODY_BYTES,
+    USER_METADATA_BYTES,
+    json_object,
+    json_size,
+    openapi_body,
+    parse,
+)
 from gauntlet.platform.api.deps import CurrentUser, StateDep, client_address, enforce_rate_limit
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.api.rpc_catalog import to_json
@@ -27,6 +35,7 @@ from gauntlet.platform.auth.passwords import WeakPassword, hash_password, needs_
 from gauntlet.platform.auth.tokens import ANON, REFRESH_TTL_S, InvalidToken, mint, verify
 from gauntlet.platform.metrics import RpcSample
 from gauntlet.platform.queries import sql
+from gauntlet.platform.ratelimit import Profile
 
 router = APIRouter(prefix="/auth/v1", tags=["auth"])
 
@@ -40,7 +49,16 @@ class SignupBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(
+        default_factory=dict, description=f"user_metadata: at most {USER_METADATA_BYTES} bytes as JSON"
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _bounded_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if json_size(value) > USER_METADATA_BYTES:
+            raise ValueError(f"user metadata is limited to {USER_METADATA_BYTES} bytes as JSON")
+        return value
 
 
 class PasswordGrant(BaseModel):
@@ -112,10 +130,11 @@ def _record(state: PlatformState, name: str, started: float, error: ApiError | N
     )
 
 
-@router.post("/signup")
-async def signup(body: SignupBody, request: Request, state: StateDep) -> JSONResponse:
+@router.post("/signup", openapi_extra=openapi_body(SignupBody))
+async def signup(request: Request, state: StateDep) -> JSONResponse:
     started, error, user_id = time.perf_counter(), None, None
     try:
+        body = parse(SignupBody, await json_object(request, limit=SIGNUP_BODY_BYTES))
         email = normalise_email(body.email)
         await enforce_rate_limit(state, "auth", f"signup:{client_address(request)}", ANON)
         try:
@@ -136,12 +155,14 @@ async def signup(body: SignupBody, request: Request, state: StateDep) -> JSONRes
         _record(state, "auth.signup", started, error, user_id)
 
 
-@router.post("/token")
+@router.post("/token", openapi_extra=openapi_body(PasswordGrant, RefreshGrant))
 async def token(request: Request, state: StateDep, grant_type: str = Query(default="")) -> JSONResponse:
     if grant_type == "password":
-        return await _password_grant(request, state, parse(PasswordGrant, await json_object(request)))
+        return await _password_grant(
+            request, state, parse(PasswordGrant, await json_object(request, limit=AUTH_BODY_BYTES))
+        )
     if grant_type == "refresh_token":
-        return await _refresh_grant(state, parse(RefreshGrant, await json_object(request)))
+        return await _refresh_grant(state, parse(RefreshGrant, await json_object(request, limit=AUTH_BODY_BYTES)))
     raise ApiError(
         400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported; use 'password' or 'refresh_token'"
     )
@@ -152,13 +173,24 @@ async def _password_grant(request: Request, state: PlatformState, body: Password
     try:
         email = normalise_email(body.email)
         # Keyed by address and account: one noisy client cannot lock out everyone behind the same NAT.
-        await enforce_rate_limit(state, "auth", f"login:{client_address(request)}:{email}", ANON)
+        address = client_address(request)
+        await enforce_rate_limit(state, "auth", f"login:{address}:{email}", ANON)
+        # Failed logins per address (spraying many e-mails) and per account (one e-mail from many
+        # addresses): charged up front, given back when the password is right.
+        failures: tuple[tuple[Profile, str], ...] = (
+            ("login_address", f"address:{address}"),
+            ("login_account", f"account:{email}"),
+        )
+        for profile, subject in failures:
+            await enforce_rate_limit(state, profile, subject, ANON)
         async with state.db.primary() as conn:
             row = await conn.fetchrow(sql("auth", "user_for_login"), email)
         stored = row["encrypted_password"] if row is not None else _DUMMY_HASH
         matches = await asyncio.to_thread(verify_password, body.password, stored)
         if row is None or not matches:
             raise ApiError(400, "invalid_credentials", "Invalid login credentials")
+        for profile, subject in failures:
+            await state.limiter.refund(profile, subject)
         rehashed = await asyncio.to_thread(rehash, body.password, stored) if needs_rehash(stored) else None
         async with state.db.primary() as conn:
             signed_in = await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"], rehashed, stored)

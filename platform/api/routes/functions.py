@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gauntlet.platform.api.bodies import json_object, parse
+from gauntlet.platform.api.bodies import FUNCTION_BODY_BYTES, json_object, openapi_body, parse
 from gauntlet.platform.api.deps import ClaimsDep, ServiceCaller, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.features import hydrate
@@ -47,9 +47,9 @@ class DiscoveryRunBody(BaseModel):
     full: bool = Field(default=False, description="also recompute the gap of every category")
 
 
-@router.post("/hydrate-features")
+@router.post("/hydrate-features", openapi_extra=openapi_body(HydrateBody, required=False))
 async def hydrate_features(request: Request, state: StateDep, claims: ClaimsDep) -> JSONResponse:
-    body = parse(HydrateBody, await json_object(request, required=False))
+    body = parse(HydrateBody, await json_object(request, limit=FUNCTION_BODY_BYTES, required=False))
     if claims.role == "service_role":
         if body.user_id is None:
             raise ApiError(400, "invalid_request", "user_id is required when calling with the service key")
@@ -67,9 +67,9 @@ async def hydrate_features(request: Request, state: StateDep, claims: ClaimsDep)
     return JSONResponse(result.as_json())
 
 
-@router.post("/queue-worker")
+@router.post("/queue-worker", openapi_extra=openapi_body(QueueWorkerBody, required=False))
 async def queue_worker(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
-    body = parse(QueueWorkerBody, await json_object(request, required=False))
+    body = parse(QueueWorkerBody, await json_object(request, limit=FUNCTION_BODY_BYTES, required=False))
     if body.topic is not None and body.topic not in queue.TOPICS:
         raise ApiError(
             400, "invalid_request", f"topic {body.topic!r} is not handled; use one of {', '.join(queue.TOPICS)}"
@@ -79,9 +79,9 @@ async def queue_worker(request: Request, state: StateDep, _caller: ServiceCaller
     return JSONResponse(result.as_json())
 
 
-@router.post("/rocker-discovery-run")
+@router.post("/rocker-discovery-run", openapi_extra=openapi_body(DiscoveryRunBody, required=False))
 async def rocker_discovery_run(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
-    body = parse(DiscoveryRunBody, await json_object(request, required=False))
+    body = parse(DiscoveryRunBody, await json_object(request, limit=FUNCTION_BODY_BYTES, required=False))
     result = await discovery.run_discovery(
         state.db, limit=body.limit, ttl_s=body.ttl, full=body.full, worker="api:rocker-discovery-run"
     )

@@ -25,6 +25,7 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -52,28 +53,53 @@ RECONNECT_S = 1.0
 MAX_STREAM_S = 300.0
 
 
-class NotificationHub:
-    """One LISTEN connection per process, fanned out to the streams of each user."""
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: woken to re-read the count, or told to end to make room for a newer one."""
 
-    def __init__(self, dsn: str, connect_timeout_s: float) -> None:
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    evicted: bool = False
+
+
+class NotificationHub:
+    """One LISTEN connection per process, fanned out to the streams of each user.
+
+    A user holds at most `per_user` streams at once: a new one ends the oldest (a closed tab's
+    stream lingers until its next write; the newest page must win, not wait), so one account
+    cannot make the process re-read the database for dozens of streams.
+    """
+
+    def __init__(self, dsn: str, connect_timeout_s: float, per_user: int = 5) -> None:
         self._dsn = dsn
         self._connect_timeout_s = connect_timeout_s
-        self._subscribers: dict[str, set[asyncio.Event]] = {}
+        self._per_user = max(1, per_user)
+        self._subscribers: dict[str, list[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self.listening = False
         self.closing = asyncio.Event()
+        self.evictions = 0
+
+    def streams(self, user_id: str) -> int:
+        return len(self._subscribers.get(user_id, ()))
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, user_id: str) -> AsyncIterator[asyncio.Event]:
-        wake = asyncio.Event()
-        self._subscribers.setdefault(user_id, set()).add(wake)
+    async def subscribe(self, user_id: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription()
+        mine = self._subscribers.setdefault(user_id, [])
+        while len(mine) >= self._per_user:
+            oldest = mine.pop(0)
+            oldest.evicted = True
+            oldest.wake.set()
+            self.evictions += 1
+        mine.append(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen_while_subscribed(), name="realtime-listen")
         try:
-            yield wake
+            yield subscription
         finally:
-            waiters = self._subscribers.get(user_id, set())
-            waiters.discard(wake)
+            waiters = self._subscribers.get(user_id, [])
+            if subscription in waiters:
+                waiters.remove(subscription)
             if not waiters:
                 self._subscribers.pop(user_id, None)
 
@@ -82,15 +108,15 @@ class NotificationHub:
             user_id = str(json.loads(payload)["user_id"])
         except (ValueError, KeyError, TypeError):
             return  # not one of ours: nobody to wake
-        for wake in self._subscribers.get(user_id, ()):
-            wake.set()
+        for subscription in self._subscribers.get(user_id, ()):
+            subscription.wake.set()
 
     def close_streams(self) -> None:
         """Make every stream end now (the server is stopping)."""
         self.closing.set()
         for waiters in self._subscribers.values():
-            for wake in waiters:
-                wake.set()
+            for subscription in waiters:
+                subscription.wake.set()
 
     async def _listen_while_subscribed(self) -> None:
         # Runs while anyone listens; the connection is closed when the last stream ends.
@@ -119,8 +145,8 @@ class NotificationHub:
             self.listening = True
             # A NOTIFY sent while we were not listening is gone: wake every stream to re-read.
             for waiters in self._subscribers.values():
-                for wake in waiters:
-                    wake.set()
+                for subscription in waiters:
+                    subscription.wake.set()
             while self._subscribers and not lost.is_set() and not self.closing.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), timeout=1.0)
@@ -133,7 +159,8 @@ class NotificationHub:
 def hub(app: FastAPI, state: PlatformState) -> NotificationHub:
     found: NotificationHub | None = getattr(app.state, "notification_hub", None)
     if found is None:
-        found = NotificationHub(state.settings.primary_dsn, state.settings.connect_timeout_s)
+        settings = state.settings
+        found = NotificationHub(settings.primary_dsn, settings.connect_timeout_s, settings.realtime_streams_per_user)
         app.state.notification_hub = found
         _end_streams_on_shutdown(found)
     return found
@@ -201,12 +228,18 @@ async def notifications_stream(
         yield f"retry: {RETRY_MS}\n\n"
         yield _event("unread", {"unread": first})
         last, last_sent = first, time.monotonic()
-        async with notifications.subscribe(user_id) as wake:
+        async with notifications.subscribe(user_id) as subscription:
+            wake = subscription.wake
             while time.monotonic() < ends_at and not notifications.closing.is_set():
                 wait_s = RECHECK_S if notifications.listening else POLL_S
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=min(wait_s, max(0.0, ends_at - time.monotonic())))
                 wake.clear()
+                if subscription.evicted:
+                    # A newer stream of this user took the place: say so (the page waits before it
+                    # reconnects) and end.
+                    yield _event("evicted", {"max_streams": state.settings.realtime_streams_per_user})
+                    return
                 if frozen:
                     pass  # fault switch: the badge never hears of a change (journeys must notice)
                 else:

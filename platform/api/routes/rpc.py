@@ -8,7 +8,6 @@ checked against pg_proc before any SQL runs; database errors map to 4xx/503
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gauntlet.platform.api.bodies import RPC_BODY_BYTES, loads, read_body
 from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError, from_postgres, unavailable
 from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
@@ -28,7 +28,6 @@ from gauntlet.platform.ratelimit import Profile
 
 router = APIRouter(prefix="/rest/v1/rpc", tags=["rpc"])
 
-MAX_BODY_BYTES = 1_000_000
 _HIGH: frozenset[str] = frozenset(
     {"interest_catalog_search", "interest_catalog_browse", "flags_for", "check_handle_available"}
 )
@@ -101,16 +100,15 @@ async def call_rpc(function: str, request: Request, state: StateDep, claims: Cla
 
 
 async def read_arguments(request: Request, function: str) -> dict[str, Any]:
-    """The JSON object of named arguments (an empty body means no arguments)."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"RPC arguments are limited to {MAX_BODY_BYTES} bytes")
+    """The JSON object of named arguments (an empty body means no arguments), within the body limits."""
+    body = await read_body(request, limit=RPC_BODY_BYTES)
     if not body.strip():
         return {}
     try:
-        args = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"{function}: request body is not valid JSON ({exc})") from exc
+        args = loads(body)
+    except ApiError as exc:
+        exc.message = f"{function}: {exc.message}"
+        raise
     if not isinstance(args, dict):
         raise ApiError(
             400,

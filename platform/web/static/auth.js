@@ -9,9 +9,12 @@ Rocker.page(async () => {
   async function destination() {
     const profile = await Rocker.profile();
     if (!profile.onboarding_complete) return "/onboarding";
-    const next = new URLSearchParams(location.search).get("next");
-    // Only same-site paths: a crafted ?next= must not send the user elsewhere.
-    return next && next.startsWith("/") && !next.startsWith("//") ? next : "/home?lane=for_you";
+    // Only what the server's safe-redirect rule let through (web/routes.py safe_next: a same-origin
+    // path, no backslash or control characters); never ?next= itself. Checked once more here.
+    const next = Rocker.config.params.next;
+    const fallback = "/home?lane=for_you";
+    if (typeof next !== "string" || !next.startsWith("/")) return fallback;
+    return new URL(next, location.origin).origin === location.origin ? next : fallback;
   }
 
   form.addEventListener("submit", (event) => {

@@ -199,6 +199,12 @@ const Rocker = (() => {
         badge.dataset.live = "1";
         retryMs = 1000;
       });
+      source.addEventListener("evicted", () => {
+        // Too many live streams for this user (other tabs): a newer one took this one's place.
+        source.close();
+        badge.dataset.live = "0";
+        setTimeout(connect, 30000);
+      });
       source.addEventListener("error", () => {
         if (leaving) return;
         badge.dataset.live = "0";

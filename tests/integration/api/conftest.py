@@ -52,7 +52,9 @@ JWT_SECRET = "api-tests-secret-0123456789abcdef0123456789"
 
 def free_port(lo: int = 57000, hi: int = 57999) -> int:
     """A port in the range nobody listens on (the range keeps clear of other engineers' stacks)."""
-    for port in range(lo + (os.getpid() * 7) % (hi - lo), hi):
+    span = max(1, hi - lo + 1)
+    start = (os.getpid() * 7) % span
+    for port in (lo + (start + i) % span for i in range(span)):  # from a per-process offset, wrapping round
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
