@@ -50,14 +50,20 @@ class Check:
     observed: Scalar = None
     expected: Scalar = None
     message: str = ""
-    # Not run (the target lacks what it needs, or the user skipped it): never passed; `message` says why.
+    # Not run (the target lacks what it needs): never passed, and a failure; `message` says why.
     skipped: bool = False
+    # Skipped at the user's request (`gauntlet gate --skip PHASE`): shown as skipped, not counted as a failure.
+    waived: bool = False
 
     def __post_init__(self) -> None:
         if self.skipped and self.passed:
             raise ValueError(f"check {self.name!r}: a skipped check proved nothing, so it cannot be passed")
+        if self.waived and not self.skipped:
+            raise ValueError(f"check {self.name!r}: only a skipped check can be waived")
 
     def detail(self) -> str:
+        if self.waived:
+            return f"skipped at your request: {self.message or 'not run'}"
         if self.skipped:
             return f"skipped: {self.message or 'not run'}"
         numbers = f"observed {show(self.observed)}, expected {show(self.expected)}"
@@ -71,12 +77,18 @@ class Check:
             "expected": self.expected,
             "message": self.message,
         }
-        return {**fields, "skipped": True} if self.skipped else fields
+        if self.skipped:
+            fields["skipped"] = True
+        if self.waived:
+            fields["waived"] = True
+        return fields
 
     @classmethod
     def from_json(cls, f: Fields) -> Check:
         skipped = f.flag("skipped") if "skipped" in f.raw else False
+        waived = f.flag("waived") if "waived" in f.raw else False
         f.ensure(not (skipped and f.flag("passed")), "skipped", "a skipped check cannot also be passed")
+        f.ensure(skipped or not waived, "waived", "only a skipped check can be waived")
         return cls(
             name=f.text("name"),
             passed=f.flag("passed"),
@@ -84,10 +96,13 @@ class Check:
             expected=f.scalar("expected"),
             message=f.optional_text("message") or "",
             skipped=skipped,
+            waived=waived,
         )
 
 
 def failed_checks(section: str, entry: str, kind: CulpritKind, checks: list[Check]) -> list[Culprit]:
     return [
-        Culprit(section=section, entry=entry, kind=kind, name=c.name, detail=c.detail()) for c in checks if not c.passed
+        Culprit(section=section, entry=entry, kind=kind, name=c.name, detail=c.detail())
+        for c in checks
+        if not c.passed and not c.waived
     ]

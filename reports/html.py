@@ -83,7 +83,7 @@ def _checks_table(checks: Sequence[Check], what: str) -> str:
                 '<span class="no">SKIPPED</span>' if c.skipped else _verdict_cell(c.passed),
                 escape(c.message),
             ],
-            not c.passed,
+            not c.passed and not c.waived,
         )
         for c in checks
     ]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from gauntlet.errors import GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
 from gauntlet.gate.runner import GateOptions, run_gate
 from gauntlet.stack.current import resolve_state_dir
@@ -39,6 +40,14 @@ def gate(
     config: Annotated[Path | None, typer.Option(help=f"Gate profiles file [default {DEFAULT_CONFIG.name}]")] = None,
     out: Annotated[Path, typer.Option(help="Where the reports go")] = Path("reports-out"),
     keep_stack: Annotated[bool, typer.Option(help="Leave a stack the gate started running")] = False,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--skip",
+            help="A phase to leave out (smoke, acceptance, load, drills, journeys); repeatable. "
+            "Without it, a phase that cannot run fails the gate.",
+        ),
+    ] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The embedded stack's state dir")] = None,
 ) -> None:
     """Smoke test, load with SLO thresholds, drills under load and journeys; then reports.
@@ -54,6 +63,7 @@ def gate(
         state_dir=resolve_state_dir(state_dir),
         target=target,
         keep_stack=keep_stack,
+        skip=frozenset(_phases(skip or [])),
     )
     rows: dict[str, tuple[str, str, float]] = {}
     started = time.monotonic()
@@ -62,7 +72,7 @@ def gate(
         view = Table(title=f"gauntlet gate --profile {chosen.name}  ({time.monotonic() - started:.0f}s)")
         for column in ("phase", "status", "seconds", "figures"):
             view.add_column(column)
-        colours = {"passed": "green", "failed": "red", "error": "red", "running": "yellow"}
+        colours = {"passed": "green", "failed": "red", "error": "red", "running": "yellow", "skipped": "yellow"}
         for name, (status, figure, since) in rows.items():
             seconds = f"{time.monotonic() - since:.0f}" if status == "running" else ""
             view.add_row(name, f"[{colours.get(status, 'white')}]{status}[/]", seconds, figure)
@@ -81,6 +91,14 @@ def gate(
         console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
     console.print(f"gate {outcome.run.verdict}: reports in {options.out_dir} (report.html, junit.xml, summary.md)")
     raise typer.Exit(outcome.exit_code)
+
+
+def _phases(names: list[str]) -> list[str]:
+    known = ("smoke", "acceptance", "load", "drills", "journeys")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise GauntletError(f"--skip {unknown[0]}: not a gate phase; phases are {', '.join(known)}")
+    return names
 
 
 @gate_app.command("canary")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, run_phase
 from gauntlet.reports.checks import Check
@@ -24,6 +24,8 @@ from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
 
 Progress = Callable[[str, str, str], None]  # (phase, status, figure)
+# A target that does not answer its health endpoint within this long is not there (exit 2, at once).
+REACHABLE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +35,8 @@ class GateOptions:
     state_dir: Path
     target: str | None = None  # None: the embedded stack (started if needed)
     keep_stack: bool = False
+    # Phases the user accepts not running (`--skip PHASE`): reported as skipped, not failed.
+    skip: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,16 +62,18 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
     else:
         assert options.target is not None
         target = options.target
+        ensure_reachable(target)
     try:
         phases = build_phases(
             options.profile, target=target, state_dir=options.state_dir, out_dir=out, embedded=embedded
         )
-        outcomes = [_run(phase, out, progress) for phase in phases]
+        run_checks += _skipped_by_request([p for p in phases if p.name in options.skip], progress)
+        outcomes = [_run(phase, out, progress) for phase in phases if phase.name not in options.skip]
     finally:
         if we_started and not options.keep_stack:
             supervisor.down(options.state_dir)
     if not embedded:
-        run_checks += _skipped_on_remote(options.profile)
+        run_checks += _skipped_on_remote(options.profile, options.skip, progress)
     run = _assemble(options, target, started, outcomes, run_checks)
     _render(run, out)
     return GateOutcome(_exit_code(run, outcomes), run, outcomes)
@@ -158,22 +164,55 @@ def _phase_check(outcome: PhaseOutcome) -> Check:
     )
 
 
-def _skipped_on_remote(profile: GateProfile) -> list[Check]:
-    """Against a remote target the phases that need the stack's database and processes are not run: say so."""
-    notes = []
-    if profile.smoke:
-        notes.append("smoke")
-    if profile.drills:
-        notes.append(f"drills {', '.join(profile.drills)}")
+def ensure_reachable(target: str, timeout_s: float = REACHABLE_TIMEOUT_S) -> None:
+    """Fail fast (exit 2) when nothing answers at the target, instead of load-testing a dead address."""
+    import httpx
+
+    url = f"{target.rstrip('/')}/functions/v1/health"
+    try:
+        httpx.get(url, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise GauntletError(
+            f"target {target} is unreachable ({type(exc).__name__}: {exc}): GET {url} got no answer within "
+            f"{timeout_s:.0f} s; check the URL (gauntlet health --target {target})"
+        ) from None
+
+
+def _skipped_by_request(phases: list[Phase], progress: Progress) -> list[Check]:
+    """The phases the user named in --skip: listed as skipped at their request (not a failure)."""
+    for phase in phases:
+        progress(phase.name, "skipped", "--skip")
     return [
         Check(
-            name=f"{what} not run against a remote target",
-            passed=True,
-            observed="skipped",
-            message="needs the embedded stack's database and process control",
+            name=f"gate phase {phase.name}",
+            passed=False,
+            skipped=True,
+            waived=True,
+            message=f"--skip {phase.name}",
         )
-        for what in notes
+        for phase in phases
     ]
+
+
+def _skipped_on_remote(profile: GateProfile, skip: frozenset[str], progress: Progress) -> list[Check]:
+    """Against a remote target the phases that need the stack's database and processes are not run: say so.
+
+    A skipped phase proved nothing: it fails the gate unless the user named it in `--skip PHASE`.
+    """
+    notes = []
+    if profile.smoke:
+        notes.append(("smoke", "smoke", "needs the embedded stack's database (the cutover guide's SQL checks)"))
+    if profile.drills:
+        notes.append(
+            ("drills", f"drills {', '.join(profile.drills)}", "needs the embedded stack's fault proxy and processes")
+        )
+    checks = []
+    for phase, what, why in notes:
+        waived = phase in skip
+        progress(phase, "skipped", why if not waived else f"--skip {phase}")
+        hint = f"--skip {phase}" if waived else f"{why}; pass --skip {phase} to accept running without it"
+        checks.append(Check(name=f"gate phase {what}", passed=False, skipped=True, waived=waived, message=hint))
+    return checks
 
 
 def _assemble(
