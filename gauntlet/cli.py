@@ -22,7 +22,10 @@ from gauntlet.stack.status import ServiceStatus, as_json, stack_status
 
 app = typer.Typer(
     name="gauntlet",
-    help="Load, chaos and synthetic-journey test harness for the Rocker platform.",
+    help="Load, chaos and synthetic-journey test harness for the Rocker platform.\n\n"
+    "Exit codes: 0 passed; 1 an SLO, check, drill or journey failed (or was skipped); "
+    "2 usage or environment error (the message names the problem and the fix); 130 interrupted.\n\n"
+    "Example: gauntlet up && gauntlet gate --profile ci --out reports-out && gauntlet down",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -37,6 +40,24 @@ StateDir = Annotated[
         help="Where the stack keeps ports, pids, logs and data [env GAUNTLET_STATE_DIR, default .gauntlet]",
     ),
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gauntlet import __version__
+
+        out.print(f"gauntlet {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit"),
+    ] = False,
+) -> None:
+    """Load, chaos and synthetic-journey test harness for the Rocker platform."""
 
 
 @app.command()
@@ -226,10 +247,11 @@ def _register_areas() -> None:
     from gauntlet.journeys.monitor import cli as monitor_cli
     from gauntlet.load import cli as load_cli
     from gauntlet.platform import cli as platform_cli
+    from gauntlet.prove import cli as prove_cli
     from gauntlet.reports import cli as reports_cli
 
     areas = (platform_cli, fixtures_cli, acceptance_cli, chaos_cli, load_cli, journeys_cli, monitor_cli, reports_cli)
-    for area in (*areas, gate_cli):
+    for area in (*areas, gate_cli, prove_cli):
         area.register(app)
 
 
