@@ -52,6 +52,14 @@ async def _policy_row(t: Surface, policy: str) -> dict[str, Any] | None:
     return next((r for r in rows if r.get("policy") == policy), None)
 
 
+def _totals(row: dict[str, Any] | None) -> tuple[float, float, float]:
+    """(impressions, sum of p_exp, explored impressions) of one vw_policy_health row."""
+    if row is None:
+        return (0.0, 0.0, 0.0)
+    count = float(row["impression_count"])
+    return (count, float(row["avg_epsilon"] or 0) * count, float(row["exploration_rate"] or 0) * count)
+
+
 @check(
     "ranker.exploration_rate",
     title="with safe mode off, the feed explores at epsilon (ranker.policy) within +-20 % over ~4600 impressions, "
@@ -138,8 +146,7 @@ async def safe_mode(t: Surface) -> None:
     w = await world(t)
     fan = await follower(t, "safe-fan", w.pages[:2])  # follows half the acceptance pages
     stranger = await follower(t, "safe-stranger", [])
-    before = await _policy_row(t, "safe_mode")
-    before_count = int(before["impression_count"]) if before else 0
+    before = _totals(await _policy_row(t, "safe_mode"))
     previous = await t.rpc_ok(
         "set_feature_flag",
         {"p_key": "global.safe_mode", "p_value": {"enabled": True}, "p_reason": f"acceptance {t.run_id}"},
@@ -158,22 +165,25 @@ async def safe_mode(t: Surface) -> None:
             "recent + global slates",
         )
         shown = len(fan_page.items) * 2 + len(stranger_page.items) * 2
-        row: dict[str, Any] | None = None
+        # vw_policy_health aggregates the last 24 h of every user; this check's own impressions are the
+        # difference between two readings (it runs alone). The view reads a replica: wait for them to arrive.
         deadline = asyncio.get_running_loop().time() + VIEW_POLL_S
-        while True:  # the view reads a replica: wait until our impressions have arrived
-            row = await _policy_row(t, "safe_mode")
-            if row and int(row["impression_count"]) >= before_count + shown:
+        while True:
+            after = _totals(await _policy_row(t, "safe_mode"))
+            count, p_exp_sum, explored = after[0] - before[0], after[1] - before[1], after[2] - before[2]
+            if count >= shown:
                 break
             if asyncio.get_running_loop().time() > deadline:
                 fail(
-                    f"vw_policy_health shows {row and row['impression_count']} safe_mode impressions, fewer than the "
-                    f"{before_count} before plus the {shown} this check was shown: impressions are not logged"
+                    f"vw_policy_health shows {count:.0f} new safe_mode impressions, fewer than the {shown} this "
+                    "check was shown: feed impressions in safe mode are not logged under policy safe_mode"
                 )
             await asyncio.sleep(0.25)
         expect(
-            float(row["avg_epsilon"]) == 0 and float(row["exploration_rate"]) == 0,
-            f"vw_policy_health for policy safe_mode shows avg_epsilon {row['avg_epsilon']} and exploration_rate "
-            f"{row['exploration_rate']}; seeds: no propensity logging in safe mode (p_exp = 0), no exploration",
+            abs(p_exp_sum) < 1e-6 * max(count, 1) and abs(explored) < 0.5,
+            f"vw_policy_health, policy safe_mode: this check's {count:.0f} impressions add up to p_exp "
+            f"{p_exp_sum:.4f} and {explored:.0f} explored; seeds: no propensity logging in safe mode (p_exp = 0), "
+            "no exploration",
         )
     finally:
         restore = previous if isinstance(previous, dict) else {"enabled": False}
@@ -182,8 +192,8 @@ async def safe_mode(t: Surface) -> None:
             {"p_key": "global.safe_mode", "p_value": restore, "p_reason": f"acceptance {t.run_id}: restore"},
             as_="service",
         )
-    after = await home(t, fan, "for_you", limit=5)
+    restored = await home(t, fan, "for_you", limit=5)
     expect(
-        after.raw.get("policy") != "safe_mode",
-        f"after restoring global.safe_mode to {previous}, the feed still answers policy {after.raw.get('policy')!r}",
+        restored.raw.get("policy") != "safe_mode",
+        f"after restoring global.safe_mode to {previous}, the feed still answers policy {restored.raw.get('policy')!r}",
     )
