@@ -6,5 +6,7 @@ loudly here instead of silently disappearing from the gate.
 
 from gauntlet.acceptance.checks import actions  # noqa: F401
 from gauntlet.acceptance.checks import earnings  # noqa: F401
+from gauntlet.acceptance.checks import feed  # noqa: F401
 from gauntlet.acceptance.checks import notifications  # noqa: F401
 from gauntlet.acceptance.checks import onboarding  # noqa: F401
+from gauntlet.acceptance.checks import ranker  # noqa: F401
