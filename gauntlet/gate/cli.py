@@ -13,7 +13,7 @@ from rich.table import Table
 
 from gauntlet.errors import GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
-from gauntlet.gate.runner import GateOptions, run_gate
+from gauntlet.gate.runner import EXIT_INTERRUPTED, GateOptions, run_gate
 from gauntlet.stack.current import resolve_state_dir
 
 console = Console(stderr=True)
@@ -89,6 +89,9 @@ def gate(
         live.update(table())
     for culprit in outcome.run.culprits():
         console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
+    if outcome.exit_code == EXIT_INTERRUPTED:
+        console.print(f"[yellow]gate interrupted[/]: a partial report of what finished is in {options.out_dir}")
+        raise typer.Exit(outcome.exit_code)
     console.print(f"gate {outcome.run.verdict}: reports in {options.out_dir} (report.html, junit.xml, summary.md)")
     raise typer.Exit(outcome.exit_code)
 

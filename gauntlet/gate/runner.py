@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
+from gauntlet.gate import baseline as gate_baseline
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, run_phase
 from gauntlet.reports.checks import Check
@@ -24,6 +25,7 @@ from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
 
 Progress = Callable[[str, str, str], None]  # (phase, status, figure)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 # A target that does not answer its health endpoint within this long is not there (exit 2, at once).
 REACHABLE_TIMEOUT_S = 5.0
 
@@ -37,6 +39,8 @@ class GateOptions:
     keep_stack: bool = False
     # Phases the user accepts not running (`--skip PHASE`): reported as skipped, not failed.
     skip: frozenset[str] = frozenset()
+    # `--baseline FILE|last|none` for the load phase; None: the profile's `baseline` key.
+    baseline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,30 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         assert options.target is not None
         target = options.target
         ensure_reachable(target)
+    baseline = gate_baseline.choose(
+        options.profile, override=options.baseline, state_dir=options.state_dir, target=options.target
+    )
+    run_checks += baseline.checks
     try:
         phases = build_phases(
-            options.profile, target=target, state_dir=options.state_dir, out_dir=out, embedded=embedded
+            options.profile,
+            target=target,
+            state_dir=options.state_dir,
+            out_dir=out,
+            embedded=embedded,
+            baseline=baseline.path,
         )
         run_checks += _skipped_by_request([p for p in phases if p.name in options.skip], progress)
-        outcomes = [_run(phase, out, progress) for phase in phases if phase.name not in options.skip]
+        to_run = [phase for phase in phases if phase.name not in options.skip]
+        outcomes: list[PhaseOutcome] = []
+        interrupted = False
+        try:
+            for phase in to_run:
+                outcomes.append(_run(phase, out, progress))
+        except KeyboardInterrupt:
+            # Ctrl-C: keep what finished, say what did not, and still write the reports.
+            interrupted = True
+            run_checks.append(_interrupted(to_run, outcomes))
     finally:
         if we_started and not options.keep_stack:
             supervisor.down(options.state_dir)
@@ -76,7 +98,26 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         run_checks += _skipped_on_remote(options.profile, options.skip, progress)
     run = _assemble(options, target, started, outcomes, run_checks)
     _render(run, out)
-    return GateOutcome(_exit_code(run, outcomes), run, outcomes)
+    code = EXIT_INTERRUPTED if interrupted else _exit_code(run, outcomes)
+    if code == EXIT_OK:  # `baseline = "last"`: only a passing run becomes the next one's baseline
+        gate_baseline.remember(
+            baseline,
+            options.profile,
+            next((o.artifacts[0] for o in outcomes if o.name == "load" and o.artifacts), None),
+        )
+    return GateOutcome(code, run, outcomes)
+
+
+def _interrupted(phases: list[Phase], finished: list[PhaseOutcome]) -> Check:
+    done = [o.name for o in finished]
+    left = [p.name for p in phases if p.name not in done]
+    return Check(
+        name="the gate ran every phase",
+        passed=False,
+        observed=f"interrupted during {left[0]}" if left else "interrupted",
+        expected="every phase run",
+        message=f"finished: {', '.join(done) or 'none'}; not run: {', '.join(left) or 'none'} (a partial report)",
+    )
 
 
 def _exit_code(run: Run, outcomes: list[PhaseOutcome]) -> int:
