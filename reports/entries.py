@@ -463,3 +463,189 @@ def _checked(f: Fields, entry: E) -> E:
             f.ensure(False, "passed", f"true, but {culprits[0].sentence()}")
         f.ensure(stored or bool(culprits), "passed", "false, but no check, invariant or step failed: name the culprit")
     return entry
+
+
+FaultVerdict = Literal["caught", "missed", "error"]
+FAULT_VERDICTS: tuple[str, ...] = ("caught", "missed", "error")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaultOutcome:
+    """One seeded fault of `gauntlet prove`: did the gate, run against the mutant, fail, and through what?
+
+    `error` means the gate could not run against the mutant (exit 2, a timeout): not caught.
+    """
+
+    name: str
+    protects: str
+    verdict: FaultVerdict
+    caught_by: list[str] = field(default_factory=list)  # the gate's culprits, short: `acceptance:ID`, `drill:NAME`
+    expected: list[str] = field(default_factory=list)  # the checks, drills and journeys meant to catch it
+    seconds: float = 0.0
+    exit_code: int | None = None  # the gate's; None: stopped for time, or it never started
+    detail: str = ""  # why it is an error, or a note
+
+    @property
+    def expected_caught(self) -> bool | None:
+        """Whether one of the expected catchers is among `caught_by`; None when the catalogue names none."""
+        if not self.expected:
+            return None
+        return any(_catches(want, got) for want in self.expected for got in self.caught_by)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "protects": self.protects,
+            "verdict": self.verdict,
+            "caught_by": list(self.caught_by),
+            "expected": list(self.expected),
+            "expected_caught": self.expected_caught,
+            "seconds": self.seconds,
+            "exit_code": self.exit_code,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> FaultOutcome:
+        exit_code = _exit_code(f)
+        return cls(
+            name=f.text("name"),
+            protects=f.text("protects", allow_empty=True),
+            verdict=cast(FaultVerdict, f.choice("verdict", FAULT_VERDICTS)),
+            caught_by=_strings(f, "caught_by"),
+            expected=_strings(f, "expected"),
+            seconds=f.number("seconds"),
+            exit_code=exit_code,
+            detail=f.optional_text("detail") or "",
+        )
+
+
+def _exit_code(f: Fields) -> int | None:
+    value = f.raw.get("exit_code")
+    if value is None:
+        return None
+    f.ensure(
+        isinstance(value, int) and not isinstance(value, bool),
+        "exit_code",
+        f"expected a whole number or null, got {value!r}",
+    )
+    assert isinstance(value, int)
+    return value
+
+
+def _catches(expected: str, culprit: str) -> bool:
+    """`acceptance:feed` (a group) catches through `acceptance:feed.caps`; `drill:x` through `drill:x` only."""
+    return culprit == expected or culprit.startswith(f"{expected}.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CleanRun:
+    """One gate run of the unmutated platform: any failure is a false alarm."""
+
+    index: int
+    exit_code: int | None
+    culprits: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    detail: str = ""
+
+    @property
+    def false_alarm(self) -> bool:
+        return self.exit_code != 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "exit_code": self.exit_code,
+            "false_alarm": self.false_alarm,
+            "culprits": list(self.culprits),
+            "seconds": self.seconds,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> CleanRun:
+        exit_code = _exit_code(f)
+        return cls(
+            index=f.count("index"),
+            exit_code=exit_code,
+            culprits=_strings(f, "culprits"),
+            seconds=f.number("seconds"),
+            detail=f.optional_text("detail") or "",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProveEntry:
+    """`gauntlet prove`: the gate run against seeded faults (mutants) and against the clean platform.
+
+    It fails when the detection score is below `min_score` or any clean run failed (a false alarm).
+    """
+
+    name: str  # the gate profile and mode, e.g. `ci --quick`
+    min_score: float
+    faults: list[FaultOutcome]
+    clean_runs: list[CleanRun] = field(default_factory=list)
+
+    @property
+    def caught(self) -> int:
+        return sum(1 for f in self.faults if f.verdict == "caught")
+
+    @property
+    def score(self) -> float:
+        return self.caught / len(self.faults) if self.faults else 0.0
+
+    @property
+    def false_alarms(self) -> list[CleanRun]:
+        return [r for r in self.clean_runs if r.false_alarm]
+
+    def culprits(self) -> list[Culprit]:
+        found = []
+        if self.score < self.min_score:
+            missed = [f.name for f in self.faults if f.verdict != "caught"]
+            found.append(
+                Culprit(
+                    section="prove",
+                    entry=self.name,
+                    kind="check",
+                    name=f"detection score >= {self.min_score:.0%}",
+                    detail=f"observed {self.caught}/{len(self.faults)} ({self.score:.1%}); not caught: "
+                    + (", ".join(missed) or "none (no faults were run)"),
+                )
+            )
+        for run in self.false_alarms:
+            found.append(
+                Culprit(
+                    section="prove",
+                    entry=self.name,
+                    kind="check",
+                    name=f"clean run {run.index} passed",
+                    detail=f"false alarm (exit {run.exit_code}): " + (", ".join(run.culprits) or run.detail),
+                )
+            )
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": not self.culprits(),
+            "min_score": self.min_score,
+            "score": self.score,
+            "faults": [f.to_json() for f in self.faults],
+            "clean_runs": [r.to_json() for r in self.clean_runs],
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> ProveEntry:
+        min_score = f.number("min_score")
+        f.ensure(min_score <= 1.0, "min_score", f"{min_score:g} must be a fraction in [0, 1], e.g. 0.95")
+        entry = cls(
+            name=f.text("name"),
+            min_score=min_score,
+            faults=f.items("faults", FaultOutcome.from_json, required=True),
+            clean_runs=f.items("clean_runs", CleanRun.from_json),
+        )
+        if "passed" in f.raw:
+            stored, culprits = f.flag("passed"), entry.culprits()
+            f.ensure(not (stored and culprits), "passed", f"true, but {culprits[0].sentence() if culprits else ''}")
+            f.ensure(stored or bool(culprits), "passed", "false, but every fault was caught and no clean run failed")
+        return entry

@@ -19,6 +19,7 @@ from gauntlet.reports.entries import (
     JourneyEntry,
     JourneyStep,
     LoadEntry,
+    ProveEntry,
     RequestStats,
     SeriesPoint,
 )
@@ -95,6 +96,7 @@ class Run:
     journeys: list[JourneyEntry] = field(default_factory=list)
     smoke: ChecklistEntry | None = None
     acceptance: ChecklistEntry | None = None  # the seeds' rules, one check each
+    prove: ProveEntry | None = None  # `gauntlet prove`: the gate against seeded faults
     slos: list[SloRecord] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)  # run-level: the stack came up, the gate finished...
 
@@ -112,7 +114,9 @@ class Run:
         found = failed_checks("run", self.id, "check", self.checks)
         for entry in self.entries:
             found += entry.culprits()
-        if not self.entries and not self.checks:
+        if self.prove is not None:
+            found += self.prove.culprits()
+        if not self.entries and not self.checks and self.prove is None:
             found.append(
                 Culprit(
                     section="run",
@@ -144,6 +148,7 @@ class Run:
                 "journeys": [e.to_json() for e in self.journeys],
                 "smoke": self.smoke.to_json() if self.smoke else None,
                 "acceptance": self.acceptance.to_json() if self.acceptance else None,
+                **({"prove": self.prove.to_json()} if self.prove else {}),
             },
             "slos": [s.to_json() for s in self.slos],
         }
@@ -164,6 +169,7 @@ class Run:
         sections = f.obj("sections")
         smoke = sections.optional_obj("smoke")
         acceptance = sections.optional_obj("acceptance")
+        prove = sections.optional_obj("prove")
         run = cls(
             id=run_id,
             started_at=started,
@@ -175,6 +181,7 @@ class Run:
             journeys=sections.items("journeys", JourneyEntry.from_json),
             smoke=ChecklistEntry.from_json(smoke) if smoke else None,
             acceptance=ChecklistEntry.from_json(acceptance, "acceptance") if acceptance else None,
+            prove=ProveEntry.from_json(prove) if prove else None,
             slos=f.items("slos", SloRecord.from_json),
             checks=f.items("checks", Check.from_json),
         )
@@ -206,6 +213,7 @@ __all__ = [
     "JourneyEntry",
     "JourneyStep",
     "LoadEntry",
+    "ProveEntry",
     "RequestStats",
     "Run",
     "SeriesPoint",
