@@ -12,8 +12,9 @@ from gauntlet.errors import GauntletError
 
 DEFAULT_CONFIG = Path(__file__).with_name("profiles.toml")
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
-_PROFILE_KEYS = {"description", "smoke", "acceptance", "drills", "journeys", "slo", "load", "platform"}
-_LOAD_KEYS = {"profile", "scenario", "users", "duration", "rate"}
+_PROFILE_KEYS = {"description", "smoke", "acceptance", "drills", "journeys", "slo", "load", "platform", "fixtures"}
+_LOAD_KEYS = {"profile", "scenario", "users", "duration", "rate", "baseline", "regression_factor"}
+_FIXTURES_KEYS = {"users", "posts", "accounts", "seed"}
 
 
 class GateConfigError(GauntletError):
@@ -27,6 +28,19 @@ class LoadPhase:
     users: int | None = None
     duration: str | None = None
     rate: float | None = None
+    # "last" (the last passing run of this profile here), a results.json path, or None (no comparison).
+    baseline: str | None = None
+    regression_factor: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fixtures:
+    """The scale data set loaded before the load phase (`gauntlet fixtures load --if-absent`)."""
+
+    users: int
+    posts: int
+    accounts: int = 100  # of them get a known password; the load phase signs in as them
+    seed: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +55,7 @@ class GateProfile:
     journeys: tuple[str, ...] = ()
     slo: Path | None = None
     platform: dict[str, str] = field(default_factory=dict)
+    fixtures: Fixtures | None = None
 
 
 def duration_seconds(text: str) -> int:
@@ -73,7 +88,8 @@ def ensure_profile_is_valid(name: str, raw: Any, *, source: Path) -> GateProfile
     unknown = set(raw) - _PROFILE_KEYS
     if unknown:
         raise GateConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {sorted(_PROFILE_KEYS)}")
-    load = _load_phase(raw.get("load"), where)
+    load = _load_phase(raw.get("load"), where, source)
+    fixtures = _fixtures(raw.get("fixtures"), where)
     drills = _names(raw.get("drills", []), f"{where}.drills")
     journeys = _names(raw.get("journeys", []), f"{where}.journeys")
     smoke = raw.get("smoke", True)
@@ -99,10 +115,11 @@ def ensure_profile_is_valid(name: str, raw: Any, *, source: Path) -> GateProfile
         journeys=journeys,
         slo=slo_path,
         platform=dict(platform),
+        fixtures=fixtures,
     )
 
 
-def _load_phase(raw: Any, where: str) -> LoadPhase | None:
+def _load_phase(raw: Any, where: str, source: Path) -> LoadPhase | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -123,13 +140,43 @@ def _load_phase(raw: Any, where: str) -> LoadPhase | None:
     rate = raw.get("rate")
     if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
         raise GateConfigError(f"{where}.load.rate must be a positive number of requests per second")
+    baseline = raw.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline):
+        raise GateConfigError(f'{where}.load.baseline: "last", "none" or the path of a results.json')
+    if baseline not in (None, "last", "none"):
+        baseline = str(source.parent / str(baseline))  # a path in the file is relative to the file
+    factor = raw.get("regression_factor")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 1):
+        raise GateConfigError(f"{where}.load.regression_factor must be a number > 1, e.g. 2.0")
     return LoadPhase(
         profile=raw["profile"],
         scenario=raw["scenario"],
         users=users,
         duration=duration,
         rate=float(rate) if rate is not None else None,
+        baseline=baseline,
+        regression_factor=float(factor) if factor is not None else None,
     )
+
+
+def _fixtures(raw: Any, where: str) -> Fixtures | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise GateConfigError(f"{where}.fixtures must be a table, e.g. users = 5000, posts = 50000")
+    unknown = set(raw) - _FIXTURES_KEYS
+    if unknown:
+        raise GateConfigError(
+            f"{where}.fixtures: unknown key(s) {', '.join(sorted(unknown))}; allowed: {sorted(_FIXTURES_KEYS)}"
+        )
+    values = {"accounts": 100, "seed": 1, **raw}
+    for key, low in (("users", 1), ("posts", 0), ("accounts", 1), ("seed", 0)):
+        value = values.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise GateConfigError(f"{where}.fixtures.{key} must be a whole number >= {low}")
+    if values["accounts"] > values["users"]:
+        raise GateConfigError(f"{where}.fixtures.accounts ({values['accounts']}) cannot exceed users")
+    return Fixtures(users=values["users"], posts=values["posts"], accounts=values["accounts"], seed=values["seed"])
 
 
 def _acceptance(raw: Any, where: str) -> tuple[str, ...] | None:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gauntlet.gate.config import GateProfile, LoadPhase, duration_seconds
+from gauntlet.gate.config import Fixtures, GateProfile, LoadPhase, duration_seconds
 
 GAUNTLET = [sys.executable, "-m", "gauntlet"]
 # A phase gets its own declared time plus this much for start-up and wrap-up, then it is stopped.
@@ -47,7 +47,15 @@ class PhaseOutcome:
         return self.exit_code in (0, 1)
 
 
-def build_phases(profile: GateProfile, *, target: str, state_dir: Path, out_dir: Path, embedded: bool) -> list[Phase]:
+def build_phases(
+    profile: GateProfile,
+    *,
+    target: str,
+    state_dir: Path,
+    out_dir: Path,
+    embedded: bool,
+    baseline: Path | None = None,
+) -> list[Phase]:
     stack = ["--state-dir", str(state_dir)]
     phases: list[Phase] = []
     if profile.smoke and embedded:
@@ -74,8 +82,19 @@ def build_phases(profile: GateProfile, *, target: str, state_dir: Path, out_dir:
                 artifacts=[out_dir / "acceptance.json"],
             )
         )
+    accounts = None
+    if profile.fixtures is not None and embedded:
+        accounts = state_dir / f"fixture-accounts-seed{profile.fixtures.seed}.json"
+        phases.append(_fixtures_phase(profile.fixtures, accounts, stack))
     if profile.load is not None:
-        phases.append(_load_phase(profile.load, profile, target=target, state_dir=state_dir, out_dir=out_dir))
+        load = _load_phase(profile.load, profile, target=target, state_dir=state_dir, out_dir=out_dir)
+        if accounts is not None:
+            load.argv.extend(["--accounts", str(accounts)])
+        if baseline is not None:
+            load.argv.extend(["--baseline", str(baseline)])
+            if profile.load.regression_factor is not None:
+                load.argv.extend(["--regression-factor", str(profile.load.regression_factor)])
+        phases.append(load)
     if profile.drills and embedded:
         journal_dir = out_dir / "drills"
         phases.append(
@@ -108,6 +127,15 @@ def build_phases(profile: GateProfile, *, target: str, state_dir: Path, out_dir:
             )
         )
     return phases
+
+
+def _fixtures_phase(fixtures: Fixtures, accounts: Path, stack: list[str]) -> Phase:
+    """The scale data set, loaded once per stack (`--if-absent`), and accounts the load phase signs in as."""
+    argv = ["fixtures", "load", "--users", str(fixtures.users), "--posts", str(fixtures.posts),
+            "--seed", str(fixtures.seed), "--if-absent", "--accounts-out", str(accounts),
+            "--accounts-count", str(fixtures.accounts), *stack]  # fmt: skip
+    # Generous: about 30k rows/s on a busy 2-core machine; the result is the stack's data, no file.
+    return Phase(name="fixtures", argv=argv, timeout_s=60 + (fixtures.users + fixtures.posts) / 5_000, artifacts=[])
 
 
 def _load_phase(load: LoadPhase, profile: GateProfile, *, target: str, state_dir: Path, out_dir: Path) -> Phase:
