@@ -49,6 +49,13 @@ def gate(
         ),
     ] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The embedded stack's state dir")] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="Load p95 baseline: a results.json (or a gate's reports folder), `last` (the last passing run of "
+            "this profile here) or `none`; default: the profile's `baseline`"
+        ),
+    ] = None,
 ) -> None:
     """Smoke test, load with SLO thresholds, drills under load and journeys; then reports.
 
@@ -57,6 +64,10 @@ def gate(
     if ctx.invoked_subcommand is not None:
         return
     chosen = load_profile(profile, config)
+    if baseline not in (None, "last", "none"):
+        from gauntlet.load.baseline import read_baseline
+
+        read_baseline(Path(baseline))  # a missing or wrong file: exit 2 now, before any stack or load
     options = GateOptions(
         profile=chosen,
         out_dir=out.resolve(),
@@ -64,6 +75,7 @@ def gate(
         target=target,
         keep_stack=keep_stack,
         skip=frozenset(_phases(skip or [])),
+        baseline=baseline,
     )
     rows: dict[str, tuple[str, str, float]] = {}
     started = time.monotonic()

@@ -145,6 +145,8 @@ def _load_phase(raw: Any, where: str, source: Path) -> LoadPhase | None:
         raise GateConfigError(f'{where}.load.baseline: "last", "none" or the path of a results.json')
     if baseline not in (None, "last", "none"):
         baseline = str(source.parent / str(baseline))  # a path in the file is relative to the file
+        if not Path(baseline).exists():
+            raise GateConfigError(f'{where}.load.baseline: {baseline} not found; use "last", "none" or a results.json')
     factor = raw.get("regression_factor")
     if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 1):
         raise GateConfigError(f"{where}.load.regression_factor must be a number > 1, e.g. 2.0")
@@ -169,7 +171,8 @@ def _fixtures(raw: Any, where: str) -> Fixtures | None:
         raise GateConfigError(
             f"{where}.fixtures: unknown key(s) {', '.join(sorted(unknown))}; allowed: {sorted(_FIXTURES_KEYS)}"
         )
-    values = {"accounts": 100, "seed": 1, **raw}
+    users = raw.get("users")
+    values = {"accounts": min(100, users) if isinstance(users, int) and users > 0 else 100, "seed": 1, **raw}
     for key, low in (("users", 1), ("posts", 0), ("accounts", 1), ("seed", 0)):
         value = values.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
