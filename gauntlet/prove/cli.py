@@ -50,6 +50,7 @@ def prove_command(
     ] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the reports go")] = Path("prove-out"),
     min_score: Annotated[float, typer.Option(help="Detection score needed to pass (0-1)")] = 0.95,
+    jobs: Annotated[int, typer.Option(help="Mutants run at once, each on its own stack")] = 1,
     list_only: Annotated[bool, typer.Option("--list", help="List the catalogue and exit")] = False,
 ) -> None:
     """Break the reference platform one protection at a time (scratch copies only) and see whether the gate notices.
@@ -61,6 +62,8 @@ def prove_command(
     """
     if not 0.0 <= min_score <= 1.0:
         raise GauntletError(f"--min-score {min_score:g}: give a fraction between 0 and 1, e.g. 0.95")
+    if jobs < 1:
+        raise GauntletError(f"--jobs {jobs}: give a whole number >= 1")
     if clean_runs < 0:
         raise GauntletError(f"--clean-runs {clean_runs}: give a whole number >= 0")
     catalogue = load_catalogue()
@@ -81,6 +84,7 @@ def prove_command(
         clean_runs=clean_runs,
         out_dir=out_dir.resolve(),
         min_score=min_score,
+        jobs=jobs,
         source=project_root(),
     )
     started_at, started = datetime.now(UTC), time.monotonic()

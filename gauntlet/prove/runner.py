@@ -19,10 +19,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import gauntlet
 from gauntlet.errors import GauntletError
@@ -263,10 +267,14 @@ def run_gate_on(
     started = time.monotonic()
     code: int | None
     with open(out / "gate.log", "wb") as log:
+        if _STOPPING.is_set():
+            raise KeyboardInterrupt
         proc = subprocess.Popen(
             argv, cwd=tree, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+        with _LIVE_LOCK:
+            _LIVE[proc.pid] = (proc, state)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -276,7 +284,12 @@ def run_gate_on(
             _stop(proc)
             _down(state)
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.pop(proc.pid, None)
     _down(state)
+    if _STOPPING.is_set():
+        raise KeyboardInterrupt
     seconds = time.monotonic() - started
     culprits, detail = _read_culprits(out / "result.json")
     if code is None:
@@ -286,6 +299,24 @@ def run_gate_on(
     elif code == 1 and not culprits:
         detail = detail or f"exit 1 but no culprit in {out / 'result.json'}"
     return GateRun(exit_code=code, culprits=culprits, seconds=seconds, detail=detail)
+
+
+# The gates running now (pid -> process, state dir), so Ctrl-C in the main thread can stop them all.
+_LIVE: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
+_LIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def stop_live_gates() -> None:
+    """Stop every running gate (SIGINT, then SIGKILL) and bring its stack down."""
+    with _LIVE_LOCK:
+        live = list(_LIVE.values())
+    for proc, _ in live:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+    for proc, state in live:
+        _stop(proc)
+        _down(state)
 
 
 def _pythonpath() -> list[str]:
@@ -347,6 +378,7 @@ class ProveOptions:
     clean_runs: int
     out_dir: Path
     min_score: float
+    jobs: int = 1
     source: Path = field(default_factory=project_root)
 
 
@@ -383,18 +415,23 @@ def _profile_for(options: ProveOptions, faults: Sequence[Fault], work: Path, nam
 
 
 def prove(options: ProveOptions, progress: Progress = lambda _: None) -> ProveEntry:
-    """Every fault on its own mutant and stack, then the clean runs; the result as a ProveEntry."""
+    """Every fault on its own mutant and stack, then the clean runs; the result as a ProveEntry.
+
+    With `jobs` > 1 that many mutants run at once (each its own copy, stack and ports).
+    On Ctrl-C every running gate is stopped and its stack brought down before it returns.
+    """
     check_faults_apply(options.source, options.faults)
+    _STOPPING.clear()
     out = options.out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    outcomes: list[FaultOutcome] = []
-    cleans: list[CleanRun] = []
+    total = len(options.faults)
     with tempfile.TemporaryDirectory(prefix="gauntlet-prove-") as tmp:
         work = Path(tmp)
         work.chmod(0o711)  # as for scratch_tree: Postgres' own user must reach the state dirs
-        for i, fault in enumerate(options.faults, 1):
+
+        def one_fault(i: int, fault: Fault) -> FaultOutcome:
             config, profile = _profile_for(options, [fault], work, fault.name)
-            progress(f"[{i}/{len(options.faults)}] {fault.name}: gate --profile {profile} on the mutant")
+            progress(f"[{i}/{total}] {fault.name}: gate --profile {profile} on the mutant")
             with scratch_tree(options.source, fault, work=work, also_exclude=[out]) as tree:
                 run = run_gate_on(
                     tree,
@@ -404,13 +441,17 @@ def prove(options: ProveOptions, progress: Progress = lambda _: None) -> ProveEn
                     timeout_s=gate_timeout_s(config, profile),
                 )
             outcome = fault_outcome(fault, run)
-            outcomes.append(outcome)
             caught_by = ", ".join(outcome.caught_by) or outcome.detail
-            progress(f"[{i}/{len(options.faults)}] {fault.name}: {outcome.verdict} {caught_by} ({run.seconds:.0f}s)")
+            progress(f"[{i}/{total}] {fault.name}: {outcome.verdict} {caught_by} ({run.seconds:.0f}s)")
+            return outcome
+
+        outcomes = _in_parallel(options.jobs, [partial(one_fault, i, f) for i, f in enumerate(options.faults, 1)])
+        cleans: list[CleanRun] = []
         if options.clean_runs:
             config, profile = _profile_for(options, options.faults, work, "clean")
             with scratch_tree(options.source, None, work=work, also_exclude=[out]) as tree:
-                for n in range(1, options.clean_runs + 1):
+
+                def one_clean(n: int) -> CleanRun:
                     progress(f"clean run {n}/{options.clean_runs}: gate --profile {profile} on the unmutated copy")
                     run = run_gate_on(
                         tree,
@@ -420,18 +461,32 @@ def prove(options: ProveOptions, progress: Progress = lambda _: None) -> ProveEn
                         timeout_s=gate_timeout_s(config, profile),
                         state_dir=work / f"clean-state-{n}",
                     )
-                    cleans.append(
-                        CleanRun(
-                            index=n,
-                            exit_code=run.exit_code,
-                            culprits=run.culprits,
-                            seconds=round(run.seconds, 1),
-                            detail=run.detail,
-                        )
-                    )
                     alarm = "passed" if run.exit_code == 0 else f"FALSE ALARM {', '.join(run.culprits) or run.detail}"
                     progress(f"clean run {n}/{options.clean_runs}: {alarm} ({run.seconds:.0f}s)")
+                    return CleanRun(
+                        index=n, exit_code=run.exit_code, culprits=run.culprits, seconds=round(run.seconds, 1),
+                        detail=run.detail,
+                    )  # fmt: skip
+
+                cleans = _in_parallel(options.jobs, [partial(one_clean, n) for n in range(1, options.clean_runs + 1)])
     mode = "--quick" if options.quick else "full"
     return ProveEntry(
         name=f"{options.profile.name} {mode}", min_score=options.min_score, faults=outcomes, clean_runs=cleans
     )
+
+
+T = TypeVar("T")
+
+
+def _in_parallel(jobs: int, tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run the tasks, `jobs` at a time, results in order; on Ctrl-C stop every live gate first."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            _STOPPING.set()
+            for future in futures:
+                future.cancel()
+            stop_live_gates()
+            raise
