@@ -569,8 +569,8 @@ async def concurrent_leasers_never_share(t: Surface) -> None:
     topic, kind, reason = _topic(t, "race"), _topic(t, "race-job"), f"acc-{t.run_id}-race"
     async with t.db() as conn:
         try:
-            # Events: 300 on a topic of this run.
-            events = await _queue_events(conn, topic, 300)
+            # Events: 200 on a topic of this run.
+            events = await _queue_events(conn, topic, 200)
 
             async def lease_events() -> list[int]:
                 return [int(r["id"]) for r in await _lease_events(t, topic, 10)]
@@ -584,12 +584,12 @@ async def concurrent_leasers_never_share(t: Surface) -> None:
                 f"{len(dups)} of them duplicates (e.g. {dups[:5]}), {len(set(events) - set(got))} events never; "
                 "expected each event exactly once",
             )
-            # Worker jobs: 120 of a kind of this run.
+            # Worker jobs: 80 of a kind of this run.
             jobs = sorted(
                 int(r["id"])
                 for r in await conn.fetch(
                     "insert into public.worker_jobs (kind, payload) select $1, '{}'::jsonb "
-                    "from generate_series(1, 120) returning id",
+                    "from generate_series(1, 80) returning id",
                     kind,
                 )
             )
