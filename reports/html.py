@@ -29,7 +29,7 @@ from gauntlet.reports.formatting import (
 )
 from gauntlet.reports.histogram import merge_by_name
 from gauntlet.reports.jsonfields import iso
-from gauntlet.reports.model import SCHEMA, DrillEntry, JourneyEntry, LoadEntry, Run
+from gauntlet.reports.model import SCHEMA, DrillEntry, JourneyEntry, LoadEntry, ProveEntry, Run
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _CSS = """
@@ -259,6 +259,48 @@ def _journey(journey: JourneyEntry, i: int) -> str:
     )
 
 
+def _prove(entry: ProveEntry) -> str:
+    """`gauntlet prove`: one row per seeded fault (caught by what), then the clean runs."""
+    expected = {True: "yes", False: "no", None: "-"}
+    rows = [
+        (
+            [
+                f"<code>{escape(f.name)}</code>",
+                escape(f.protects),
+                f'<span class="{"ok" if f.verdict == "caught" else "no"}">{escape(f.verdict.upper())}</span>',
+                escape(", ".join(f.caught_by) if f.verdict == "caught" else (f.detail or "-")),
+                escape(expected[f.expected_caught]),
+                seconds(f.seconds),
+            ],
+            f.verdict != "caught",
+        )
+        for f in entry.faults
+    ]
+    faults = html_table(
+        ["fault", "protects", "verdict", "caught by", "by an expected check", "time"], rows, testid="prove-faults"
+    )
+    clean = [
+        (
+            [
+                str(r.index),
+                _verdict_cell(not r.false_alarm),
+                escape(", ".join(r.culprits) or r.detail or "-"),
+                seconds(r.seconds),
+            ],
+            r.false_alarm,
+        )
+        for r in entry.clean_runs
+    ]
+    cleans = html_table(["clean run", "verdict", "false alarm culprits", "time"], clean, testid="prove-clean-runs")
+    alarms = f"false alarms: {len(entry.false_alarms)} of {len(entry.clean_runs)} clean runs"
+    score = (
+        f"<p>detection score {entry.caught}/{len(entry.faults)} ({percent(entry.score)}, "
+        f"needed {percent(entry.min_score)}) · {alarms}</p>"
+    )
+    title = f"<h2>Prove: the gate against seeded faults ({escape(entry.name)})</h2>"
+    return f"<section id='prove'>{title}{score}{faults}{cleans}</section>"
+
+
 def report_html(run: Run) -> str:
     """The whole report as one HTML document."""
     parts = [_header(run), _culprits(run), _slos(run)]
@@ -275,6 +317,8 @@ def report_html(run: Run) -> str:
     if run.acceptance:
         table = _checks_table(run.acceptance.checks, "rule")
         parts.append(f"<section id='acceptance'><h2>Acceptance: the seeds' rules</h2>{table}</section>")
+    if run.prove:
+        parts.append(_prove(run.prove))
     parts.append(f"<footer>gauntlet {escape(__version__)} · {SCHEMA}</footer>")
     return page(f"Gauntlet {run.id}: {run.verdict}", "".join(parts))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gauntlet.reports.checks import Check, broken
 from gauntlet.reports.jsonfields import iso
-from gauntlet.reports.model import ChecklistEntry, DrillEntry, JourneyEntry, LoadEntry, Run
+from gauntlet.reports.model import ChecklistEntry, DrillEntry, JourneyEntry, LoadEntry, ProveEntry, Run
 
 # Characters XML 1.0 cannot carry at all (control characters from a stray error message).
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -75,6 +75,26 @@ def _journey_cases(entry: JourneyEntry) -> list[Case]:
 
 def _checklist_cases(entry: ChecklistEntry) -> list[Case]:
     return [_check_case(c, "check") for c in entry.checks]
+
+
+def _prove_cases(entry: ProveEntry) -> list[Case]:
+    """One case per seeded fault (missed or could not run: a failure), one per clean run (a false alarm fails)."""
+    cases = []
+    for f in entry.faults:
+        if f.verdict == "caught":
+            failure = None
+        elif f.verdict == "missed":
+            failure = f"missed: the gate passed with this fault in ({f.protects})"
+        else:
+            failure = f"could not run, so not caught: {f.detail or 'no detail'}"
+        output = f"caught by {', '.join(f.caught_by)}\n" if f.caught_by else ""
+        cases.append(
+            Case(name=f"fault {f.name}", failure_type="check", failure=failure, time_s=f.seconds, output=output)
+        )
+    for r in entry.clean_runs:
+        failure = f"false alarm (exit {r.exit_code}): {', '.join(r.culprits) or r.detail}" if r.false_alarm else None
+        cases.append(Case(name=f"clean run {r.index}", failure_type="check", failure=failure, time_s=r.seconds))
+    return cases
 
 
 def _suite(parent: ET.Element, *, name: str, classname: str, cases: list[Case], time_s: float, when: str) -> None:
@@ -154,6 +174,15 @@ def junit_xml(run: Run) -> str:
                 time_s=0.0,
                 when=iso(run.started_at),
             )
+    if run.prove is not None:
+        _suite(
+            root,
+            name=f"prove: {run.prove.name}",
+            classname="gauntlet.prove",
+            cases=_prove_cases(run.prove),
+            time_s=run.duration_s,
+            when=iso(run.started_at),
+        )
     suites = root.findall("testsuite")
     root.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
     root.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))

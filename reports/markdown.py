@@ -15,7 +15,7 @@ from gauntlet.reports.formatting import (
     verdict_word,
 )
 from gauntlet.reports.jsonfields import iso
-from gauntlet.reports.model import Run
+from gauntlet.reports.model import ProveEntry, Run
 
 MAX_CULPRITS = 20  # a PR comment that scrolls forever helps nobody; the HTML report has them all
 
@@ -130,4 +130,30 @@ def summary_markdown(run: Run) -> str:
             f"{failed} failed, {skipped} skipped.",
             "",
         ]
+    if run.prove:
+        lines += _prove(run.prove)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _prove(entry: ProveEntry) -> list[str]:
+    lines = [f"### Prove ({entry.name})", ""]
+    lines += table(
+        ["fault", "protects", "verdict", "caught by", "seconds"],
+        [
+            [
+                f.name,
+                f.protects,
+                f.verdict,
+                ", ".join(f.caught_by) if f.verdict == "caught" else (f.detail or "-"),
+                f"{f.seconds:.0f}",
+            ]
+            for f in entry.faults
+        ],
+    )
+    lines += [
+        "",
+        f"detection score {entry.caught}/{len(entry.faults)} ({percent(entry.score)}), "
+        f"false alarms: {len(entry.false_alarms)} of {len(entry.clean_runs)} clean runs",
+        "",
+    ]
+    return lines
