@@ -80,6 +80,9 @@ def _fault(raw: Any, *, where: str, source: str) -> Fault:
     where = f"{where} ({name})"
     if not _NAME.match(name):
         raise CatalogueError(f"{where}: name must be lower-case words joined by '-', e.g. feed-cart-not-suppressed")
+    file_parts = Path(raw["file"]).parts
+    if Path(raw["file"]).is_absolute() or file_parts[:1] != ("platform",) or ".." in file_parts:
+        raise CatalogueError(f"{where}: `file` {raw['file']!r} is not under platform/; faults change only the platform")
     if raw["old"] == raw["new"]:
         raise CatalogueError(f"{where}: `old` and `new` are the same: that is no fault")
     lists = {key: _strings(raw.get(key, []), f"{where}: `{key}`") for key in ("phases", "checks", "drills", "journeys")}

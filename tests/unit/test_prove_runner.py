@@ -236,3 +236,15 @@ def test_a_fault_that_does_not_apply_leaves_no_copy(tmp_path: Path) -> None:
     with pytest.raises(FaultDoesNotApply), scratch_tree(project, fault("a", old="nothing like it"), work=work):
         pass
     assert list(work.iterdir()) == []
+
+
+def test_the_catalogue_loader_refuses_a_fault_outside_platform(tmp_path: Path) -> None:
+    from gauntlet.prove.catalogue import CatalogueError, load_catalogue
+
+    (tmp_path / "x.toml").write_text(
+        '[[fault]]\nname = "harness-fault"\nprotects = "p"\nfile = "gauntlet/cli.py"\nscope = "main"\n'
+        'old = "a"\nnew = "b"\nphases = ["acceptance"]\n'
+    )
+    with pytest.raises(CatalogueError, match=r"harness-fault.*not under platform/") as raised:
+        load_catalogue(tmp_path)
+    assert raised.value.exit_code == EXIT_USAGE
