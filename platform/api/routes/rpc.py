@@ -9,17 +9,17 @@ checked against pg_proc before any SQL runs; database errors map to 4xx/503
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from gauntlet.platform.api.bodies import RPC_BODY_BYTES, loads, read_body
+from gauntlet.platform.api.bodies import MAX_JSON_DEPTH, RPC_BODY_BYTES, loads, read_body
 from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError, from_postgres, unavailable
 from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
-from gauntlet.platform.api.rpc_catalog import REPLICA_READS, execute, is_allowed
+from gauntlet.platform.api.rpc_catalog import ALLOWED_FUNCTIONS, REPLICA_READS, execute, is_allowed
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.db import UNAVAILABLE
@@ -53,8 +53,31 @@ def rate_profile(function: str) -> Profile:
     return "standard"
 
 
-@router.post("/{function}")
-async def call_rpc(function: str, request: Request, state: StateDep, claims: ClaimsDep) -> JSONResponse:
+# The OpenAPI document names every allow-listed function (so a fuzzer reaches each) and describes
+# the body as what it is: a JSON object of named arguments, checked against pg_proc at call time.
+FunctionName = Annotated[
+    str,
+    Path(description="an allow-listed SQL function", json_schema_extra={"enum": sorted(ALLOWED_FUNCTIONS)}),
+]
+ARGUMENTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": f"named arguments (p_...); at most {RPC_BODY_BYTES} bytes, "
+                    f"nested at most {MAX_JSON_DEPTH} levels",
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/{function}", openapi_extra=ARGUMENTS_BODY)
+async def call_rpc(function: FunctionName, request: Request, state: StateDep, claims: ClaimsDep) -> JSONResponse:
     started = time.perf_counter()
     status, error_code = 200, None
     try:

@@ -307,6 +307,39 @@ async def api(services: Services) -> AsyncIterator[ApiClient]:
         yield client
 
 
+@contextlib.contextmanager
+def api_process(services: Services, port: int, **env: str) -> Iterator[str]:
+    """A real API process (the stack's own uvicorn command line, api/serve.py) on `port`; yields its URL.
+
+    Stopped at the end; its log must then hold no traceback (a 500 or a crash would leave one).
+    """
+    from gauntlet.platform.api.serve import uvicorn_command
+
+    log = services.root / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            uvicorn_command("127.0.0.1", port), env=services.env(**env), stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/functions/v1/health", timeout=1).status_code == 200:
+                    break
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        yield url
+        text = log.read_text()
+        assert "Traceback" not in text, text[-3000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.fixture
 def dead_port() -> int:
     """A local port with nothing listening (connections are refused)."""

@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import httpx
 import psutil
 import pytest
 
-from gauntlet.platform.api.serve import LIMIT_CONCURRENCY, MAX_HEADER_BYTES, TIMEOUT_KEEP_ALIVE_S, uvicorn_command
+from gauntlet.platform.api.serve import LIMIT_CONCURRENCY, MAX_HEADER_BYTES, TIMEOUT_KEEP_ALIVE_S
 
 if TYPE_CHECKING:
     from gauntlet.stack.state import StackState
@@ -37,34 +35,15 @@ STREAMS_PER_USER = 3
 
 @pytest.fixture(scope="module")
 def server(services: Services) -> Iterator[tuple[str, int]]:
-    from tests.integration.api.conftest import free_port
+    from tests.integration.api.conftest import api_process, free_port
 
     port = free_port(57600)
-    log = services.root / f"uvicorn-security-{port}.log"
-    env = services.env(
-        GAUNTLET_HTTP_HEADER_TIMEOUT_S=str(HEADER_TIMEOUT_S),
-        GAUNTLET_REALTIME_STREAMS_PER_USER=str(STREAMS_PER_USER),
-    )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(uvicorn_command("127.0.0.1", port), env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/functions/v1/health", timeout=1).status_code == 200:
-                    break
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.05)
+    env = {
+        "GAUNTLET_HTTP_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        "GAUNTLET_REALTIME_STREAMS_PER_USER": str(STREAMS_PER_USER),
+    }
+    with api_process(services, port, **env) as url:
         yield url, port
-        text = log.read_text()
-        assert "Traceback" not in text, text[-3000:]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def raw_connection(port: int) -> socket.socket:
