@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from gauntlet.platform.api import errors, health
 from gauntlet.platform.api.http_metrics import HttpMetrics
-from gauntlet.platform.api.routes import auth, functions, observability, realtime, rpc, views
+from gauntlet.platform.api.routes import auth, functions, observability, realtime, rest, rpc
 from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
@@ -42,7 +42,9 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app = FastAPI(title="Rocker reference platform", version="0.1.0", lifespan=lifespan)
     app.state.platform = PlatformState.create(settings)
     errors.install_handlers(app)
-    for router in (health.router, auth.router, rpc.router, functions.router, observability.router, views.router):
+    # rest before rpc: its POST /rest/v1/rpc/{function} applies PostgREST's modifiers and hands a
+    # plain call to rpc's route; /rest/v1/{relation} serves tables and the observability views.
+    for router in (health.router, auth.router, rest.router, rpc.router, functions.router, observability.router):
         app.include_router(router)
     app.include_router(realtime.router)
     app.include_router(web_routes.router)  # the web pages (platform/web)
