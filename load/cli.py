@@ -54,6 +54,7 @@ LOCUST_MASTER_PORT = 5557
 err = Console(stderr=True)
 out = Console()
 PROGRESS_LINE_EVERY_S = 5.0
+INTERRUPTED = display.INTERRUPTED
 
 
 class UsageProblem(GauntletError):
@@ -140,22 +141,36 @@ def load(
     except GauntletError as exc:
         err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
         code = exc.exit_code
+    except KeyboardInterrupt:  # before Locust started: nothing ran
+        err.print("[yellow]interrupted[/] before the load started; nothing ran", highlight=False)
+        code = EXIT_USAGE
     # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
     # would turn typer.Exit into a return value and lose the exit code.
     raise SystemExit(code)
 
 
-def _resolve_target(target: str | None, state_dir: Path | None) -> tuple[str, str | None]:
-    """(base URL, anon key or None)."""
+@dataclass(frozen=True)
+class Target:
+    url: str
+    anon_key: str | None
+    # The stack's state dir when the target is the running stack's own API: its Locust
+    # processes then carry the stack's marker, and `gauntlet down` sweeps any left over.
+    stack_marker: str | None
+
+
+def _resolve_target(target: str | None, state_dir: Path | None) -> Target:
     if target:
         parsed = urlparse(target)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise UsageProblem(f"--target {target!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
-        return target.rstrip("/"), None
+        url = target.rstrip("/")
+        state = load_state(resolve_state_dir(state_dir))
+        ours = state is not None and bool(state.api_url) and state.api_url.rstrip("/") == url
+        return Target(url=url, anon_key=None, stack_marker=state.state_dir if ours and state else None)
     state = load_state(resolve_state_dir(state_dir))
     if state is None or state.status != "up" or not state.api_url:
         raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL")
-    return state.api_url.rstrip("/"), state.anon_key or None
+    return Target(url=state.api_url.rstrip("/"), anon_key=state.anon_key or None, stack_marker=state.state_dir)
 
 
 def _think_time(text: str) -> tuple[float, float]:
@@ -222,7 +237,8 @@ def _load(o: LoadOptions) -> int:
             scale=scale,
         )
     )
-    target, anon_key = _resolve_target(o.target, o.state_dir)
+    resolved = _resolve_target(o.target, o.state_dir)
+    target, anon_key = resolved.url, resolved.anon_key
     spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
     thresholds = applicable(spec, profile.requests)
     think_time_s = _think_time(o.think_time)
@@ -281,6 +297,7 @@ def _load(o: LoadOptions) -> int:
         ui=o.ui,
         web_port=o.web_port,
         expect_workers_max_wait_s=300 if mode == "master" else 60,
+        stack_marker=resolved.stack_marker,
     )
     where = {
         "local": "1 process",
@@ -298,8 +315,10 @@ def _load(o: LoadOptions) -> int:
         err.print(f"baseline: {comparison.source} (run {comparison.result['run']['id']}), "
                   f"p95 regression above {comparison.rule.factor:g}x")  # fmt: skip
     end = _run_with_display(launch, plan, timeout, o.progress, title=f"{profile.name} / {plan_shape.scenario}")
-    # With the web UI, Ctrl-C is how a run ends, not an interruption.
-    return _finish(plan, out_dir, thresholds, end.timed_out, end.interrupted and not o.ui, comparison)
+    # With the web UI, Ctrl-C is how a run ends, not an interruption (SIGTERM still is).
+    ended_from_ui = o.ui and end.signal_name == "SIGINT"
+    interrupted = end.signal_name if end.interrupted and not ended_from_ui else None
+    return _finish(plan, out_dir, thresholds, end.timed_out, interrupted, comparison, ui=o.ui)
 
 
 @dataclass(frozen=True)
@@ -346,19 +365,25 @@ def _finish(
     out_dir: Path,
     thresholds: Any,
     timed_out: bool,
-    interrupted: bool,
+    interrupted: str | None,
     comparison: BaselineChoice | None = None,
+    *,
+    ui: bool = False,
 ) -> int:
+    """Judge and publish the run. `interrupted` names the signal that cut the run short (exit 2)."""
     measurements_path = Path(plan["measurements_file"])
     if not measurements_path.exists():
+        if interrupted:
+            err.print(f"[yellow]interrupted[/] ({interrupted}) before Locust measured anything; nothing to judge")
+            return EXIT_USAGE
         log = tail(out_dir / "locust.out") or tail(out_dir / "locust.log")
-        why = "timed out" if timed_out else ("was interrupted" if interrupted else "ended without measurements")
+        why = "timed out" if timed_out else "ended without measurements"
         raise EnvironmentProblem(f"Locust {why}; see {out_dir}/locust.out:\n{log}")
     measurements = read_measurements(measurements_path)
     if interrupted and measurements["aborted"] is None:
         measurements["aborted"] = {
             "at_s": measurements["ended_at"] - measurements["started_at"],
-            "reason": "interrupted",
+            "reason": INTERRUPTED if interrupted == "SIGINT" else f"{INTERRUPTED} ({interrupted})",
         }
     verdicts = judge(measurements, thresholds)
     result = build_result(plan, measurements, verdicts)
@@ -369,6 +394,16 @@ def _finish(
     out.print(display.summary_table(result))
     out.print(Group(*display.verdict_lines(result)))
     err.print(f"results: {out_dir / 'results.json'}")
-    if timed_out or interrupted:
+    if interrupted:
+        err.print(
+            f"[yellow]interrupted[/] ({interrupted}) after {result['run']['duration_s']:.1f} s: the partial "
+            "results above are kept but not judged; exit 2",
+            highlight=False,
+        )
+        return EXIT_USAGE
+    if timed_out:
+        return EXIT_USAGE
+    if ui and result["overall"]["requests"] == 0:
+        err.print("[red]error:[/] no load ran: start a run in Locust's web UI before ending it with Ctrl-C")
         return EXIT_USAGE
     return EXIT_OK if result["passed"] else EXIT_FAILED

@@ -9,6 +9,9 @@ from rich.text import Text
 
 from gauntlet.load.results import LoadResult, RequestStats
 
+# `aborted.reason` of a run cut short by Ctrl-C or SIGTERM (then ` (SIGTERM)` follows).
+INTERRUPTED = "interrupted"
+
 
 def progress_line(p: dict[str, Any]) -> str:
     """One line of live progress (for logs and non-terminals)."""
@@ -109,6 +112,10 @@ def verdict_lines(result: LoadResult) -> list[Text]:
             lines.append(Text(f"warning: baseline: {warning}", style="yellow"))
     for error in result["errors"][:5]:
         lines.append(Text(f"error x{error['occurrences']}: {error['name']}: {error['error'][:160]}", style="dim"))
+    aborted = result["aborted"]
+    if aborted is not None and aborted["reason"].startswith(INTERRUPTED):
+        lines.append(Text("INTERRUPTED: partial results, not judged", style="bold yellow"))
+        return lines
     regressed = report is not None and any(c["status"] == "regressed" for c in report["comparisons"])
     missed = result["aborted"] is not None or not all(v["passed"] for v in result["thresholds"])
     failed = [what for what, bad in (("SLO MISSED", missed), ("P95 REGRESSED", regressed)) if bad]

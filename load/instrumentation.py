@@ -49,6 +49,7 @@ from gauntlet.load.results import (
     UsersSample,
     write_json,
 )
+from gauntlet.load.runner import USERS_ENV
 from gauntlet.load.shapes import StageTable
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, already_lost, evaluate
 
@@ -67,7 +68,13 @@ def _listen(hook: EventHook, handler: Callable[..., None]) -> None:
 
 def add_options(parser: Any) -> None:
     parser.add_argument("--gauntlet-plan", default="", help="run plan JSON written by `gauntlet load`")
-    parser.add_argument("--gauntlet-users", default="", help="user config JSON (forwarded to workers)")
+    # From the environment (`gauntlet load` never puts the API key on a command line, where `ps` shows it).
+    parser.add_argument(
+        "--gauntlet-users",
+        default="",
+        env_var=USERS_ENV,
+        help="user config JSON (forwarded to workers)",
+    )
 
 
 def role_of(runner: Runner | None) -> Role:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gauntlet.load.runner import LOCUSTFILE, LocustLaunch, ProgressFeed, master_command, worker_command
+from gauntlet.load.runner import (
+    LOCUSTFILE,
+    STACK_MARKER,
+    USERS_ENV,
+    LocustLaunch,
+    ProgressFeed,
+    locust_env,
+    master_command,
+    worker_command,
+    write_private,
+)
 
 
 def launch(**kw: object) -> LocustLaunch:
@@ -19,19 +29,19 @@ def launch(**kw: object) -> LocustLaunch:
 
 
 def test_local_command_is_headless_with_our_locustfile_csv_and_plan() -> None:
-    cmd = master_command(launch(), Path("/tmp/out/plan.json"), '{"x": 1}')
+    cmd = master_command(launch(), Path("/tmp/out/plan.json"))
     assert cmd[1:4] == ["-m", "locust", "-f"] and cmd[4] == str(LOCUSTFILE)
     assert "--headless" in cmd and "--master" not in cmd
     assert cmd[cmd.index("--host") + 1] == "http://127.0.0.1:9"
     assert cmd[cmd.index("--csv") + 1] == "/tmp/out/locust"
     assert cmd[cmd.index("--gauntlet-plan") + 1] == "/tmp/out/plan.json"
-    assert cmd[cmd.index("--gauntlet-users") + 1] == '{"x": 1}'
+    assert "--gauntlet-users" not in cmd  # the user config (API key) travels in the environment
     assert cmd[-1] == "HomeForYouUser"
     assert LOCUSTFILE.exists()
 
 
 def test_workers_command_is_a_master_expecting_k_on_loopback() -> None:
-    cmd = master_command(launch(mode="workers", workers=3, master_port=6001), Path("p"), "{}")
+    cmd = master_command(launch(mode="workers", workers=3, master_port=6001), Path("p"))
     assert "--master" in cmd
     assert cmd[cmd.index("--expect-workers") + 1] == "3"
     assert cmd[cmd.index("--master-bind-host") + 1] == "127.0.0.1"
@@ -42,7 +52,7 @@ def test_workers_command_is_a_master_expecting_k_on_loopback() -> None:
 
 
 def test_ui_mode_is_not_headless() -> None:
-    cmd = master_command(launch(ui=True, web_port=8123), Path("p"), "{}")
+    cmd = master_command(launch(ui=True, web_port=8123), Path("p"))
     assert "--headless" not in cmd
     assert cmd[cmd.index("--web-port") + 1] == "8123"
     assert cmd[cmd.index("--web-host") + 1] == "127.0.0.1"
@@ -58,3 +68,18 @@ def test_progress_feed_reads_only_complete_lines(tmp_path: Path) -> None:
         handle.write(".0}\nnot json\n")
     assert feed.poll() == {"t_s": 3.0}
     assert feed.poll() == {"t_s": 3.0}
+
+
+def test_secrets_and_the_stack_marker_travel_in_the_environment() -> None:
+    env = locust_env(launch(stack_marker="/tmp/state"), {USERS_ENV: '{"api_key": "k"}'})
+    assert env[USERS_ENV] == '{"api_key": "k"}' and env[STACK_MARKER] == "/tmp/state"
+    assert STACK_MARKER not in locust_env(launch()) or locust_env(launch())[STACK_MARKER] != "/tmp/state"
+
+
+def test_private_files_are_0600_from_creation(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("old")
+    path.chmod(0o644)
+    write_private(path, "new")
+    assert path.read_text() == "new"
+    assert path.stat().st_mode & 0o777 == 0o600
