@@ -33,6 +33,7 @@ class Claims:
     sub: str | None = None
     email: str | None = None
     exp: int | None = None
+    session_id: str | None = None  # GoTrue's claim: the auth.sessions row the token was issued for
 
     def as_jwt_claims(self) -> dict[str, Any]:
         """The JSON that SQL sees as `request.jwt.claims` (auth.uid() reads `sub`)."""
@@ -43,6 +44,8 @@ class Claims:
             claims["email"] = self.email
         if self.exp is not None:
             claims["exp"] = self.exp
+        if self.session_id is not None:
+            claims["session_id"] = self.session_id
         return claims
 
 
@@ -58,6 +61,7 @@ def mint(
     email: str | None = None,
     now: float | None = None,
     token_type: str = "access",
+    session_id: str | None = None,
 ) -> str:
     """Sign a token; `now` is injectable so expiry maths is testable."""
     issued = int(time.time() if now is None else now)
@@ -73,6 +77,8 @@ def mint(
         payload["sub"] = sub
     if email is not None:
         payload["email"] = email
+    if session_id is not None:
+        payload["session_id"] = session_id
     if token_type == "refresh":
         # Distinct refresh tokens for the same second (GoTrue returns opaque unique strings).
         payload["jti"] = uuid.uuid4().hex
@@ -116,11 +122,13 @@ def verify(secret: str, token: str, *, expected_type: str = "access", now: float
     if role == "authenticated" and not _is_uuid(sub):
         raise InvalidToken("JWT of role authenticated needs a uuid 'sub' claim")
     email = payload.get("email")
+    session_id = payload.get("session_id")
     return Claims(
         role=cast(Role, role),
         sub=str(sub) if sub is not None else None,
         email=str(email) if email is not None else None,
         exp=int(payload["exp"]),
+        session_id=str(session_id) if _is_uuid(session_id) else None,
     )
 
 

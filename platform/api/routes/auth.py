@@ -1,9 +1,17 @@
-"""`/auth/v1`: the GoTrue subset the platform needs (signup, password and refresh grants, user).
+"""`/auth/v1`: the GoTrue subset the platform needs (signup, password and refresh grants, user,
+logout, settings, health).
 
 Passwords are hashed with Argon2id in a worker thread (it is deliberately slow;
 the event loop must keep serving); a login whose stored hash predates today's
 parameters stores a fresh one. Sessions are GoTrue-shaped, so a
 supabase-js client and our load profiles read them the same way.
+
+Each sign-in is a session (auth.sessions, migration 800): the access token carries its
+`session_id`, the refresh token is opaque and single-use (rotation; a reused one revokes the
+session's whole family, platform/auth/sessions.py), and logout ends sessions (scope global,
+local or others). As in GoTrue, an access token stays valid for PostgREST until it expires
+(its TTL is the bound), but `/auth/v1/user` refuses it once its session has ended. Errors
+carry GoTrue's `error_code` and `msg` besides the API's `code`/`message`/`details`/`hint`.
 """
 
 from __future__ import annotations
@@ -11,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gauntlet.platform.api.bodies import (
@@ -31,13 +41,41 @@ from gauntlet.platform.api.deps import CurrentUser, StateDep, client_address, en
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.api.rpc_catalog import to_json
 from gauntlet.platform.api.state import PlatformState
+from gauntlet.platform.auth import sessions
 from gauntlet.platform.auth.passwords import WeakPassword, hash_password, needs_rehash, rehash, verify_password
-from gauntlet.platform.auth.tokens import ANON, REFRESH_TTL_S, InvalidToken, mint, verify
+from gauntlet.platform.auth.tokens import ANON, Claims, mint
 from gauntlet.platform.metrics import RpcSample
 from gauntlet.platform.queries import sql
 from gauntlet.platform.ratelimit import Profile
 
-router = APIRouter(prefix="/auth/v1", tags=["auth"])
+
+class GoTrueRoute(APIRoute):
+    """Errors of /auth/v1 also carry GoTrue's fields (`error_code`, `msg`), which supabase clients read."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def gotrue_handler(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+                return response
+            except ApiError as exc:
+                body = {
+                    "code": exc.code,
+                    "error_code": exc.code,
+                    "msg": exc.message,
+                    "message": exc.message,
+                    "details": exc.details,
+                    "hint": exc.hint,
+                }
+                if exc.code == "weak_password":  # clients read the reasons from here
+                    body["weak_password"] = {"reasons": ["length", "characters"]}
+                return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+        return gotrue_handler
+
+
+router = APIRouter(prefix="/auth/v1", tags=["auth"], route_class=GoTrueRoute)
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # Verified against when the e-mail is unknown, so a miss costs as much as a wrong password
@@ -92,19 +130,26 @@ def user_json(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def session_json(state: PlatformState, user: dict[str, Any]) -> dict[str, Any]:
+async def issue_session(state: PlatformState, user: dict[str, Any]) -> dict[str, Any]:
+    """A new session (auth.sessions row, first refresh token) for a signed-in user."""
+    async with state.db.primary() as conn:
+        issued = await sessions.start_session(conn, user["id"])
+    return session_json(state, user, issued)
+
+
+def session_json(state: PlatformState, user: dict[str, Any], issued: sessions.Issued) -> dict[str, Any]:
     secret, ttl = state.settings.jwt_secret, state.settings.jwt_ttl_seconds
     now = time.time()
-    access = mint(secret, role="authenticated", ttl_s=ttl, sub=user["id"], email=user["email"], now=now)
-    refresh = mint(
+    access = mint(
         secret,
         role="authenticated",
-        ttl_s=REFRESH_TTL_S,
+        ttl_s=ttl,
         sub=user["id"],
         email=user["email"],
         now=now,
-        token_type="refresh",
+        session_id=issued.session_id,
     )
+    refresh = issued.refresh_token
     return {
         "access_token": access,
         "token_type": "bearer",
@@ -147,7 +192,7 @@ async def signup(request: Request, state: StateDep) -> JSONResponse:
             raise ApiError(422, "user_already_exists", "User already registered")
         user = user_json(row)
         user_id = user["id"]
-        return JSONResponse(session_json(state, user))
+        return JSONResponse(await issue_session(state, user))
     except ApiError as exc:
         error = exc
         raise
@@ -196,7 +241,7 @@ async def _password_grant(request: Request, state: PlatformState, body: Password
             signed_in = await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"], rehashed, stored)
         user = user_json({**dict(row), "last_sign_in_at": signed_in})
         user_id = user["id"]
-        return JSONResponse(session_json(state, user))
+        return JSONResponse(await issue_session(state, user))
     except ApiError as exc:
         error = exc
         raise
@@ -205,21 +250,104 @@ async def _password_grant(request: Request, state: PlatformState, body: Password
 
 
 async def _refresh_grant(state: PlatformState, body: RefreshGrant) -> JSONResponse:
-    try:
-        claims = verify(state.settings.jwt_secret, body.refresh_token, expected_type="refresh")
-    except InvalidToken as exc:
-        raise ApiError(400, "invalid_grant", f"Invalid refresh token: {exc}") from exc
+    """Rotate the refresh token: the used one is revoked, a reused one revokes its whole family."""
     async with state.db.primary() as conn:
-        row = await conn.fetchrow(sql("auth", "user_by_id"), claims.sub)
+        try:
+            issued = await sessions.rotate(conn, body.refresh_token)
+        except sessions.RefreshRefused as exc:
+            raise ApiError(
+                400, exc.code, exc.message, hint="Sign in again: refresh tokens are single-use opaque strings"
+            ) from exc
+        row = await conn.fetchrow(sql("auth", "user_by_id"), uuid.UUID(issued.user_id))
     if row is None:
-        raise ApiError(400, "invalid_grant", "Invalid refresh token: the user no longer exists")
-    return JSONResponse(session_json(state, user_json(row)))
+        raise ApiError(400, "user_not_found", "Invalid refresh token: the user no longer exists")
+    return JSONResponse(session_json(state, user_json(row), issued))
+
+
+async def _live_user(state: PlatformState, user: Claims) -> asyncpg.Record:
+    """The token's user, refusing a token whose session ended (logout, reuse detection)."""
+    async with state.db.primary() as conn:
+        if not await sessions.session_alive(conn, user.session_id):
+            raise ApiError(403, "session_not_found", "Session from session_id claim in JWT does not exist")
+        row = await conn.fetchrow(sql("auth", "user_by_id"), user.sub)
+    if row is None:
+        raise ApiError(404, "user_not_found", "The token's user no longer exists")
+    return row
 
 
 @router.get("/user")
 async def current_user(user: CurrentUser, state: StateDep) -> JSONResponse:
+    return JSONResponse(user_json(await _live_user(state, user)))
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    email: str | None = Field(default=None, max_length=254)
+    password: str | None = Field(default=None, max_length=256)
+    data: dict[str, Any] | None = Field(
+        default=None, description=f"merged into user_metadata (null removes a key); at most {USER_METADATA_BYTES} bytes"
+    )
+
+
+@router.put("/user", openapi_extra=openapi_body(UserUpdate))
+async def update_user(request: Request, user: CurrentUser, state: StateDep) -> JSONResponse:
+    """GoTrue's update: e-mail, password and/or `data` (merged into user_metadata)."""
+    body = parse(UserUpdate, await json_object(request, limit=SIGNUP_BODY_BYTES))
+    await enforce_rate_limit(state, "auth", f"user-update:{user.sub}", ANON)
+    current = await _live_user(state, user)
+    email = normalise_email(body.email) if body.email is not None else None
+    encrypted = None
+    if body.password is not None:
+        try:
+            encrypted = await asyncio.to_thread(hash_password, body.password)
+        except WeakPassword as exc:
+            raise ApiError(422, "weak_password", str(exc)) from exc
+    metadata = None
+    if body.data is not None:
+        merged = dict(to_json(current["raw_user_meta_data"] or {}))
+        for key, value in body.data.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        if json_size(merged) > USER_METADATA_BYTES:
+            raise ApiError(
+                422, "invalid_request", f"data: user metadata is limited to {USER_METADATA_BYTES} bytes as JSON"
+            )
+        metadata = merged
     async with state.db.primary() as conn:
-        row = await conn.fetchrow(sql("auth", "user_by_id"), user.sub)
+        row = await conn.fetchrow(sql("sessions", "update_user"), current["id"], email, encrypted, metadata)
     if row is None:
-        raise ApiError(404, "user_not_found", "The token's user no longer exists")
+        raise ApiError(422, "email_exists", "A user with this email address has already been registered")
     return JSONResponse(user_json(row))
+
+
+@router.post("/logout", status_code=204)
+async def logout(user: CurrentUser, state: StateDep, scope: str = Query(default="global")) -> Response:
+    """End sessions: all of the user's (global), the caller's (local), or all the others (others)."""
+    if scope not in sessions.SCOPES:
+        raise ApiError(400, "validation_failed", f"scope must be global, local or others, got {scope[:40]!r}")
+    async with state.db.primary() as conn:
+        await sessions.end_sessions(conn, str(user.sub), user.session_id, scope)  # type: ignore[arg-type]
+    return Response(status_code=204)
+
+
+@router.get("/settings")
+async def gotrue_settings() -> JSONResponse:
+    return JSONResponse(
+        {
+            "external": {"email": True, "phone": False, "anonymous_users": False},
+            "disable_signup": False,
+            "mailer_autoconfirm": True,
+            "phone_autoconfirm": False,
+            "sms_provider": "",
+            "saml_enabled": False,
+        }
+    )
+
+
+@router.get("/health")
+async def gotrue_health() -> JSONResponse:
+    return JSONResponse(
+        {"version": "gauntlet-reference", "name": "GoTrue", "description": "GoTrue-compatible auth of the reference"}
+    )
