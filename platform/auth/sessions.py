@@ -59,7 +59,10 @@ async def rotate(conn: asyncpg.Connection, presented: str) -> Issued:
     async with conn.transaction():
         row = await conn.fetchrow(sql("sessions", "lock_refresh_token"), digest)
         if row is None:
-            raise RefreshRefused("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
+            raise RefreshRefused(
+                "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found (not a refresh token of a live session)",
+            )
         if row["revoked"]:
             await conn.execute(sql("sessions", "delete_session"), row["session_id"])
             revoked = True
