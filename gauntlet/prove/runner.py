@@ -297,7 +297,11 @@ def run_gate_on(
     elif code not in (0, 1):
         detail = f"the gate could not run (exit {code}): {_last_error(out / 'gate.log')}"
     elif code == 1 and not culprits:
-        detail = detail or f"exit 1 but no culprit in {out / 'result.json'}"
+        detail = detail or (
+            f"exit 1 but no culprit in {out / 'result.json'}"
+            if (out / "result.json").exists()
+            else f"the gate crashed before writing its result: {_last_error(out / 'gate.log')}"
+        )
     return GateRun(exit_code=code, culprits=culprits, seconds=seconds, detail=detail)
 
 
