@@ -120,7 +120,8 @@ async def _context(conn: asyncpg.Connection, claims: Claims) -> None:
 def _unknown_relation(name: str, relations: dict[str, Relation]) -> RestError:
     close = difflib.get_close_matches(name, list(relations), n=3)
     readable = ", ".join(sorted(HEALTH_VIEWS))
-    hint = f"Perhaps you meant {', '.join(repr(c) for c in close)}" if close else f"Observability views: {readable}"
+    perhaps = f"Perhaps you meant {', '.join(repr(c) for c in close)}. " if close else ""
+    hint = f"{perhaps}Observability views: {readable}"
     return RestError(404, "PGRST205", f"Could not find the table 'public.{name}' in the schema cache", hint=hint)
 
 
