@@ -66,7 +66,7 @@ def run(
 ) -> None:
     """Run the acceptance checks (all, or the named ids/groups) and print one line per check.
 
-    Example: gauntlet acceptance run feed queues.concurrent_leasers_disjoint --out acceptance.json
+    Example: gauntlet acceptance run feed queues.concurrent_leasers_never_share --out acceptance.json
     """
     chosen = select(names or [])
     resolved = _target(target, service_key, anon_key, dsn, state_dir)
