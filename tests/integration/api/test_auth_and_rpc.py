@@ -227,8 +227,9 @@ async def test_health_views_are_readable_by_the_service_role_only(api: ApiClient
     user = await api.signup()
     denied = await api.http.get("/rest/v1/vw_policy_health", headers={"Authorization": f"Bearer {user.token}"})
     assert denied.status_code == 403
-    unknown = await api.http.get("/rest/v1/profiles", headers=api.service_headers)
-    assert unknown.status_code == 404 and "vw_policy_health" in unknown.json()["hint"]
+    unknown = await api.http.get("/rest/v1/no_such_relation", headers=api.service_headers)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "PGRST205"
+    assert "vw_policy_health" in unknown.json()["hint"]
 
 
 async def test_login_upgrades_a_legacy_scrypt_hash_once(api: ApiClient, db: asyncpg.Connection) -> None:
