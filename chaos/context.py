@@ -60,6 +60,8 @@ class DrillContext:
     started_at: float | None = None
     fault_started_at: float | None = None
     fault_ended_at: float | None = None
+    # Proxies the drill faulted (name -> the toxic's type, or "disabled"): the evidence the fault landed.
+    faulted: dict[str, str] = field(default_factory=dict)
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -105,6 +107,15 @@ class DrillContext:
 
     # -- the fault proxy -----------------------------------------------------------------------
 
+    def proxy(self, role: str) -> str:
+        """The target's proxy for `role` (primary_db, replica_db, redis, api)."""
+        name = self.target.proxies.get(role)
+        if not name:
+            raise UnsupportedTarget(
+                f'{self.target.label} maps no proxy for {role}: add {role} = "NAME" under [proxies] in the target file'
+            )
+        return name
+
     def _toxiproxy(self) -> ToxiproxyClient:
         from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
 
@@ -119,6 +130,7 @@ class DrillContext:
             with self._toxiproxy() as client:
                 return client.add_toxic(proxy, type_, name=name, stream=stream, attributes=attributes)
 
+        self.faulted.setdefault(proxy, type_)
         return await asyncio.to_thread(call)
 
     async def remove_toxic(self, proxy: str, name: str) -> None:
@@ -133,6 +145,8 @@ class DrillContext:
             with self._toxiproxy() as client:
                 client.update_proxy(proxy, enabled=enabled)
 
+        if not enabled:
+            self.faulted.setdefault(proxy, "disabled")
         await asyncio.to_thread(call)
 
     async def reset_faults(self) -> None:

@@ -64,7 +64,11 @@ def run(
         Path | None, typer.Option("--state-dir", help="The embedded stack's state dir [env GAUNTLET_STATE_DIR]")
     ] = None,
     target: Annotated[
-        str | None, typer.Option(help="A deployed platform's URL instead of the embedded stack (API-only drills)")
+        str | None,
+        typer.Option(
+            help="A deployed platform's URL, or a target file (gauntlet-target.toml: keys, DSN, accounts, "
+            "Toxiproxy and its proxy names), instead of the embedded stack [env GAUNTLET_TARGET_FILE]"
+        ),
     ] = None,
     service_key: Annotated[
         str | None, typer.Option(help="service_role key for --target [env GAUNTLET_SERVICE_KEY]")
@@ -81,7 +85,7 @@ def run(
     planned = [get_drill(name, variant) for name in names]  # unknown variants fail here, before the target
     resolved_target = _target(state_dir, target, service_key, toxiproxy_url, dsn)
     for drill in planned:  # refuse before breaking anything, not half-way through --all
-        ensure_target_supports(drill, resolved_target.capabilities, resolved_target.label)
+        ensure_target_supports(drill, resolved_target.capabilities, resolved_target.label, resolved_target.proxies)
     directory = journal_dir or _default_journal_dir(resolved_target)
     journals: list[Journal] = []
     for round_ in range(1, repeat + 1):
@@ -124,16 +128,30 @@ def _names(drills: list[str], all_drills: bool, variant: str | None) -> list[str
 def _target(
     state_dir: Path | None, url: str | None, service_key: str | None, toxiproxy_url: str | None, dsn: str | None
 ) -> DrillTarget:
-    if url is None:
+    from gauntlet.target import resolve_target
+
+    described = resolve_target(url)
+    if described is None:
         return target_from_state(running_state(state_dir))
-    key = service_key or os.environ.get("GAUNTLET_SERVICE_KEY")
+    key = service_key or described.service_key
     if not key:
-        raise DrillError(f"--target {url} needs its service_role key: pass --service-key or set GAUNTLET_SERVICE_KEY")
+        raise DrillError(
+            f"--target {described.label} needs its service_role key: set service_key in the target file, "
+            "pass --service-key or set GAUNTLET_SERVICE_KEY"
+        )
+    accounts: tuple[tuple[str, str], ...] = ()
+    if described.accounts_file is not None:
+        from gauntlet.load.profiles.accounts import load_accounts
+
+        accounts = tuple((a.email, a.password) for a in load_accounts(described.accounts_file))
     return remote_target(
-        url,
+        described.api_url,
         key,
-        toxiproxy_url=toxiproxy_url or os.environ.get("TOXIPROXY_URL"),
-        primary_dsn=dsn or os.environ.get("GAUNTLET_CHAOS_DSN"),
+        toxiproxy_url=toxiproxy_url or described.toxiproxy_url,
+        primary_dsn=dsn or os.environ.get("GAUNTLET_CHAOS_DSN") or described.dsn,
+        proxies=described.proxies,
+        accounts=accounts,
+        label=described.label,
     )
 
 

@@ -201,6 +201,8 @@ class Drill:
     # applied by restarting those services, and restored afterwards.
     settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     requires: frozenset[Capability] = frozenset()
+    # The proxies the drill faults, by role (primary_db, replica_db, redis, api): the target maps them to names.
+    roles: frozenset[str] = frozenset()
 
     def with_(self, **changes: object) -> Drill:
         """A copy with some fields changed (tests shorten timeouts this way)."""
@@ -303,9 +305,25 @@ def _ensure_load(where: str, load: LoadSpec) -> None:
         raise InvalidDrill(f"{where}: load.users and load.max_in_flight must be at least 1")
 
 
-def ensure_target_supports(drill: Drill, available: frozenset[Capability], target_label: str) -> None:
-    """Raise UnsupportedTarget when the drill needs something the target cannot give."""
+def ensure_target_supports(
+    drill: Drill,
+    available: frozenset[Capability],
+    target_label: str,
+    proxies: Mapping[str, str] | None = None,
+) -> None:
+    """Raise UnsupportedTarget when the drill needs something the target cannot give.
+
+    `proxies` is the target's map from role to proxy name (None: not checked).
+    """
     missing = sorted(drill.requires - available)
+    if not missing and proxies is not None and "fault_proxy" in drill.requires:
+        unmapped = sorted(drill.roles - set(proxies))
+        if unmapped:
+            raise UnsupportedTarget(
+                f"drill {drill.name!r} faults the {', '.join(unmapped)} proxy, which {target_label} does not map: "
+                + ", ".join(f'add {role} = "PROXY NAME"' for role in unmapped)
+                + " under [proxies] in the target file"
+            )
     if not missing:
         return
     why = {

@@ -89,6 +89,21 @@ class CleanStack(TypedDict):
     message: str
 
 
+class TrafficEvidence(TypedDict):
+    proxy: str
+    kind: str
+    bytes_before: int | None
+    bytes_during: int | None
+    landed: bool | None
+
+
+class Evidence(TypedDict):
+    """That the fault reached the platform: traffic on each faulted proxy, and whether anything saw it."""
+
+    traffic: list[TrafficEvidence]
+    effect_seen: bool | None  # None: the drill faulted no proxy
+
+
 class Journal(TypedDict):
     schema: str
     drill: str
@@ -117,6 +132,9 @@ class Journal(TypedDict):
     clean_stack: CleanStack | None
     settings: dict[str, dict[str, str]]
     timeline: list[SecondBucket]
+    # passed, failed, or inconclusive (the fault was not shown to land: counts as not passed).
+    verdict: str
+    evidence: Evidence
 
 
 def iso(epoch_s: float | None) -> str | None:

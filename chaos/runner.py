@@ -21,9 +21,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from gauntlet.chaos.context import DrillContext
+from gauntlet.chaos.evidence import FaultEvidence, effect_seen, inconclusive_reasons, moved
 from gauntlet.chaos.experiment import (
     Action,
     Drill,
@@ -39,16 +40,20 @@ from gauntlet.chaos.journal import (
     ActionRecord,
     BudgetCheck,
     CleanStack,
+    Evidence,
     InvariantRecord,
     Journal,
     Phase,
     ProbeRecord,
     Status,
+    TrafficEvidence,
     iso,
 )
 from gauntlet.chaos.verdict import Bounds, Moments, budget_checks, budget_reason, window_bounds, windows
 from gauntlet.chaos.windows import Sample, timeline
 
+# Reads the fault proxy's byte counters per proxy (None: this Toxiproxy has none).
+TrafficReader = Callable[[], Awaitable[dict[str, int] | None]]
 SETTLE_TIMEOUT_S = 5.0  # how long the steady state may take to appear before the method (fresh restarts)
 
 
@@ -85,6 +90,7 @@ class _Run:
     ctx: DrillContext
     clock: Clock
     keeper: StackKeeper | None
+    traffic: TrafficReader | None = None
     status: Status = "completed"
     deviated: bool = False
     reasons: list[str] = field(default_factory=list)
@@ -104,6 +110,20 @@ class _Run:
     recovered_at: float | None = None
     method_done: bool = False
     samples: list[Sample] = field(default_factory=list)
+    # The proxies' byte counters when the load started, when the fault was injected and before it was removed.
+    bytes_at_load: dict[str, int] | None = None
+    bytes_at_start: dict[str, int] | None = None
+    bytes_at_end: dict[str, int] | None = None
+    verdict: str = "passed"
+    evidence: Evidence | None = None
+
+    async def read_traffic(self) -> dict[str, int] | None:
+        if self.traffic is None:
+            return None
+        try:
+            return await self.traffic()
+        except Exception:  # evidence we cannot read is evidence missing, not a crashed drill
+            return None
 
     # -- the phases ------------------------------------------------------------------------------
 
@@ -118,6 +138,7 @@ class _Run:
             if load is not None:
                 await load.start()
                 self.load_started_at = self.clock.time()
+            self.bytes_at_load = await self.read_traffic()
             if not await self.settle():
                 return
             if load is not None and self.drill.load is not None and self.load_started_at is not None:
@@ -125,6 +146,8 @@ class _Run:
             for action in self.drill.method:
                 await self.action(action, "method")
             self.method_done = True
+            if self.bytes_at_end is None:  # nothing removed the fault (a kill): up to the end of the method
+                self.bytes_at_end = await self.read_traffic()
             await self.await_recovery()
             if load is not None and self.drill.load is not None:
                 await self.clock.sleep(self.drill.load.after_s)
@@ -247,6 +270,9 @@ class _Run:
         timeout_s: float = 120.0,
         mark: Action | None = None,
     ) -> None:
+        fault = mark.fault if mark is not None else None
+        if fault == "end":
+            self.bytes_at_end = await self.read_traffic()
         started = self.clock.time()
         output: JsonValue = None
         error: str | None = None
@@ -258,7 +284,6 @@ class _Run:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         ended = self.clock.time()
-        fault = mark.fault if mark is not None else None
         record = ActionRecord(
             name=name,
             phase=phase,
@@ -274,6 +299,7 @@ class _Run:
             raise _ActionFailed(name, error)
         if fault == "start":
             self.fault_start = self.ctx.fault_started_at = ended
+            self.bytes_at_start = await self.read_traffic()
         elif fault == "end":
             self.fault_end = self.ctx.fault_ended_at = ended
 
@@ -352,10 +378,53 @@ class _Run:
                 self.deviated = True
                 self.reasons.append(budget_reason(check, requests))
 
+    def check_evidence(self) -> None:
+        """A drill that faulted a proxy must show the fault landed; without that it is inconclusive."""
+        if not self.ctx.faulted or not self.method_done or self.status == "interrupted":
+            return
+        traffic = [
+            FaultEvidence(
+                proxy=proxy,
+                kind=kind,
+                bytes_before=moved(self.bytes_at_load, self.bytes_at_start, proxy),
+                bytes_during=moved(self.bytes_at_start, self.bytes_at_end, proxy),
+            )
+            for proxy, kind in self.ctx.faulted.items()
+        ]
+        bounds = self.bounds()
+        cut = windows(self.samples, bounds)
+        seen = effect_seen(
+            detected=self.detected_at is not None,
+            before=cast(Mapping[str, object], cut["before"]),
+            during=cast(Mapping[str, object], cut["during"]),
+        )
+        self.evidence = Evidence(
+            traffic=[
+                TrafficEvidence(
+                    proxy=e.proxy,
+                    kind=e.kind,
+                    bytes_before=e.bytes_before,
+                    bytes_during=e.bytes_during,
+                    landed=e.landed,
+                )
+                for e in traffic
+            ],
+            effect_seen=seen,
+        )
+        reasons = inconclusive_reasons(traffic, effect=seen)
+        if reasons:
+            self.reasons.extend(reasons)
+            if self.status == "completed" and not self.deviated:
+                self.verdict = "inconclusive"
+                self.status = "failed"
+
     def journal(self) -> Journal:
         self.check_budget()
+        self.check_evidence()
         if self.deviated and self.status == "completed":
             self.status = "failed"
+        if self.verdict != "inconclusive":
+            self.verdict = "passed" if self.status == "completed" and not self.deviated else "failed"
         reference = self.fault_end if self.fault_end is not None else self.fault_start
         return Journal(
             schema=SCHEMA,
@@ -385,6 +454,8 @@ class _Run:
             clean_stack=self.clean_stack,
             settings={service: dict(env) for service, env in self.drill.settings.items()},
             timeline=timeline(self.samples, self.load_started_at) if self.load_started_at is not None else [],
+            verdict=self.verdict,
+            evidence=self.evidence or Evidence(traffic=[], effect_seen=None),
         )
 
 
@@ -417,6 +488,7 @@ async def run_drill(
     keeper: StackKeeper | None = None,
     clock: Clock | None = None,
     on_done: Callable[[Journal], None] | None = None,
+    traffic: TrafficReader | None = None,
 ) -> Journal:
     """Run one drill end to end and return its journal.
 
@@ -425,7 +497,7 @@ async def run_drill(
     raised again so the caller stops.
     """
     ensure_drill_is_valid(drill)
-    run = _Run(drill, ctx, clock or SystemClock(), keeper)
+    run = _Run(drill, ctx, clock or SystemClock(), keeper, traffic)
     interrupt: BaseException | None = None
     try:
         await run.execute()

@@ -6,6 +6,7 @@ even be prepared gives an `aborted` journal (with the reason), not a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
@@ -13,10 +14,11 @@ import httpx
 
 from gauntlet.chaos.cleanup import EmbeddedStackKeeper, RemoteKeeper
 from gauntlet.chaos.context import DrillContext
+from gauntlet.chaos.evidence import read_proxy_bytes
 from gauntlet.chaos.experiment import Action, Drill, JsonValue, ensure_drill_is_valid, ensure_target_supports
 from gauntlet.chaos.journal import Journal, write_journal
 from gauntlet.chaos.load_driver import LoadDriver, RequestPlan
-from gauntlet.chaos.runner import StackKeeper, run_drill
+from gauntlet.chaos.runner import StackKeeper, TrafficReader, run_drill
 from gauntlet.chaos.target import DrillTarget
 from gauntlet.chaos.users import catalog_interest_ids, ensure_users, load_user_email, subject_email
 
@@ -28,7 +30,8 @@ def _prepare(drill: Drill, seed: int | None) -> Action:
         spec = drill.load
         users = spec.users if spec is not None else 0
         ctx.users = await ensure_users(ctx, [load_user_email(i) for i in range(1, users + 1)])
-        ctx.subject = (await ensure_users(ctx, [subject_email(drill.name)]))[0]
+        # With a target's accounts, the subject is the one after the load's (its effects stay apart).
+        ctx.subject = (await ensure_users(ctx, [subject_email(drill.name)], offset=users))[0]
         ctx.interest_ids = await catalog_interest_ids(ctx)
         if spec is not None:
             plan = RequestPlan(ctx.run_id, ctx.users, ctx.interest_ids)
@@ -51,7 +54,7 @@ async def run_one(
     malformed or the target cannot run it.
     """
     ensure_drill_is_valid(drill)
-    ensure_target_supports(drill, target.capabilities, target.label)
+    ensure_target_supports(drill, target.capabilities, target.label, target.proxies)
     run_id = secrets.token_hex(4)
     async with httpx.AsyncClient(base_url=target.api_url, timeout=API_TIMEOUT_S) as api:
         ctx = DrillContext(target=target, run_id=run_id, api=api)
@@ -62,4 +65,16 @@ async def run_one(
             if journal_dir is not None:
                 write_journal(journal, journal_dir)
 
-        return await run_drill(prepared, ctx, keeper=keeper, on_done=on_done)
+        return await run_drill(prepared, ctx, keeper=keeper, on_done=on_done, traffic=_traffic_reader(target))
+
+
+def _traffic_reader(target: DrillTarget) -> TrafficReader | None:
+    """The fault proxy's byte counters, read in a thread (the evidence that a fault landed)."""
+    url = target.toxiproxy_url
+    if not url:
+        return None
+
+    async def read() -> dict[str, int] | None:
+        return await asyncio.to_thread(read_proxy_bytes, url)
+
+    return read

@@ -9,11 +9,13 @@ the API always, a Toxiproxy URL and a database DSN when passed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.chaos.experiment import Capability
 from gauntlet.stack.state import StackState
+from gauntlet.target import EMBEDDED_PROXIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,10 @@ class DrillTarget:
     jwt_secret: str | None = None  # embedded only: drill users get tokens without the rate-limited signup
     services: tuple[str, ...] = ()
     logs: dict[str, str] = field(default_factory=dict)  # service -> log file
+    # Role (primary_db, replica_db, redis, api) -> the proxy's name in the target's Toxiproxy.
+    proxies: dict[str, str] = field(default_factory=dict)
+    # Sign-in accounts (email, password) for the load and the drill's subject; empty: sign up (remote).
+    accounts: tuple[tuple[str, str], ...] = ()
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -64,17 +70,30 @@ def target_from_state(state: StackState) -> DrillTarget:
         logs={
             name: record.log for name, record in state.services.items() if record.log and state.backend == "embedded"
         },
+        proxies=dict(EMBEDDED_PROXIES),
     )
 
 
 def remote_target(
-    api_url: str, service_key: str, *, toxiproxy_url: str | None = None, primary_dsn: str | None = None
+    api_url: str,
+    service_key: str,
+    *,
+    toxiproxy_url: str | None = None,
+    primary_dsn: str | None = None,
+    proxies: Mapping[str, str] | None = None,
+    accounts: tuple[tuple[str, str], ...] = (),
+    label: str | None = None,
 ) -> DrillTarget:
-    """A deployment named by URL: no process control, faults and invariants only if their URLs are given."""
+    """A deployment named by URL: no process control, faults and invariants only if their URLs are given.
+
+    Without a proxy map, the embedded stack's names are assumed (what `--toxiproxy-url` always meant).
+    """
     return DrillTarget(
-        label=api_url,
+        label=label or api_url,
         api_url=api_url.rstrip("/"),
         service_key=service_key,
         toxiproxy_url=toxiproxy_url,
         primary_dsn=primary_dsn,
+        proxies=dict(proxies) if proxies else (dict(EMBEDDED_PROXIES) if toxiproxy_url else {}),
+        accounts=accounts,
     )

@@ -30,11 +30,35 @@ def subject_email(drill: str) -> str:
     return f"chaos-subject-{drill}@{EMAIL_DOMAIN}"
 
 
-async def ensure_users(ctx: DrillContext, emails: list[str]) -> list[DrillUser]:
-    """A signed-in user for each e-mail, created if missing (embedded) or signed up (remote)."""
+async def ensure_users(ctx: DrillContext, emails: list[str], *, offset: int = 0) -> list[DrillUser]:
+    """A signed-in user for each e-mail: created if missing (embedded), else the target's accounts.
+
+    A remote target with accounts (its target file's `accounts_file`) signs in as them, from the
+    `offset`-th on, round robin; only without accounts are users signed up (one per e-mail).
+    """
     if ctx.target.jwt_secret and ctx.target.primary_dsn:
         return await _embedded_users(ctx, emails, ctx.target.jwt_secret)
+    accounts = ctx.target.accounts
+    if accounts:
+        chosen = [accounts[(offset + i) % len(accounts)] for i in range(len(emails))]
+        return [await _sign_in(ctx, email, password) for email, password in chosen]
     return [await _signup(ctx) for _ in emails]
+
+
+async def _sign_in(ctx: DrillContext, email: str, password: str) -> DrillUser:
+    try:
+        response = await ctx.http().post(
+            "/auth/v1/token", params={"grant_type": "password"}, json={"email": email, "password": password}
+        )
+    except httpx.HTTPError as exc:
+        raise DrillError(f"cannot sign in as {email} at {ctx.target.api_url}: {exc}") from exc
+    if response.status_code != 200:
+        raise DrillError(
+            f"signing in as {email} at {ctx.target.api_url} answered {response.status_code}: {response.text[:200]}"
+            " (check the target's accounts: gauntlet target check)"
+        )
+    payload = response.json()
+    return DrillUser(str(payload["user"]["id"]), email, str(payload["access_token"]))
 
 
 async def _embedded_users(ctx: DrillContext, emails: list[str], secret: str) -> list[DrillUser]:

@@ -107,6 +107,9 @@ def up(
         console.print(f"[yellow]the stack is already up[/] in {resolved} (nothing to do; `gauntlet down` stops it)")
     else:
         console.print(f"[green]stack up[/] in {result.seconds:.1f}s: API {result.state.api_url}")
+    from gauntlet.target import write_for_stack
+
+    console.print(f"target file: {write_for_stack(result.state)} (gauntlet gate --target FILE)", highlight=False)
     _print_status(stack_status(result.state))
 
 
@@ -131,12 +134,25 @@ def down(
 def status(
     state_dir: StateDir = None,
     as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="With --json: include the anon and service keys")
+    ] = False,
 ) -> None:
     """Each service's pid, port, health and replication lag. Exit 1 when any is unhealthy."""
+    from gauntlet.target import TARGET_FILE_NAME
+
     state = running_state(state_dir)
     statuses = stack_status(state)
     if as_json_:
-        out.print_json(json.dumps({"api_url": state.api_url, "services": as_json(statuses)}))
+        target_file = Path(state.state_dir) / TARGET_FILE_NAME
+        shown: dict[str, object] = {
+            "api_url": state.api_url,
+            "target_file": str(target_file) if target_file.exists() else None,
+            "services": as_json(statuses),
+        }
+        if show_secrets:
+            shown |= {"anon_key": state.anon_key, "service_key": state.service_key}
+        out.print_json(json.dumps(shown))
     else:
         _print_status(statuses)
     if not all(s.healthy for s in statuses):
@@ -186,12 +202,17 @@ def restart(
 @app.command()
 def health(
     state_dir: StateDir = None,
-    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Platform URL or target file (default: the running stack's API)")
+    ] = None,
 ) -> None:
     """Call the platform's health function (`GET /functions/v1/health`). Exit 1 unless it is ok."""
     import httpx
 
-    url = (target or running_state(state_dir).api_url).rstrip("/")
+    from gauntlet.target import resolve_target
+
+    described = resolve_target(target)
+    url = (described.api_url if described else running_state(state_dir).api_url).rstrip("/")
     try:
         response = httpx.get(f"{url}/functions/v1/health", timeout=10.0)
         body = response.json()
@@ -251,7 +272,9 @@ def _register_areas() -> None:
     from gauntlet.reports import cli as reports_cli
 
     areas = (platform_cli, fixtures_cli, acceptance_cli, chaos_cli, load_cli, journeys_cli, monitor_cli, reports_cli)
-    for area in (*areas, gate_cli, prove_cli):
+    from gauntlet import target_cli
+
+    for area in (*areas, gate_cli, prove_cli, target_cli):
         area.register(app)
 
 

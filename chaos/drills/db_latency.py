@@ -18,7 +18,7 @@ from gauntlet.chaos.invariants import served_during_fault
 from gauntlet.chaos.probes import health_ok, recent_error_rate, recent_p95_ms
 
 NAME = "db-latency"
-PROXY = "pg_primary"
+ROLE = "primary_db"  # the embedded stack's pg_primary proxy
 TOXIC = "chaos_db_latency"
 LATENCY_MS = 400
 JITTER_MS = 100
@@ -34,12 +34,13 @@ STEADY_P95_MS = 1000.0
 
 async def _slow_down(ctx: DrillContext) -> JsonValue:
     attributes: dict[str, int | float] = {"latency": LATENCY_MS, "jitter": JITTER_MS}
-    await ctx.add_toxic(PROXY, "latency", name=TOXIC, attributes=attributes)
-    return {"proxy": PROXY, "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS}
+    proxy = ctx.proxy(ROLE)
+    await ctx.add_toxic(proxy, "latency", name=TOXIC, attributes=attributes)
+    return {"proxy": proxy, "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS}
 
 
 async def _speed_up(ctx: DrillContext) -> JsonValue:
-    await ctx.remove_toxic(PROXY, TOXIC)
+    await ctx.remove_toxic(ctx.proxy(ROLE), TOXIC)
     return {"removed": TOXIC}
 
 
@@ -59,13 +60,16 @@ def build(variant: str | None = None) -> Drill:
             recent_error_rate(USER_GROUPS),
         ),
         method=(
-            Action(f"add {LATENCY_MS} ms latency to {PROXY}", _slow_down, fault="start", pause_after_s=FAULT_S),
+            Action(
+                f"add {LATENCY_MS} ms latency to the {ROLE} proxy", _slow_down, fault="start", pause_after_s=FAULT_S
+            ),
             Action("remove the latency", _speed_up, fault="end"),
         ),
         invariants=(served_during_fault("replica_read", max_error_rate=0.01, max_p95_ms=STEADY_P95_MS),),
         error_budget=ErrorBudget(during_error_rate=0.5, during_p99_ms=RESPONSIVE_P99_MS, after_error_rate=0.05),
         load=LoadSpec(rate_per_s=25, before_s=1.5, after_s=2.0, request_timeout_s=15.0),
         requires=frozenset({"fault_proxy"}),
+        roles=frozenset({ROLE}),
     )
 
 

@@ -30,7 +30,7 @@ from gauntlet.chaos.probes import health_ok, nothing_unsettled, recent_error_rat
 from gauntlet.chaos.sql import sql
 
 NAME = "db-partition"
-PROXY = "pg_primary"
+ROLE = "primary_db"  # the embedded stack's pg_primary proxy
 TOXIC = "chaos_db_partition"
 LABEL = "partition"
 SIGNAL = "chaos.partition"
@@ -61,18 +61,20 @@ def build(variant: str | None = None) -> Drill:
     variant = variant or VARIANTS[0]
 
     async def cut(ctx: DrillContext) -> JsonValue:
+        proxy = ctx.proxy(ROLE)
         if variant == "reset-peer":
-            await ctx.add_toxic(PROXY, "reset_peer", name=TOXIC, attributes={"timeout": 0}, stream="upstream")
-            return {"proxy": PROXY, "toxic": "reset_peer"}
-        await ctx.set_proxy_enabled(PROXY, False)
-        return {"proxy": PROXY, "enabled": False}
+            await ctx.add_toxic(proxy, "reset_peer", name=TOXIC, attributes={"timeout": 0}, stream="upstream")
+            return {"proxy": proxy, "toxic": "reset_peer"}
+        await ctx.set_proxy_enabled(proxy, False)
+        return {"proxy": proxy, "enabled": False}
 
     async def heal(ctx: DrillContext) -> JsonValue:
+        proxy = ctx.proxy(ROLE)
         if variant == "reset-peer":
-            await ctx.remove_toxic(PROXY, TOXIC)
+            await ctx.remove_toxic(proxy, TOXIC)
             return {"removed": TOXIC}
-        await ctx.set_proxy_enabled(PROXY, True)
-        return {"proxy": PROXY, "enabled": True}
+        await ctx.set_proxy_enabled(proxy, True)
+        return {"proxy": proxy, "enabled": True}
 
     writes: frozenset[RequestGroup] = frozenset({"write", "primary_read"})
     return Drill(
@@ -105,6 +107,7 @@ def build(variant: str | None = None) -> Drill:
         error_budget=ErrorBudget(during_error_rate=0.02, groups=frozenset({"replica_read"}), after_error_rate=0.05),
         load=LoadSpec(rate_per_s=20, before_s=1.5, after_s=2.0),
         requires=frozenset({"fault_proxy", "database"}),
+        roles=frozenset({ROLE}),
     )
 
 

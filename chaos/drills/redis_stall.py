@@ -31,7 +31,7 @@ from gauntlet.chaos.experiment import (
 from gauntlet.chaos.probes import fallback_counters, feature_store_cached, health_ok, recent_error_rate
 
 NAME = "redis-stall"
-PROXY = "redis"
+ROLE = "redis"  # the embedded stack's redis proxy
 TOXIC = "chaos_redis_stall"
 FAULT_S = 4.0
 VARIANTS = ("timeout", "latency")
@@ -136,11 +136,12 @@ def build(variant: str | None = None) -> Drill:
         return {kind: round(n) for kind, n in counters.before.items()}
 
     async def stall(ctx: DrillContext) -> JsonValue:
-        await ctx.add_toxic(PROXY, toxic_type, name=TOXIC, attributes=attributes)
-        return {"proxy": PROXY, "toxic": toxic_type, "attributes": dict(attributes)}
+        proxy = ctx.proxy(ROLE)
+        await ctx.add_toxic(proxy, toxic_type, name=TOXIC, attributes=attributes)
+        return {"proxy": proxy, "toxic": toxic_type, "attributes": dict(attributes)}
 
     async def unstall(ctx: DrillContext) -> JsonValue:
-        await ctx.remove_toxic(PROXY, TOXIC)
+        await ctx.remove_toxic(ctx.proxy(ROLE), TOXIC)
         return {"removed": TOXIC}
 
     return Drill(
@@ -161,6 +162,7 @@ def build(variant: str | None = None) -> Drill:
         error_budget=ErrorBudget(during_error_rate=0.01, during_p99_ms=1000.0, after_error_rate=0.02),
         load=LoadSpec(rate_per_s=20, before_s=1.5, after_s=2.0),
         requires=frozenset({"fault_proxy"}),
+        roles=frozenset({ROLE}),
     )
 
 

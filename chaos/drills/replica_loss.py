@@ -72,13 +72,15 @@ async def _restart_replica(ctx: DrillContext) -> JsonValue:
 
 
 async def _disable_proxy(ctx: DrillContext) -> JsonValue:
-    await ctx.set_proxy_enabled(REPLICA, False)
-    return {"proxy": REPLICA, "enabled": False}
+    proxy = ctx.proxy("replica_db")
+    await ctx.set_proxy_enabled(proxy, False)
+    return {"proxy": proxy, "enabled": False}
 
 
 async def _enable_proxy(ctx: DrillContext) -> JsonValue:
-    await ctx.set_proxy_enabled(REPLICA, True)
-    return {"proxy": REPLICA, "enabled": True}
+    proxy = ctx.proxy("replica_db")
+    await ctx.set_proxy_enabled(proxy, True)
+    return {"proxy": proxy, "enabled": True}
 
 
 def caught_up() -> Invariant:
@@ -128,6 +130,7 @@ def build(variant: str | None = None) -> Drill:
         error_budget=ErrorBudget(during_error_rate=0.01, after_error_rate=0.02),
         load=LoadSpec(rate_per_s=20, before_s=1.5, after_s=1.5),
         requires=requires,
+        roles=frozenset({"replica_db"}) if variant == "proxy" else frozenset(),
     )
 
 

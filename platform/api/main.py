@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from gauntlet.platform.api import errors, health
 from gauntlet.platform.api.http_metrics import HttpMetrics
-from gauntlet.platform.api.routes import auth, functions, observability, realtime, rest, rpc
+from gauntlet.platform.api.routes import auth, auth_admin, functions, observability, realtime, rest, rpc
 from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
@@ -46,6 +46,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     # plain call to rpc's route; /rest/v1/{relation} serves tables and the observability views.
     for router in (health.router, auth.router, rest.router, rpc.router, functions.router, observability.router):
         app.include_router(router)
+    app.include_router(auth_admin.router)  # /auth/v1/admin/users (service role)
     app.include_router(realtime.router)
     app.include_router(web_routes.router)  # the web pages (platform/web)
 
