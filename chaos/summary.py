@@ -21,6 +21,8 @@ def _verdict(journal: Journal) -> Text:
         return Text("PASS", style="bold green")
     if journal["status"] == "interrupted":
         return Text("INTERRUPTED", style="bold yellow")
+    if journal.get("verdict") == "inconclusive":  # the fault was not shown to land: not a pass
+        return Text("INCONCLUSIVE", style="bold red")
     return Text("FAIL", style="bold red")
 
 

@@ -106,7 +106,9 @@ def load(
     scale: Annotated[
         float | None, typer.Option(help="Multiply the named user counts and rates (default 0.01; 1 with --master)")
     ] = None,
-    target: Annotated[str | None, typer.Option(help="Base URL to load (default: the running stack's API)")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Base URL or target file to load (default: the running stack's API)")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Run a Locust master and K worker processes here")] = 0,
     master: Annotated[bool, typer.Option("--master", help="Be the master of workers on other machines")] = False,
     worker: Annotated[bool, typer.Option("--worker", help="Be a worker of the master at --master-host")] = False,
@@ -156,17 +158,23 @@ class Target:
     # The stack's state dir when the target is the running stack's own API: its Locust
     # processes then carry the stack's marker, and `gauntlet down` sweeps any left over.
     stack_marker: str | None
+    accounts: Path | None = None  # the target file's accounts_file
 
 
 def _resolve_target(target: str | None, state_dir: Path | None) -> Target:
-    if target:
+    from gauntlet.target import resolve_target
+
+    if target and "://" in target:
         parsed = urlparse(target)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise UsageProblem(f"--target {target!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
-        url = target.rstrip("/")
+    described = resolve_target(target)  # a URL, a target file, or $GAUNTLET_TARGET_FILE
+    if described is not None:
+        url = described.api_url
         state = load_state(resolve_state_dir(state_dir))
         ours = state is not None and bool(state.api_url) and state.api_url.rstrip("/") == url
-        return Target(url=url, anon_key=None, stack_marker=state.state_dir if ours and state else None)
+        marker = state.state_dir if ours and state else None
+        return Target(url=url, anon_key=described.anon_key, stack_marker=marker, accounts=described.accounts_file)
     state = load_state(resolve_state_dir(state_dir))
     if state is None or state.status != "up" or not state.api_url:
         raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL")
@@ -243,9 +251,10 @@ def _load(o: LoadOptions) -> int:
     thresholds = applicable(spec, profile.requests)
     think_time_s = _think_time(o.think_time)
     accounts_file = None
-    if o.accounts is not None:
-        load_accounts(o.accounts)  # refuse a bad file now, not in every worker
-        accounts_file = str(o.accounts.resolve())
+    accounts = o.accounts or resolved.accounts  # --accounts, else the target file's
+    if accounts is not None:
+        load_accounts(accounts)  # refuse a bad file now, not in every worker
+        accounts_file = str(accounts.resolve())
     generators = {"local": 1, "workers": o.workers, "master": o.expect_workers}[mode]
     comparison = _baseline(
         o,
