@@ -4,3 +4,19 @@
 -- The caller's unread notifications (request.jwt.claims is set; RLS applies).
 -- params: none
 SELECT public.notif_unread_count();
+
+-- name: published_tables
+-- The tables of realtime.publication (migration 810) with their columns and which API roles may select them.
+-- params: none
+SELECT p.schema_name, p.table_name, p.pk_columns, p.owner_column,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', t.typname) ORDER BY a.attnum)
+                   FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::jsonb)::text AS columns,
+       array_remove(ARRAY[
+           CASE WHEN has_table_privilege('anon', c.oid, 'SELECT') THEN 'anon' END,
+           CASE WHEN has_table_privilege('authenticated', c.oid, 'SELECT') THEN 'authenticated' END,
+           CASE WHEN has_table_privilege('service_role', c.oid, 'SELECT') THEN 'service_role' END], NULL) AS readers
+  FROM realtime.publication p
+  JOIN pg_namespace n ON n.nspname = p.schema_name
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.table_name
+ ORDER BY p.schema_name, p.table_name;

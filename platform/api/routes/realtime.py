@@ -1,4 +1,6 @@
-"""`GET /realtime/v1/notifications?access_token=JWT`: the signed-in user's unread count, live (server-sent events).
+"""`GET /realtime/v1/notifications?access_token=JWT`: the signed-in user's unread count, live (server-sent events),
+and `/realtime/v1/websocket`: Supabase Realtime's Phoenix-channel protocol (postgres_changes), served by
+realtime_socket / realtime_feed (see there).
 
 The bell badge of every page listens here. The stream sends `event: unread`
 with `{"unread": n}` on connect and again whenever the count changes.
@@ -29,11 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
+from gauntlet.platform.api import realtime_socket
 from gauntlet.platform.api.deps import StateDep
 from gauntlet.platform.api.errors import ApiError
+from gauntlet.platform.api.realtime_feed import ChangeFeed
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import Claims, InvalidToken, verify
 from gauntlet.platform.db import UNAVAILABLE
@@ -257,3 +261,23 @@ async def notifications_stream(
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+def change_feed(app: FastAPI, state: PlatformState) -> tuple[ChangeFeed, realtime_socket.UserConnections]:
+    """The process's one change feed (and its per-user connection counts), made on first use."""
+    found: tuple[ChangeFeed, realtime_socket.UserConnections] | None = getattr(app.state, "realtime_feed", None)
+    if found is None:
+        settings = state.settings
+        found = (
+            ChangeFeed(state.db, settings.primary_dsn, settings.connect_timeout_s),
+            realtime_socket.UserConnections(),
+        )
+        app.state.realtime_feed = found
+    return found
+
+
+@router.websocket("/websocket")
+async def realtime_websocket(websocket: WebSocket) -> None:
+    state: PlatformState = websocket.app.state.platform
+    feed, users = change_feed(websocket.app, state)
+    await realtime_socket.serve(websocket, feed, users, state.settings.jwt_secret)
