@@ -173,7 +173,8 @@ async def _count(conn: asyncpg.Connection, statement: Statement, planned: bool) 
 # ---- tables and views -----------------------------------------------------------------------
 
 
-@router.api_route("/{relation}", methods=["GET", "HEAD"])
+@router.get("/{relation}")
+@router.head("/{relation}", include_in_schema=False)  # one operation id in the OpenAPI document
 async def read_relation(relation: str, request: Request, state: StateDep, claims: ClaimsDep) -> Response:
     await enforce_rate_limit(state, "high", rate_subject(request, claims), claims)
     head = request.method == "HEAD"
@@ -374,7 +375,8 @@ async def post_rpc(function: str, request: Request, state: StateDep, claims: Cla
     return await _rpc_with_modifiers(function, request, state, claims, get=False)
 
 
-@router.api_route("/rpc/{function}", methods=["GET", "HEAD"])
+@router.get("/rpc/{function}")
+@router.head("/rpc/{function}", include_in_schema=False)
 async def get_rpc(function: str, request: Request, state: StateDep, claims: ClaimsDep) -> Response:
     """A STABLE/IMMUTABLE function called with its arguments in the query string."""
     return await _rpc_with_modifiers(function, request, state, claims, get=True)
