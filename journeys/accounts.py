@@ -162,9 +162,31 @@ def ensure_account(client: PlatformClient, store: AccountStore, target: str, rol
             return known, client.login(known)
         except JourneyCheckFailed:
             pass  # the target was reset (a fresh stack): make a new account
-    account = Account(fresh_email(role), fresh_password())
-    user = client.signup(account)
+    pooled = _pooled_account(role)
+    if pooled is not None:  # a target's accounts file: sign in and onboard, never sign up
+        account, user = pooled, client.login(pooled)
+    else:
+        account = Account(fresh_email(role), fresh_password())
+        user = client.signup(account)
     client.onboard(user)
     account = Account(account.email, account.password, user.user_id)
     store.put(target, role, account)
     return account, user
+
+
+# The target's accounts file (set by `gauntlet journey run --target FILE` from its accounts_file): journeys
+# that need an existing user take one from the end of it (the load and drills use it from the start).
+ACCOUNTS_ENV = "GAUNTLET_JOURNEY_ACCOUNTS"
+_ROLES = ("returning_user", "seller")
+
+
+def _pooled_account(role: str) -> Account | None:
+    path = os.environ.get(ACCOUNTS_ENV, "").strip()
+    if not path:
+        return None
+    from gauntlet.load.profiles.accounts import load_accounts
+
+    accounts = load_accounts(Path(path))
+    index = _ROLES.index(role) if role in _ROLES else len(_ROLES)
+    chosen = accounts[-1 - index % len(accounts)]
+    return Account(chosen.email, chosen.password)

@@ -50,7 +50,9 @@ def run(
     names: Annotated[
         list[str] | None, typer.Argument(help="Journeys to run (default: all)", show_default=False)
     ] = None,
-    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Platform URL or target file (default: the running stack's API)")
+    ] = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser (local debugging)")] = False,
     artifacts: Annotated[
         Path, typer.Option("--artifacts", help="Where runs write results, screenshots and traces")
@@ -79,12 +81,23 @@ def _run(
     unknown = [n for n in names if n not in JOURNEYS]
     if unknown:
         raise UnknownJourney(f"no journey named {', '.join(map(repr, unknown))}; journeys: {', '.join(JOURNEYS)}")
+    import os
+
+    from gauntlet.journeys.accounts import ACCOUNTS_ENV
+    from gauntlet.target import resolve_target
+
     service_key: str | None = None
-    if target is None:
+    described = resolve_target(target)
+    if described is None:
         from gauntlet.stack.current import running_state
 
         state = running_state(state_dir)
         target, service_key = state.api_url, state.service_key or None
+    else:
+        # The reference serves pages and API on one origin; journeys open pages at web_url.
+        target, service_key = described.pages_url, described.service_key
+        if described.accounts_file is not None:
+            os.environ[ACCOUNTS_ENV] = str(described.accounts_file)
     results: list[JourneyResult] = []
     with sync_playwright() as playwright:
         browser = launch(playwright, headed=headed)

@@ -74,8 +74,9 @@ class SmokeFailed(GauntletError):
 
 
 def smoke(
-    api_url: Annotated[
-        str | None, typer.Option("--api-url", help="Platform URL (default: the running stack's API)")
+    target: Annotated[
+        str | None,
+        typer.Option("--target", "--api-url", help="Platform URL or target file (default: the running stack's API)"),
     ] = None,
     dsn: Annotated[
         str | None, typer.Option("--dsn", help="Primary Postgres DSN (default: the running stack's)")
@@ -94,13 +95,26 @@ def smoke(
     from rich.table import Table
 
     from gauntlet.platform.smoke import run_smoke
+    from gauntlet.target import resolve_target
 
-    if not (api_url and dsn and service_key):
+    described = resolve_target(target)
+    if described is None:
         from gauntlet.stack.current import running_state
 
         state = running_state(state_dir)
-        api_url, dsn = api_url or state.api_url, dsn or state.primary_dsn
+        api_url, dsn = state.api_url, dsn or state.primary_dsn
         service_key = service_key or state.service_key
+    else:  # a target: what the smoke test needs must be given, never taken from a local stack
+        api_url = described.api_url
+        dsn = dsn or described.dsn
+        service_key = service_key or described.service_key
+        missing = [flag for flag, value in (("--dsn", dsn), ("--service-key", service_key)) if not value]
+        if missing:
+            raise GauntletError(
+                f"smoke against {described.label} needs {' and '.join(missing)} (the primary's direct DSN and "
+                "the service_role key; or dsn/service_key in the target file, GAUNTLET_DSN/GAUNTLET_SERVICE_KEY)"
+            )
+    assert dsn and service_key
     report = asyncio.run(run_smoke(dsn, api_url, service_key))
     if as_json:
         sections = [asdict(s) for s in report.sections]

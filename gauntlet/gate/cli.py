@@ -35,7 +35,14 @@ def gate(
     ctx: typer.Context,
     profile: Annotated[str, typer.Option(help="ci, nightly, full, or one of your config file's")] = "ci",
     target: Annotated[
-        str | None, typer.Option(help="Platform URL; default: the embedded stack (started if not running)")
+        str | None,
+        typer.Option(
+            help="Platform URL or target file (gauntlet-target.toml); default: the embedded stack (started if not "
+            "running)"
+        ),
+    ] = None,
+    target_file: Annotated[
+        Path | None, typer.Option("--target-file", help="The target file [env GAUNTLET_TARGET_FILE]")
     ] = None,
     config: Annotated[Path | None, typer.Option(help=f"Gate profiles file [default {DEFAULT_CONFIG.name}]")] = None,
     out: Annotated[Path, typer.Option(help="Where the reports go")] = Path("reports-out"),
@@ -68,11 +75,15 @@ def gate(
         from gauntlet.load.baseline import read_baseline
 
         read_baseline(Path(baseline))  # a missing or wrong file: exit 2 now, before any stack or load
+    from gauntlet.target import resolve_target
+
+    described = resolve_target(target, target_file)  # a bad target file: exit 2 now, naming the key
     options = GateOptions(
         profile=chosen,
         out_dir=out.resolve(),
         state_dir=resolve_state_dir(state_dir),
-        target=target,
+        target=described.api_url if described else None,
+        target_spec=described,
         keep_stack=keep_stack,
         skip=frozenset(_phases(skip or [])),
         baseline=baseline,
@@ -118,7 +129,9 @@ def _phases(names: list[str]) -> list[str]:
 
 @gate_app.command("canary")
 def canary(
-    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Platform URL or target file (default: the running stack's API)")
+    ] = None,
     service_key: Annotated[
         str | None, typer.Option(help="service_role key (default: the running stack's)", envvar="GAUNTLET_SERVICE_KEY")
     ] = None,
@@ -131,10 +144,15 @@ def canary(
     """
     from gauntlet.gate.canary import PlatformClient, evaluate, read_metrics, roll_back
     from gauntlet.stack.current import running_state
+    from gauntlet.target import resolve_target
 
-    if target is None or service_key is None:
+    described = resolve_target(target)
+    if described is None:
         state = running_state(state_dir)
-        target, service_key = target or state.api_url, service_key or state.service_key
+        target, service_key = state.api_url, service_key or state.service_key
+    else:
+        target = described.api_url
+        service_key = service_key or described.require("service_key", "gate canary")
     with PlatformClient(target, service_key) as client:
         metrics = read_metrics(client)
         rules = evaluate(metrics)

@@ -8,6 +8,7 @@ and a phase that crashes is a failed phase, not a dead gate.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.gate.config import Fixtures, GateProfile, LoadPhase, duration_seconds
+from gauntlet.target import Target
 
 GAUNTLET = [sys.executable, "-m", "gauntlet"]
 # A phase gets its own declared time plus this much for start-up and wrap-up, then it is stopped.
@@ -30,6 +32,7 @@ class Phase:
     timeout_s: float
     artifacts: list[Path]  # result files the phase writes (read by the reports module)
     stdout_artifact: Path | None = None  # the phase prints its result: keep stdout as this file
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment (keys: never on the command line)
 
 
 @dataclass(kw_only=True)
@@ -55,18 +58,25 @@ def build_phases(
     out_dir: Path,
     embedded: bool,
     baseline: Path | None = None,
+    spec: Target | None = None,
 ) -> list[Phase]:
     stack = ["--state-dir", str(state_dir)]
     phases: list[Phase] = []
-    if profile.smoke and embedded:
+    plan = remote_plan(profile, spec) if not embedded else None
+    # A target file is passed on as the file (each phase reads its keys, accounts and proxies from it).
+    target_arg = spec.as_arg() if spec is not None and not embedded else target
+    if profile.smoke and (embedded or (plan is not None and plan.smoke is None)):
         smoke_file = out_dir / "smoke.json"
+        where = stack if embedded else ["--target", target_arg]
         phases.append(
             Phase(
-                name="smoke", argv=["smoke", "--json", *stack], timeout_s=120, artifacts=[], stdout_artifact=smoke_file
+                name="smoke", argv=["smoke", "--json", *where], timeout_s=120, artifacts=[], stdout_artifact=smoke_file
             )
         )
     if profile.acceptance is not None:
         target_args = stack if embedded else ["--target", target]
+        if spec is not None and not embedded and spec.dsn:
+            target_args += ["--dsn", spec.dsn]
         phases.append(
             Phase(
                 name="acceptance",
@@ -80,14 +90,15 @@ def build_phases(
                 ],
                 timeout_s=ACCEPTANCE_TIMEOUT_S,
                 artifacts=[out_dir / "acceptance.json"],
+                env=_key_env(spec) if not embedded else {},
             )
         )
     accounts = None
     if profile.fixtures is not None and embedded:
         accounts = state_dir / f"fixture-accounts-seed{profile.fixtures.seed}.json"
         phases.append(_fixtures_phase(profile.fixtures, accounts, stack))
-    if profile.load is not None:
-        load = _load_phase(profile.load, profile, target=target, state_dir=state_dir, out_dir=out_dir)
+    if profile.load is not None and (plan is None or plan.load is None):
+        load = _load_phase(profile.load, profile, target=target_arg, state_dir=state_dir, out_dir=out_dir)
         if accounts is not None:
             load.argv.extend(["--accounts", str(accounts)])
         if baseline is not None:
@@ -95,13 +106,15 @@ def build_phases(
             if profile.load.regression_factor is not None:
                 load.argv.extend(["--regression-factor", str(profile.load.regression_factor)])
         phases.append(load)
-    if profile.drills and embedded:
+    drills = list(profile.drills) if embedded else (plan.drills if plan is not None else [])
+    if drills:
         journal_dir = out_dir / "drills"
+        where = stack if embedded else ["--target", target_arg, *stack]
         phases.append(
             Phase(
                 name="drills",
-                argv=["chaos", "run", *profile.drills, "--journal-dir", str(journal_dir), *stack],
-                timeout_s=PHASE_GRACE_S + 120 * len(profile.drills),
+                argv=["chaos", "run", *drills, "--journal-dir", str(journal_dir), *where],
+                timeout_s=PHASE_GRACE_S + 120 * len(drills),
                 artifacts=[journal_dir],
             )
         )
@@ -115,7 +128,7 @@ def build_phases(
                     "run",
                     *profile.journeys,
                     "--target",
-                    target,
+                    target_arg,
                     "--artifacts",
                     str(journeys_dir),
                     "--json",
@@ -127,6 +140,60 @@ def build_phases(
             )
         )
     return phases
+
+
+@dataclass(frozen=True)
+class RemotePlan:
+    """What a gate profile can run against a target (not the embedded stack), and why the rest cannot."""
+
+    smoke: str | None  # None: it can run; else why not
+    load: str | None
+    drills: list[str]  # the drills that can run
+    skipped_drills: dict[str, str]  # drill -> why it cannot run here
+
+
+def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
+    """Pure: from what the target offers (keys, DSN, accounts, Toxiproxy and its proxy map)."""
+    if spec is None:  # a bare URL and nothing else known
+        drills = {name: "needs the target's Toxiproxy and service key (a target file)" for name in profile.drills}
+        return RemotePlan("needs the primary's DSN and the service key (a target file)", None, [], drills)
+    smoke = None
+    if not (spec.dsn and spec.service_key):
+        missing = [k for k, v in (("dsn", spec.dsn), ("service_key", spec.service_key)) if not v]
+        smoke = f"needs {' and '.join(missing)} in the target file (the cutover guide's SQL checks)"
+    load = None
+    if spec.accounts_file is None:
+        load = "needs accounts (accounts_file; gauntlet target accounts create --count N), not sign-ups in a loop"
+    runnable: list[str] = []
+    skipped: dict[str, str] = {}
+    if profile.drills:
+        from gauntlet.chaos.drills import get_drill
+        from gauntlet.chaos.experiment import Capability, UnsupportedTarget, ensure_target_supports
+
+        capabilities: set[Capability] = set()
+        if spec.toxiproxy_url:
+            capabilities.add("fault_proxy")
+        if spec.dsn:
+            capabilities.add("database")
+        for name in profile.drills:
+            if not spec.service_key:
+                skipped[name] = "needs the service key (service_key in the target file)"
+                continue
+            try:
+                drill = get_drill(name, None)
+                ensure_target_supports(drill, frozenset(capabilities), spec.label, spec.proxies)
+            except UnsupportedTarget as exc:
+                skipped[name] = str(exc).removeprefix(f"drill {name!r} ")
+                continue
+            runnable.append(name)
+    return RemotePlan(smoke, load, runnable, skipped)
+
+
+def _key_env(spec: Target | None) -> dict[str, str]:
+    if spec is None:
+        return {}
+    env = {"GAUNTLET_SERVICE_KEY": spec.service_key or "", "GAUNTLET_ANON_KEY": spec.anon_key or ""}
+    return {k: v for k, v in env.items() if v}
 
 
 def _fixtures_phase(fixtures: Fixtures, accounts: Path, stack: list[str]) -> Phase:
@@ -173,6 +240,7 @@ def run_phase(phase: Phase, *, log_dir: Path) -> PhaseOutcome:
         try:
             proc = subprocess.run(
                 [*GAUNTLET, *phase.argv],
+                env={**os.environ, **phase.env} if phase.env else None,
                 stdout=stdout,
                 stderr=log_file,
                 stdin=subprocess.DEVNULL,

@@ -17,12 +17,13 @@ from pathlib import Path
 from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
 from gauntlet.gate import baseline as gate_baseline
 from gauntlet.gate.config import GateProfile
-from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, run_phase
+from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, remote_plan, run_phase
 from gauntlet.reports.checks import Check
 from gauntlet.reports.entries import ChecklistEntry
 from gauntlet.reports.model import Run
 from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
+from gauntlet.target import Target
 
 Progress = Callable[[str, str, str], None]  # (phase, status, figure)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
@@ -36,6 +37,7 @@ class GateOptions:
     out_dir: Path
     state_dir: Path
     target: str | None = None  # None: the embedded stack (started if needed)
+    target_spec: Target | None = None  # the target file (keys, accounts, proxies) when one was given
     keep_stack: bool = False
     # Phases the user accepts not running (`--skip PHASE`): reported as skipped, not failed.
     skip: frozenset[str] = frozenset()
@@ -79,6 +81,7 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
             out_dir=out,
             embedded=embedded,
             baseline=baseline.path,
+            spec=options.target_spec,
         )
         run_checks += _skipped_by_request([p for p in phases if p.name in options.skip], progress)
         to_run = [phase for phase in phases if phase.name not in options.skip]
@@ -95,7 +98,7 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         if we_started and not options.keep_stack:
             supervisor.down(options.state_dir)
     if not embedded:
-        run_checks += _skipped_on_remote(options.profile, options.skip, progress)
+        run_checks += _skipped_on_remote(options.profile, options.skip, progress, spec=options.target_spec)
     run = _assemble(options, target, started, outcomes, run_checks)
     _render(run, out)
     code = EXIT_INTERRUPTED if interrupted else _exit_code(run, outcomes)
@@ -235,22 +238,39 @@ def _skipped_by_request(phases: list[Phase], progress: Progress) -> list[Check]:
     ]
 
 
-def _skipped_on_remote(profile: GateProfile, skip: frozenset[str], progress: Progress) -> list[Check]:
-    """Against a remote target the phases that need the stack's database and processes are not run: say so.
+def _skipped_on_remote(
+    profile: GateProfile, skip: frozenset[str], progress: Progress, *, spec: Target | None = None
+) -> list[Check]:
+    """Against a remote target the phases (and drills) it cannot give what they need are not run: say so.
 
+    What can run follows from the target file (`phases.remote_plan`); without one, smoke and drills cannot.
     A skipped phase proved nothing: it fails the gate unless the user named it in `--skip PHASE`.
     """
     notes = []
-    if profile.smoke:
-        notes.append(("smoke", "smoke", "needs the embedded stack's database (the cutover guide's SQL checks)"))
-    if profile.drills:
-        notes.append(
-            ("drills", f"drills {', '.join(profile.drills)}", "needs the embedded stack's fault proxy and processes")
-        )
+    if spec is None:
+        if profile.smoke:
+            notes.append(("smoke", "smoke", "needs the embedded stack's database (the cutover guide's SQL checks)"))
+        if profile.drills:
+            notes.append(
+                (
+                    "drills",
+                    f"drills {', '.join(profile.drills)}",
+                    "needs the embedded stack's fault proxy and processes",
+                )
+            )
+    else:
+        plan = remote_plan(profile, spec)
+        if profile.smoke and plan.smoke is not None:
+            notes.append(("smoke", "smoke", plan.smoke))
+        if profile.load is not None and plan.load is not None:
+            notes.append(("load", "load", plan.load))
+        for drill, why in plan.skipped_drills.items():
+            notes.append(("drills", f"drill {drill}", why))
     checks = []
     for phase, what, why in notes:
         waived = phase in skip
-        progress(phase, "skipped", why if not waived else f"--skip {phase}")
+        row = what if what.startswith("drill ") else phase  # a drill skipped here: its own row
+        progress(row, "skipped", why if not waived else f"--skip {phase}")
         hint = f"--skip {phase}" if waived else f"{why}; pass --skip {phase} to accept running without it"
         checks.append(Check(name=f"gate phase {what}", passed=False, skipped=True, waived=waived, message=hint))
     return checks
