@@ -101,7 +101,7 @@ def load(
     profile: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PROFILES)}")] = None,
     scenario: Annotated[str, typer.Option("--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}")] = "smoke",
     users: Annotated[int | None, typer.Option(help="Users (rate: slots for arrivals in flight)")] = None,
-    duration: Annotated[str | None, typer.Option(help="e.g. 30s, 5m, 1h (scenario default if unset)")] = None,
+    duration: Annotated[str | None, typer.Option(help="90 (seconds), 30s, 5m, 1h30m (scenario default if unset)")] = None,
     rate: Annotated[float | None, typer.Option(help="rate scenario: arrivals (requests) per second")] = None,
     scale: Annotated[
         float | None, typer.Option(help="Multiply the named user counts and rates (default 0.01; 1 with --master)")

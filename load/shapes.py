@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from gauntlet.durations import DurationError
+from gauntlet.durations import parse_duration as parse_any_duration
 from gauntlet.errors import GauntletError
 
 ScenarioName = Literal["smoke", "ramp", "spike", "soak", "rate"]
@@ -207,41 +209,9 @@ def _rate(req: ScenarioRequest) -> ScenarioPlan:
     )
 
 
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(text: str) -> float:
-    """Seconds from '90', '30s', '5m', '1h30m' or '500ms'; ShapeError naming the text otherwise."""
-    raw = text.strip().lower()
-    if not raw:
-        raise ShapeError("--duration is empty; write e.g. 30s, 5m or 1h")
+    """Seconds from `--duration` in Gauntlet's one duration grammar (gauntlet.durations); ShapeError otherwise."""
     try:
-        return _positive(float(raw), text)
-    except ValueError:
-        pass
-    total, number = 0.0, ""
-    i = 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if raw.startswith("ms", i) else ch
-        if unit not in _DURATION_UNITS or not number:
-            raise ShapeError(f"--duration {text!r}: use a number of seconds or units ms, s, m, h (e.g. 5m)")
-        try:
-            total += float(number) * _DURATION_UNITS[unit]
-        except ValueError as exc:
-            raise ShapeError(f"--duration {text!r}: {number!r} is not a number") from exc
-        number = ""
-        i += len(unit)
-    if number:
-        raise ShapeError(f"--duration {text!r}: the last number has no unit (s, m, h)")
-    return _positive(total, text)
-
-
-def _positive(seconds: float, text: str) -> float:
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ShapeError(f"--duration {text!r} must be a positive time")
-    return seconds
+        return parse_any_duration(text, option="--duration")
+    except DurationError as exc:
+        raise ShapeError(str(exc)) from None

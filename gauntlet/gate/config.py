@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gauntlet.durations import DurationError, parse_duration
 from gauntlet.errors import GauntletError
 
 DEFAULT_CONFIG = Path(__file__).with_name("profiles.toml")
-_DURATION = re.compile(r"^(\d+)(s|m|h)$")
 _PROFILE_KEYS = {"description", "smoke", "acceptance", "drills", "journeys", "slo", "load", "platform", "fixtures"}
 _LOAD_KEYS = {"profile", "scenario", "users", "duration", "rate", "baseline", "regression_factor"}
 _FIXTURES_KEYS = {"users", "posts", "accounts", "seed"}
@@ -59,10 +59,11 @@ class GateProfile:
 
 
 def duration_seconds(text: str) -> int:
-    match = _DURATION.match(text)
-    if match is None:
-        raise GateConfigError(f"duration {text!r}: write a whole number with s, m or h, e.g. 30s, 5m, 1h")
-    return int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+    """Whole seconds (rounded up) in Gauntlet's one duration grammar (gauntlet.durations)."""
+    try:
+        return math.ceil(parse_duration(text, option="duration"))
+    except DurationError as exc:
+        raise GateConfigError(str(exc)) from None
 
 
 def load_profile(name: str, config: Path | None = None) -> GateProfile:

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(monitor_app, name="monitor")
 
 
-Every = Annotated[str, typer.Option("--every", help="Period between run starts: 60s, 5m, 1h")]
+Every = Annotated[str, typer.Option("--every", help="Period between run starts: 60 (seconds), 60s, 5m, 1h")]
 Jitter = Annotated[
     str | None, typer.Option("--jitter", help="Random delay added to each start [default: a tenth of --every]")
 ]

@@ -10,32 +10,12 @@ takes the time and the random draw as arguments, so it is pure.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-_DURATION = re.compile(r"(?P<number>\d+)(?P<unit>ms|s|m|h|d)")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# Gauntlet's one duration grammar (plain seconds or 30s, 5m, 1h30m, 1d), shared with load and the gate.
+from gauntlet.durations import DurationError, parse_duration
 
-
-class DurationError(ValueError):
-    """A duration the command line cannot use; the message names the option and the text."""
-
-
-def parse_duration(text: str, *, option: str, allow_zero: bool = False) -> float:
-    """Seconds from '60s', '5m', '1h', '7d' or '1h30m'. Strict: units are required, no spaces or signs."""
-    raw = text.strip().lower()
-    pos, total = 0, 0.0
-    while pos < len(raw):
-        match = _DURATION.match(raw, pos)
-        if match is None:
-            break
-        total += int(match["number"]) * _UNIT_S[match["unit"]]
-        pos = match.end()
-    if not raw or pos != len(raw):
-        raise DurationError(f"{option} {text!r}: write a whole number with a unit (ms, s, m, h, d), e.g. 60s or 5m")
-    if total <= 0 and not allow_zero:
-        raise DurationError(f"{option} {text!r}: must be more than zero")
-    return total
+__all__ = ["DurationError", "Schedule", "first_run", "next_run", "parse_duration", "should_stop"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

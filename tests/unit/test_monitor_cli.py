@@ -38,9 +38,9 @@ TARGET = ("--target", "http://127.0.0.1:9")
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--every", "60"), "--every '60': write a whole number with a unit"),
+        (("--every", "60x"), "--every '60x': not a duration; write seconds (90) or a number with a unit"),
         (("--every", "0s"), "--every '0s': must be more than zero"),
-        (("--every", "1.5m"), "--every '1.5m'"),
+        (("--every", "1.5.m"), "--every '1.5.m'"),
         (("--every", "60s", "--jitter", "60s"), "must be at least 0 and less than --every"),
         (("--jitter", "soon"), "--jitter 'soon'"),
         (("--cooldown", "5x"), "--cooldown '5x'"),
@@ -49,7 +49,7 @@ TARGET = ("--target", "http://127.0.0.1:9")
         (("--max-runs", "0"), "--max-runs must be at least 1"),
         (("--for", "forever"), "--for 'forever'"),
         (("--retention", "0d"), "--retention '0d': must be more than zero"),
-        (("--journey-timeout", "1"), "--journey-timeout '1'"),
+        (("--journey-timeout", "1 s"), "--journey-timeout '1 s'"),
         (("--journeys", "nope,seller"), "--journeys: unknown journey 'nope'; choose from signup_to_notification"),
         (("--journeys", " , "), "names no journey"),
         (("--journeys", "seller,seller"), "names a journey twice"),

@@ -18,19 +18,29 @@ T0 = 1000.0
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("60s", 60), ("5m", 300), ("1h", 3600), ("7d", 604800), ("1h30m", 5400), ("500ms", 0.5), (" 10S ", 10)],
+    [
+        ("60s", 60),
+        ("5m", 300),
+        ("1h", 3600),
+        ("7d", 604800),
+        ("1h30m", 5400),
+        ("500ms", 0.5),
+        (" 10S ", 10),
+        ("60", 60),
+        ("1.5m", 90),
+    ],
 )
 def test_durations_with_units(text: str, seconds: float) -> None:
     assert parse_duration(text, option="--every") == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["60", "", "s", "1.5m", "-5s", "5 m", "5x", "m5", "1h-", "1e3s", "five"])
+@pytest.mark.parametrize("text", ["", "s", "-5s", "5 m", "5x", "m5", "1h-", "1e3s", "five"])
 def test_bad_durations_name_the_option_and_text(text: str) -> None:
     with pytest.raises(DurationError) as caught:
         parse_duration(text, option="--every")
     message = str(caught.value)
     assert message.startswith(f"--every {text!r}")
-    assert "e.g. 60s" in message
+    assert "30s, 5m" in message  # the accepted forms (gauntlet.durations, one grammar everywhere)
 
 
 def test_zero_is_refused_unless_allowed() -> None:
