@@ -8,9 +8,13 @@ ask for it (schema, table, event, filter) and decides who may see it:
 - INSERT / UPDATE: the row is re-read on the primary *as each subscriber* (its role and
   `request.jwt.claims`, so RLS and grants decide, exactly as a SELECT of its own would). One read
   per change per distinct caller identity (role, sub, email, session: a user's ten tabs cost one
-  read), at most `READ_CONCURRENCY` at once; a binding whose filter only names the row's keys or
-  owner column (`user_id=eq.<uuid>`) is decided from the notification alone, without a read. A row
-  the subscriber cannot select is not sent to it.
+  read); a binding whose filter only names the row's keys or
+  owner column (`user_id=eq.<uuid>`) is decided from the notification alone, without a read. The
+  reads are batched: `realtime.visible_rows` (migration 810) switches role and claims per caller
+  inside one statement, `READ_BATCH` callers a query. A row the subscriber cannot select is not
+  sent to it. The row is read when the change is fanned out (milliseconds after the commit), so a
+  row deleted meanwhile is not sent for its INSERT/UPDATE, and a record may already show a later
+  update of the same row.
 - DELETE: the row is gone and cannot be re-read, so the rule is declared by the publication: a
   table with an owner column sends the deleted keys to service_role and to the owner (its `sub`
   equals the old row's owner column); a table without one (rows public to its readers, e.g.
@@ -50,7 +54,8 @@ log = logging.getLogger("gauntlet.platform.api.realtime")
 
 CHANNEL = "realtime_changes"
 QUEUE_MAX = 10_000  # changes waiting to be fanned out; past it new ones are dropped (and counted)
-READ_CONCURRENCY = 4  # visibility reads of one change at once (the API's pool is shared)
+READ_CONCURRENCY = 4  # visibility queries at once (the API's pool is shared)
+READ_BATCH = 50  # callers per visibility query (810's realtime.visible_rows)
 CATALOG_TTL_S = 30.0
 RECONNECT_S = 1.0
 
@@ -308,23 +313,30 @@ class ChangeFeed:
             found.append(binding)
         return found
 
-    async def _read_as(self, claims: Claims, table: PublishedTable, pk: dict[str, Any]) -> dict[str, Any] | None:
-        if claims.role not in table.readers:
-            return None  # no SELECT grant: such a read would only fail
-        async with self._read_slots:
-            try:
-                async with self._db.primary() as conn, conn.transaction(readonly=True):
-                    await conn.fetchrow(
-                        sql("rpc", "set_request_context"), claims.role, json.dumps(claims.as_jwt_claims())
-                    )
-                    text = await conn.fetchval(table.select_sql(), pk)  # the pool encodes jsonb
-            except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
-                log.warning("realtime: visibility read failed", extra={"error": repr(exc), "table": table.table})
-                return None
-        if text is None:
-            return None
-        record: dict[str, Any] = json.loads(text)
-        return record
+    async def _visible(
+        self, table: PublishedTable, pk: dict[str, Any], callers: list[Claims]
+    ) -> list[dict[str, Any] | None]:
+        """The row as each caller may select it (None: it may not), in one query per `READ_BATCH` callers."""
+        found: list[dict[str, Any] | None] = [None] * len(callers)
+        readers = [i for i, c in enumerate(callers) if c.role in table.readers]  # no grant: nothing to read
+
+        async def read(chunk: list[int]) -> None:
+            identities = [{"role": callers[i].role, "claims": callers[i].as_jwt_claims()} for i in chunk]
+            async with self._read_slots:
+                try:
+                    async with self._db.primary() as conn:
+                        rows = await conn.fetch(
+                            sql("realtime", "visible_rows"), table.schema, table.table, pk, identities
+                        )
+                except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
+                    log.warning("realtime: visibility read failed", extra={"error": repr(exc), "table": table.table})
+                    return
+            for row in rows:
+                found[chunk[row["caller"]]] = json.loads(row["row_json"])
+
+        chunks = [readers[i : i + READ_BATCH] for i in range(0, len(readers), READ_BATCH)]
+        await asyncio.gather(*(read(chunk) for chunk in chunks))
+        return found
 
     def _may_see_delete(self, claims: Claims, table: PublishedTable, change: Change) -> bool:
         if claims.role not in table.readers:
@@ -350,9 +362,7 @@ class ChangeFeed:
             for binding in candidates:
                 groups.setdefault(binding.channel.identity, []).append(binding)
             keys = list(groups)
-            records = await asyncio.gather(
-                *(self._read_as(groups[k][0].channel.claims, table, change.pk) for k in keys)
-            )
+            records = await self._visible(table, change.pk, [groups[k][0].channel.claims for k in keys])
             for key, record in zip(keys, records, strict=True):
                 if record is None:
                     continue

@@ -20,6 +20,15 @@
 --   realtime.publish(p_table regclass, p_owner_column text default NULL) -> void
 --       Adds a table (its primary key from the catalogue) and creates its trigger; idempotent.
 --       Only the owner of the schema (migrations) may call it.
+--   realtime.visible_rows(p_schema text, p_table text, p_pk jsonb, p_callers jsonb)
+--       -> setof (caller integer, row_json text)
+--       The published row with key p_pk as each caller of p_callers ([{"role": ..., "claims": {...}}, ...],
+--       at most 1000) may select it: per caller the transaction switches to its role and
+--       request.jwt.claims (as set_request_context does) and runs a fresh (never cached) SELECT, so
+--       grants and RLS decide exactly as for that caller's own query; a caller that may not see
+--       the row gets no line, one whose SELECT fails (no grant) neither. The role is restored at
+--       the end. One round trip for all the subscribers of a change (Supabase's realtime.apply_rls
+--       does the same). Not granted to any API role: the API's own connection calls it.
 --
 -- Published here: public.notifications (owner user_id) and public.feature_flags (public rows).
 
@@ -110,7 +119,59 @@ begin
 end
 $$;
 
-revoke all on function realtime._notify_change(), realtime.publish(regclass, text) from public;
+create or replace function realtime.visible_rows(p_schema text, p_table text, p_pk jsonb, p_callers jsonb)
+returns table (caller integer, row_json text)
+language plpgsql volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v_pub realtime.publication;
+    v_relation text;
+    v_sql text;
+    v_role text;
+    v_original_role text := current_setting('role');
+    v_original_claims text := current_setting('request.jwt.claims', true);
+    v_row text;
+    i integer;
+begin
+    select * into v_pub from realtime.publication p where p.schema_name = p_schema and p.table_name = p_table;
+    if not found then
+        raise exception 'realtime.visible_rows: %.% is not published', p_schema, p_table using errcode = '22023';
+    end if;
+    if jsonb_typeof(p_callers) <> 'array' or jsonb_array_length(p_callers) > 1000 then
+        raise exception 'realtime.visible_rows: p_callers must be an array of at most 1000' using errcode = '22023';
+    end if;
+    v_relation := format('%I.%I', p_schema, p_table);
+    select format('select to_jsonb(t)::text from %s t where %s limit 1', v_relation,
+                  string_agg(format('t.%1$I = (jsonb_populate_record(null::%2$s, $1)).%1$I', c, v_relation), ' and '))
+      into v_sql
+      from unnest(v_pub.pk_columns) c;
+    for i in 0 .. jsonb_array_length(p_callers) - 1 loop
+        v_role := p_callers -> i ->> 'role';
+        if v_role not in ('anon', 'authenticated', 'service_role') then
+            continue;
+        end if;
+        perform set_config('role', v_role, true),
+                set_config('request.jwt.claims', coalesce(p_callers -> i -> 'claims', '{}'::jsonb)::text, true);
+        begin
+            execute v_sql into v_row using p_pk;
+        exception when insufficient_privilege then
+            v_row := null;
+        end;
+        perform set_config('role', v_original_role, true);
+        if v_row is not null then
+            caller := i;
+            row_json := v_row;
+            return next;
+        end if;
+    end loop;
+    perform set_config('role', v_original_role, true),
+            set_config('request.jwt.claims', coalesce(v_original_claims, ''), true);
+end
+$$;
+
+revoke all on function realtime._notify_change(), realtime.publish(regclass, text),
+    realtime.visible_rows(text, text, jsonb, jsonb) from public;
 
 select realtime.publish('public.notifications'::regclass, 'user_id');
 select realtime.publish('public.feature_flags'::regclass, null);

@@ -20,3 +20,8 @@ SELECT p.schema_name, p.table_name, p.pk_columns, p.owner_column,
   JOIN pg_namespace n ON n.nspname = p.schema_name
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.table_name
  ORDER BY p.schema_name, p.table_name;
+
+-- name: visible_rows
+-- A published row (by its key) as each of the callers may select it (810's realtime.visible_rows).
+-- params: $1 schema, $2 table, $3 primary key jsonb, $4 callers jsonb [{"role", "claims"}]
+SELECT caller, row_json FROM realtime.visible_rows($1, $2, $3, $4);

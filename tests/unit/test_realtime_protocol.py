@@ -147,11 +147,13 @@ def _feed(rows: dict[str | None, dict[str, Any] | None]) -> tuple[ChangeFeed, li
     feed._catalog, feed._catalog_at = {("public", "notifications"): table}, time.monotonic()
     reads: list[str | None] = []
 
-    async def read_as(claims: Claims, _table: PublishedTable, _pk: dict[str, Any]) -> dict[str, Any] | None:
-        reads.append(claims.sub)
-        return rows.get(claims.sub)
+    async def visible(
+        _table: PublishedTable, _pk: dict[str, Any], callers: list[Claims]
+    ) -> list[dict[str, Any] | None]:
+        reads.extend(c.sub for c in callers)
+        return [rows.get(c.sub) for c in callers]
 
-    feed._read_as = read_as  # type: ignore[method-assign]
+    feed._visible = visible  # type: ignore[method-assign]
     return feed, reads
 
 
