@@ -37,6 +37,8 @@ TargetOpt = Annotated[
     str | None, typer.Option("--target", help="A target file, or a platform URL (the rest from the environment)")
 ]
 TargetFileOpt = Annotated[Path | None, typer.Option("--target-file", help="The target file [env GAUNTLET_TARGET_FILE]")]
+# Every gauntlet command takes --state-dir; a target is not a local stack, so these do not use it.
+StateDirOpt = Annotated[Path | None, typer.Option("--state-dir", help="Not used: a target is named by its file")]
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +67,7 @@ def show(
     target: TargetOpt = None,
     target_file: TargetFileOpt = None,
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include the keys and the DSN")] = False,
+    state_dir: StateDirOpt = None,
 ) -> None:
     """Print the resolved target (file plus environment overrides) as JSON; keys only with --show-secrets."""
     described = _need_target(target, target_file)
@@ -73,7 +76,7 @@ def show(
 
 
 @target_app.command("check")
-def check(target: TargetOpt = None, target_file: TargetFileOpt = None) -> None:
+def check(target: TargetOpt = None, target_file: TargetFileOpt = None, state_dir: StateDirOpt = None) -> None:
     """Reachability, keys accepted, accounts sign in, each mapped proxy exists and carries the platform's traffic."""
     described = _need_target(target, target_file)
     out.print(f"target {described.label}")
@@ -256,6 +259,7 @@ def create_accounts(
         typer.Option("--out", help="The accounts file to write [default: gauntlet-accounts.json beside the target]"),
     ] = None,
     password: Annotated[str | None, typer.Option(help="One password for all (default: a random one)")] = None,
+    state_dir: StateDirOpt = None,
 ) -> None:
     """Make N confirmed accounts once, through the service key (POST /auth/v1/admin/users), and record them.
 

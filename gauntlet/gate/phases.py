@@ -183,7 +183,8 @@ def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
                 drill = get_drill(name, None)
                 ensure_target_supports(drill, frozenset(capabilities), spec.label, spec.proxies)
             except UnsupportedTarget as exc:
-                skipped[name] = str(exc).removeprefix(f"drill {name!r} ")
+                why = str(exc).removeprefix(f"drill {name!r} ")
+                skipped[name] = why if "[proxies]" in why else why.split(", which ")[0] + "; this target cannot give it"
                 continue
             runnable.append(name)
     return RemotePlan(smoke, load, runnable, skipped)
