@@ -13,6 +13,7 @@ from gauntlet.load.instrumentation import GauntletShape, install
 from gauntlet.load.profiles.feed import FollowingUser, HomeForYouUser, ShopUser
 from gauntlet.load.profiles.onboarding import OnboardingUser
 from gauntlet.load.profiles.suggestions import SuggestionsUser
+from gauntlet.load.profiles.supabase_frontend import SupabaseFrontendUser
 
 __all__ = [
     "FollowingUser",
@@ -21,6 +22,7 @@ __all__ = [
     "OnboardingUser",
     "ShopUser",
     "SuggestionsUser",
+    "SupabaseFrontendUser",
 ]
 
 install(events)

@@ -40,6 +40,13 @@ _ONBOARDING = {
     ),
 }
 _SUGGESTIONS = {s.rpc_name(s.SUGGESTIONS), s.rpc_name(s.CATALOG_SEARCH)} | _SIGN_IN
+# supabase_frontend.py: REST reads of the frontend's tables and the realtime channel (type WS).
+_SUPABASE_FRONTEND = {
+    *(f"rest:{t}" for t in ("notifications", "feature_flags", "profiles", "user_interests")),
+    *(f"rest:{t}" for t in ("shopping_cart_items", "earnings_ledger", "notifications:unread_count")),
+    "realtime:join",
+    "realtime:heartbeat",
+} | _SIGN_IN
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -77,6 +84,13 @@ PROFILES: dict[str, Profile] = {
             description="signed-in users asking for marketplace suggestions",
             user_classes=("SuggestionsUser",),
             requests=frozenset(_SUGGESTIONS),
+            accounts="fixtures",
+        ),
+        Profile(
+            name="supabase_frontend",
+            description="the seeds' frontend through supabase: table reads and a realtime notifications channel",
+            user_classes=("SupabaseFrontendUser",),
+            requests=frozenset(_SUPABASE_FRONTEND),
             accounts="fixtures",
         ),
         Profile(

@@ -142,7 +142,8 @@ def test_handles_are_valid_platform_handles_and_unique() -> None:
 
 
 def test_catalog_profiles_are_the_issues() -> None:
-    assert set(PROFILES) == {"home_for_you", "following", "shop", "onboarding", "suggestions", "mixed"}
+    issue_19 = {"supabase_frontend"}
+    assert set(PROFILES) == {"home_for_you", "following", "shop", "onboarding", "suggestions", "mixed"} | issue_19
     assert PROFILES["onboarding"].accounts == "fresh"
     assert set(PROFILES["mixed"].user_classes) == set(MIXED_WEIGHTS)
     assert "rpc:feed_fusion_home" in PROFILES["shop"].requests
