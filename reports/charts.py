@@ -9,6 +9,7 @@ so the same run always renders the same bytes.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -16,10 +17,31 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
+from gauntlet.reports.formatting import drill_origin, expected_during_fault
 from gauntlet.reports.model import DrillEntry, JourneyEntry, LoadEntry, SeriesPoint, SloRecord
 
 MAX_POINTS = 1500  # a day-long soak has 86,400 seconds; a chart needs a trend, not every second
 OK, BAD, FAULT, DETECT, RECOVER = "#2e7d32", "#c62828", "#ffb74d", "#ef6c00", "#1565c0"
+EXPECTED = "#f9a825"  # a probe failing during the fault, as the drill intends
+# An overall threshold check's name as the load adapter writes it: `overall p95_ms < 500 ms`, `... error_rate < 0.1 %`.
+_THRESHOLD = re.compile(r"^overall (?P<metric>\S+) (?P<op><=?) (?P<value>\d+(?:\.\d+)?(?:e[+-]?\d+)?) (?P<unit>ms|%)$")
+_PERCENTILE_COLORS = {"p50_ms": "#90caf9", "p95_ms": "#1e88e5", "p99_ms": "#0d47a1"}
+
+
+def overall_thresholds(entry: LoadEntry) -> dict[str, float]:
+    """The load entry's overall ceilings, metric -> limit (ms for latency, % for error rates)."""
+    found: dict[str, float] = {}
+    for check in entry.checks:
+        match = _THRESHOLD.match(check.name)
+        if match is not None:
+            found[match["metric"]] = float(match["value"])
+    return found
+
+
+def _threshold_line(ax: Any, value: float, *, metric: str, label: str, color: str) -> None:
+    """A dashed horizontal SLO line; its SVG group is `threshold-<metric>` so a reader (or a test) finds it."""
+    line = ax.axhline(value, color=color, linestyle=(0, (5, 3)), linewidth=1.1, label=label)
+    line.set_gid(f"threshold-{metric}")
 
 
 def _styled() -> AbstractContextManager[None]:
@@ -88,6 +110,11 @@ def load_latency_chart(entry: LoadEntry) -> str:
                 ("p99", [p.p99_ms for p in points], "#0d47a1"),
             ):
                 ax.plot(t, values, label=label, color=color, linewidth=1.2)
+            for metric, limit in overall_thresholds(entry).items():
+                if metric.endswith("_ms") and metric.startswith("p"):
+                    color = _PERCENTILE_COLORS.get(metric, "#616161")
+                    name = metric.removesuffix("_ms")
+                    _threshold_line(ax, limit, metric=metric, label=f"{name} SLO {limit:g} ms", color=color)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
             ax.set_ylim(bottom=0)
         else:
@@ -132,7 +159,11 @@ def load_error_chart(entry: LoadEntry) -> str:
         if points:
             rates = [100.0 * p.failures / p.requests if p.requests else 0.0 for p in points]
             ax.fill_between([p.t_s for p in points], rates, color=BAD, alpha=0.35, linewidth=0)
-            ax.plot([p.t_s for p in points], rates, color=BAD, linewidth=1.0)
+            ax.plot([p.t_s for p in points], rates, color=BAD, linewidth=1.0, label="% failed")
+            limit = overall_thresholds(entry).get("error_rate")
+            if limit is not None:
+                _threshold_line(ax, limit, metric="error_rate", label=f"SLO {limit:g} %", color="#424242")
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
             ax.set_ylim(bottom=0)
         else:
             _empty(ax, "series")
@@ -140,11 +171,27 @@ def load_error_chart(entry: LoadEntry) -> str:
         return _svg(fig)
 
 
+def drill_marks(drill: DrillEntry) -> list[tuple[str, float]]:
+    """The chart's `detected` and `recovered` marks, in seconds from the drill's origin (the fault's start)."""
+    origin, _ = drill_origin(drill)
+    return [
+        (label, (moment - origin).total_seconds())
+        for label, moment in (("detected", drill.detected_at), ("recovered", drill.recovered_at))
+        if moment is not None
+    ]
+
+
 def drill_timeline_chart(drill: DrillEntry) -> str:
-    """Error rate and p99 through the drill, the fault window shaded, detection and recovery marked."""
+    """Error rate and p99 through the drill, the fault window shaded, detection and recovery marked.
+
+    Time is counted from one origin, the fault's start (drill_origin), as the report's header counts
+    time to detect and to recover: the `recovered (5.0 s)` mark is the header's time to recover.
+    """
+    origin, origin_name = drill_origin(drill)
+    shift = (drill.started_at - origin).total_seconds()  # series t_s count from the drill's start
 
     def offset(moment: Any) -> float | None:
-        return None if moment is None else (moment - drill.started_at).total_seconds()
+        return None if moment is None else (moment - origin).total_seconds()
 
     with _styled():
         fig = _figure(2.8)
@@ -152,7 +199,7 @@ def drill_timeline_chart(drill: DrillEntry) -> str:
         points = downsample(drill.series)
         handles: list[Any] = []
         if points:
-            t = [p.t_s for p in points]
+            t = [p.t_s + shift for p in points]
             ax.plot(
                 t,
                 [100.0 * p.failures / p.requests if p.requests else 0.0 for p in points],
@@ -172,25 +219,25 @@ def drill_timeline_chart(drill: DrillEntry) -> str:
         if fault_start is not None:
             end = fault_end if fault_end is not None else offset(drill.finished_at) or fault_start
             ax.axvspan(fault_start, end, color=FAULT, alpha=0.3, label="fault")
-        for moment, label, color in (
-            (drill.detected_at, "detected", DETECT),
-            (drill.recovered_at, "recovered", RECOVER),
-        ):
-            at = offset(moment)
-            if at is not None:
-                ax.axvline(at, color=color, linestyle="--", linewidth=1.5, label=f"{label} ({at:.1f} s)")
+        for label, at in drill_marks(drill):
+            color = DETECT if label == "detected" else RECOVER
+            ax.axvline(at, color=color, linestyle="--", linewidth=1.5, label=f"{label} ({at:.1f} s)")
         for activity in drill.activities:
-            at = (activity.started_at - drill.started_at).total_seconds()
+            at = (activity.started_at - origin).total_seconds()
             marker = "v" if activity.kind == "action" else "o"
-            color = BAD if activity.status == "failed" else "#616161"
+            expected = expected_during_fault(drill, activity)
+            color = EXPECTED if expected else BAD if activity.status == "failed" else "#616161"
             ax.plot([at], [0], marker=marker, color=color, linestyle="none", clip_on=False)
         if not points and fault_start is None and not drill.activities:
             _empty(ax, "timeline")
-        ax.set_xlim(0, max(offset(drill.finished_at) or 0.0, 1.0))
+        start = offset(drill.started_at) or 0.0
+        ax.set_xlim(start, max(offset(drill.finished_at) or 0.0, start + 1.0))
+        if fault_start is not None:
+            ax.axvline(0, color="#424242", linewidth=0.8)
         ax.set_ylim(bottom=0)
         handles = [*ax.get_legend_handles_labels()[0], *handles]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.1, 1.0), frameon=False)
-        ax.set(title=f"drill {drill.name}: {drill.status}", xlabel="seconds since the drill started")
+        ax.set(title=f"drill {drill.name}: {drill.status}", xlabel=f"seconds since the {origin_name} (t = 0)")
         return _svg(fig)
 
 

@@ -143,6 +143,22 @@ def _series(f: Fields) -> list[SeriesPoint]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoadError:
+    """One distinct failure message of a load run and how often it occurred (Locust groups failures by text)."""
+
+    name: str  # the request name: `auth:signup`, `rpc:<function>`
+    error: str  # `HTTP 429: {"code": "rate_limited", ...}`
+    occurrences: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "error": self.error, "occurrences": self.occurrences}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> LoadError:
+        return cls(name=f.text("name"), error=f.text("error", allow_empty=True), occurrences=f.count("occurrences"))
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoadEntry:
     """One load run: per request name statistics, a per-second series and the SLO thresholds as checks."""
 
@@ -155,6 +171,7 @@ class LoadEntry:
     requests: dict[str, RequestStats]
     overall: RequestStats | None = None
     series: list[SeriesPoint] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)  # most frequent first
 
     @property
     def duration_s(self) -> float:
@@ -175,6 +192,7 @@ class LoadEntry:
             "overall": self.overall.to_json() if self.overall else None,
             "requests": {n: s.to_json() for n, s in self.requests.items()},
             "series": [p.to_json() for p in self.series],
+            **({"errors": [e.to_json() for e in self.errors]} if self.errors else {}),
         }
 
     @classmethod
@@ -193,6 +211,7 @@ class LoadEntry:
                 requests=f.mapping("requests", RequestStats.from_json),
                 overall=RequestStats.from_json(overall) if overall else None,
                 series=_series(f),
+                errors=f.items("errors", LoadError.from_json),
             ),
         )
 

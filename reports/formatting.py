@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 
-from gauntlet.reports.model import DrillEntry, Entry, JourneyEntry, LoadEntry, SloRecord
+from gauntlet.reports.model import Activity, DrillEntry, Entry, JourneyEntry, LoadEntry, SloRecord
 
 
 def ms(value: float) -> str:
@@ -58,3 +59,42 @@ def time_to_recover(drill: DrillEntry) -> float | None:
     if drill.fault_started_at is None:
         return None
     return since(drill.fault_started_at, drill.recovered_at)
+
+
+RATE_LIMIT_SETTING = "GAUNTLET_RATE_LIMIT_MULTIPLIER"
+_LIMIT_NAME = re.compile(r"\((?P<limit>[a-z_]+) limit\)")
+
+
+def rate_limit_hint(error: str) -> str | None:
+    """For an HTTP 429 (`rate_limited`) failure: which limit was hit and how to raise it; None otherwise."""
+    if not (error.startswith("HTTP 429") or "rate_limited" in error):
+        return None
+    match = _LIMIT_NAME.search(error)
+    which = f"the platform's `{match['limit']}` rate limit" if match else "a rate limit of the platform"
+    return (
+        f"HTTP 429: {which} was hit. On a test stack raise every limit with {RATE_LIMIT_SETTING}, e.g. "
+        f"`gauntlet restart api --env {RATE_LIMIT_SETTING}=50` (or set it before `gauntlet up`); "
+        "against a real deployment, lower the load or use more accounts (--accounts)"
+    )
+
+
+def drill_origin(drill: DrillEntry) -> tuple[datetime, str]:
+    """The one time origin of a drill's report: the fault's start (else the drill's own start), and its name."""
+    if drill.fault_started_at is not None:
+        return drill.fault_started_at, "fault start"
+    return drill.started_at, "drill start"
+
+
+def since_origin(drill: DrillEntry, moment: datetime | None) -> float | None:
+    """Seconds from the drill's origin (negative: before the fault)."""
+    return since(drill_origin(drill)[0], moment)
+
+
+def expected_during_fault(drill: DrillEntry, activity: Activity) -> bool:
+    """A probe that failed while the fault was on: what the drill provokes, not a defect."""
+    if activity.kind != "probe" or activity.status != "failed" or drill.fault_started_at is None:
+        return False
+    if activity.phase == "method":
+        return True
+    end = drill.fault_ended_at or drill.finished_at
+    return drill.fault_started_at <= activity.started_at <= end
