@@ -117,6 +117,8 @@ def test_anon_subscribes_but_sees_only_what_anon_may_select(
                     uuid.UUID(a.id),
                 )
                 await conn.execute("INSERT INTO public.feature_flags (key) VALUES ($1)", key)
+                # The row is re-read when fanned out: delete it only once the INSERT was delivered.
+                assert await _until(lambda: len(flags) >= 1)
                 await conn.execute("DELETE FROM public.feature_flags WHERE key = $1", key)
             finally:
                 await conn.close()
