@@ -239,7 +239,7 @@ def resolve_target(
         if path.exists() or path.suffix == ".toml":
             return load_target_file(path, env)
         raise TargetFileError(
-            f"--target {target!r} is neither an http(s) URL nor a target file; "
+            f"--target {target!r} is not an http(s) URL (nor an existing target file); "
             "write e.g. --target http://127.0.0.1:8000 or --target gauntlet-target.toml"
         )
     if target_file is not None:

@@ -93,7 +93,7 @@ def test_resolution_url_file_env_or_none(tmp_path: Path) -> None:
     assert by_url.source is None
     by_env = resolve_target(None, env={"GAUNTLET_TARGET_FILE": str(path)})
     assert by_env is not None and by_env.source == path.resolve()
-    with pytest.raises(TargetFileError, match="neither an http"):
+    with pytest.raises(TargetFileError, match="not an http"):
         resolve_target("staging", env={})
     with pytest.raises(TargetFileError, match="not both"):
         resolve_target("http://h", path, env={})
