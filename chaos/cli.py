@@ -19,7 +19,10 @@ def toxiproxy(
     host: Annotated[str, typer.Option(help="Address the Toxiproxy HTTP API listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the Toxiproxy HTTP API.")] = 8474,
 ) -> None:
-    """Run the built-in fault proxy (Toxiproxy 2.x HTTP API) until SIGTERM or Ctrl-C."""
+    """Run the built-in fault proxy (Toxiproxy 2.x HTTP API) until SIGTERM or Ctrl-C.
+
+    Example: gauntlet toxiproxy --host 127.0.0.1 --port 8474
+    """
     from gauntlet.chaos.toxiproxy.server import run
 
     try:

@@ -31,7 +31,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as everywhere in the gauntlet CLI
 
 app = typer.Typer(
     name="chaos",
-    help="Failure drills: break the stack under load, prove it recovered and lost nothing.",
+    help="Failure drills: break the stack under load, prove it recovered and lost nothing.\n\n"
+    "Example: gauntlet chaos run replica-loss worker-crash",
     no_args_is_help=True,
 )
 out = Console()
@@ -40,7 +41,10 @@ err = Console(stderr=True)
 
 @app.command("list")
 def list_drills() -> None:
-    """The drills `gauntlet chaos run` knows, with their variants and what they need."""
+    """The drills `gauntlet chaos run` knows, with their variants and what they need.
+
+    Example: gauntlet chaos list
+    """
     table = Table(title="chaos drills")
     table.add_column("drill", no_wrap=True)
     for column in ("variants", "needs", "what it breaks"):
@@ -78,7 +82,10 @@ def run(
         str | None, typer.Option(help="Primary database DSN for --target's invariants [env GAUNTLET_CHAOS_DSN]")
     ] = None,
 ) -> None:
-    """Run drills against the running stack (or --target) and print each verdict; exit 1 unless all pass."""
+    """Run drills against the running stack (or --target) and print each verdict; exit 1 unless all pass.
+
+    Example: gauntlet chaos run replica-loss worker-crash
+    """
     names = _names(drills or [], all_drills, variant)
     if repeat > MAX_REPEAT:
         raise DrillError(f"--repeat {repeat} is too many: at most {MAX_REPEAT} runs per drill")

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gauntlet.cliutil import flags_without_type, show_usage_error
 from gauntlet.errors import EXIT_USAGE, GauntletError
 from gauntlet.stack import supervisor
 from gauntlet.stack.current import resolve_state_dir, running_state
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+flags_without_type()
 
 StateDir = Annotated[
     Path | None,
@@ -76,7 +78,10 @@ def up(
         ),
     ] = "embedded",
 ) -> None:
-    """Start Postgres (primary + replicas), Redis, Toxiproxy, the API and the workers."""
+    """Start Postgres (primary + replicas), Redis, Toxiproxy, the API and the workers.
+
+    Example: gauntlet up --replicas 2
+    """
     if backend not in ("embedded", "docker"):
         raise GauntletError(f"--backend {backend!r} is not a backend: use embedded or docker")
     resolved = resolve_state_dir(state_dir)
@@ -118,7 +123,10 @@ def down(
     state_dir: StateDir = None,
     purge: Annotated[bool, typer.Option(help="Also delete the data directories")] = False,
 ) -> None:
-    """Stop everything `gauntlet up` started, and nothing else."""
+    """Stop everything `gauntlet up` started, and nothing else.
+
+    Example: gauntlet down --purge
+    """
     resolved = resolve_state_dir(state_dir)
     recorded = load_state(resolved)
     stop = supervisor.down
@@ -138,7 +146,10 @@ def status(
         bool, typer.Option("--show-secrets", help="With --json: include the anon and service keys")
     ] = False,
 ) -> None:
-    """Each service's pid, port, health and replication lag. Exit 1 when any is unhealthy."""
+    """Each service's pid, port, health and replication lag. Exit 1 when any is unhealthy.
+
+    Example: gauntlet status --json
+    """
     from gauntlet.target import TARGET_FILE_NAME
 
     state = running_state(state_dir)
@@ -165,7 +176,10 @@ def kill(
     signal_name: Annotated[str, typer.Option("--signal", "-s", help="Signal name")] = "KILL",
     state_dir: StateDir = None,
 ) -> None:
-    """Send a signal to one service's process (a crash, for a drill by hand)."""
+    """Send a signal to one service's process (a crash, for a drill by hand).
+
+    Example: gauntlet kill pg_replica_1 --signal KILL
+    """
     import signal as signals
 
     from gauntlet.stack import control
@@ -186,7 +200,10 @@ def restart(
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Start one service again the way `up` did, and wait until it is healthy."""
+    """Start one service again the way `up` did, and wait until it is healthy.
+
+    Example: gauntlet restart api --env GAUNTLET_RATE_LIMIT_MULTIPLIER=50
+    """
     from gauntlet.stack import control
 
     changes: dict[str, str | None] = {}
@@ -206,7 +223,10 @@ def health(
         str | None, typer.Option(help="Platform URL or target file (default: the running stack's API)")
     ] = None,
 ) -> None:
-    """Call the platform's health function (`GET /functions/v1/health`). Exit 1 unless it is ok."""
+    """Call the platform's health function (`GET /functions/v1/health`). Exit 1 unless it is ok.
+
+    Example: gauntlet health --target http://127.0.0.1:8000
+    """
     import httpx
 
     from gauntlet.target import resolve_target
@@ -231,7 +251,10 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines from the end")] = 50,
     state_dir: StateDir = None,
 ) -> None:
-    """Print a service's log."""
+    """Print a service's log.
+
+    Example: gauntlet logs worker_queue_1 -n 100
+    """
     resolved = resolve_state_dir(state_dir)
     state = load_state(resolved)
     record = state.services.get(service) if state is not None else None
@@ -304,7 +327,7 @@ def _click_exit_code(exc: Exception) -> int:
     if isinstance(exc, typer.Exit):
         return exc.exit_code
     if isinstance(exc, ClickException):
-        exc.show()
+        show_usage_error(exc)  # one `error:` line like Gauntlet's own, not Typer's box
         return EXIT_USAGE
     if isinstance(exc, typer.Abort):
         return 130

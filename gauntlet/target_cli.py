@@ -29,8 +29,16 @@ ACCOUNT_DOMAIN = "accounts.gauntlet.test"
 ACCOUNTS_CHECKED = 3  # sign in as this many accounts (a failed login counts against the address's limit)
 
 out = Console(highlight=False)
-target_app = typer.Typer(name="target", help="Describe a deployment once (gauntlet-target.toml) and check it.")
-accounts_app = typer.Typer(name="accounts", help="Test accounts on a target, made once through its service key.")
+target_app = typer.Typer(
+    name="target",
+    help="Describe a deployment once (gauntlet-target.toml) and check it.\n\n"
+    "Example: gauntlet target check --target-file gauntlet-target.toml",
+)
+accounts_app = typer.Typer(
+    name="accounts",
+    help="Test accounts on a target, made once through its service key.\n\n"
+    "Example: gauntlet target accounts create --count 20 --target-file gauntlet-target.toml",
+)
 target_app.add_typer(accounts_app, name="accounts")
 
 TargetOpt = Annotated[
@@ -69,7 +77,10 @@ def show(
     show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include the keys and the DSN")] = False,
     state_dir: StateDirOpt = None,
 ) -> None:
-    """Print the resolved target (file plus environment overrides) as JSON; keys only with --show-secrets."""
+    """Print the resolved target (file plus environment overrides) as JSON; keys only with --show-secrets.
+
+    Example: gauntlet target show --target-file gauntlet-target.toml
+    """
     described = _need_target(target, target_file)
     shown = described.public_json(secrets=show_secrets) | {"source": str(described.source or "")}
     typer.echo(json.dumps(shown, indent=2))
@@ -77,7 +88,10 @@ def show(
 
 @target_app.command("check")
 def check(target: TargetOpt = None, target_file: TargetFileOpt = None, state_dir: StateDirOpt = None) -> None:
-    """Reachability, keys accepted, accounts sign in, each mapped proxy exists and carries the platform's traffic."""
+    """Reachability, keys accepted, accounts sign in, each mapped proxy exists and carries the platform's traffic.
+
+    Example: gauntlet target check --target-file gauntlet-target.toml
+    """
     described = _need_target(target, target_file)
     out.print(f"target {described.label}")
     reach = reachable(described)
@@ -265,6 +279,8 @@ def create_accounts(
 
     The accounts file (JSON list of email/password, what `gauntlet load --accounts` reads) is written with
     mode 0600, and the target file's `accounts_file` is set to it.
+
+    Example: gauntlet target accounts create --count 20 --target-file gauntlet-target.toml
     """
     if count > MAX_ACCOUNTS:
         raise GauntletError(f"--count {count} is too many: at most {MAX_ACCOUNTS}")

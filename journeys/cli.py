@@ -25,7 +25,10 @@ out = Console()
 DEFAULT_ARTIFACTS = Path(".gauntlet-journeys")
 
 journey_app = typer.Typer(
-    name="journey", help="Synthetic journeys in a real Chromium.", no_args_is_help=True, add_completion=False
+    name="journey",
+    help="Synthetic journeys in a real Chromium.\n\nExample: gauntlet journey run signup_to_notification",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -36,7 +39,10 @@ def register(app: typer.Typer) -> None:
 
 @journey_app.command("list")
 def list_journeys() -> None:
-    """The journeys there are, with their steps and budgets."""
+    """The journeys there are, with their steps and budgets.
+
+    Example: gauntlet journey list
+    """
     from gauntlet.journeys.catalog import JOURNEYS
 
     for journey in JOURNEYS.values():
@@ -60,7 +66,10 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
 ) -> None:
-    """Run journeys (all by default); exit 1 if any failed."""
+    """Run journeys (all by default); exit 1 if any failed.
+
+    Example: gauntlet journey run signup_to_notification
+    """
     try:
         code = _run(names or [], target, headed, artifacts, as_json, state_dir)
     except GauntletError as exc:

@@ -101,7 +101,9 @@ def load(
     profile: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PROFILES)}")] = None,
     scenario: Annotated[str, typer.Option("--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}")] = "smoke",
     users: Annotated[int | None, typer.Option(help="Users (rate: slots for arrivals in flight)")] = None,
-    duration: Annotated[str | None, typer.Option(help="90 (seconds), 30s, 5m, 1h30m (scenario default if unset)")] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="90 (seconds), 30s, 5m, 1h30m (scenario default if unset)")
+    ] = None,
     rate: Annotated[float | None, typer.Option(help="rate scenario: arrivals (requests) per second")] = None,
     scale: Annotated[
         float | None, typer.Option(help="Multiply the named user counts and rates (default 0.01; 1 with --master)")
@@ -137,7 +139,10 @@ def load(
         float | None, typer.Option(help="With --baseline: a p95 above this many times the baseline's regressed")
     ] = None,
 ) -> None:
-    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed (or p95 regressed)."""
+    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed (or p95 regressed).
+
+    Example: gauntlet load mixed --scenario ramp --users 10 --duration 30s
+    """
     try:
         code = _load(LoadOptions(**locals()))
     except GauntletError as exc:

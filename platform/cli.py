@@ -49,7 +49,10 @@ def migrate(
     ] = False,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
 ) -> None:
-    """Apply the platform's SQL migrations and load the seed data (both idempotent)."""
+    """Apply the platform's SQL migrations and load the seed data (both idempotent).
+
+    Example: gauntlet migrate
+    """
     try:
         target = dsn or default_primary_dsn(state_dir)
         applied, seeded = asyncio.run(_migrate(target, create_database))
@@ -87,7 +90,10 @@ def smoke(
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """The cutover guide's 15-minute smoke test (2A-2H) against a stack. Exit 1 if a section fails."""
+    """The cutover guide's 15-minute smoke test (2A-2H) against a stack. Exit 1 if a section fails.
+
+    Example: gauntlet smoke --json
+    """
     import json
     from dataclasses import asdict
 

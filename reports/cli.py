@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from typer.core import TyperGroup
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
+from gauntlet.cliutil import DefaultSubcommandGroup
+from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.files import write_atomically
 from gauntlet.reports.errors import ReportError
 from gauntlet.reports.resultfile import read_result, read_results
@@ -28,38 +28,23 @@ T = TypeVar("T")
 RESULT_FILE = "result.json"
 
 
-class _RenderByDefault(TyperGroup):
+class _RenderByDefault(DefaultSubcommandGroup):
     """`gauntlet report OUT_DIR ...` means `gauntlet report render OUT_DIR ...`; only compare needs its name.
 
-    Usage errors are shown and turned into exit code 2 here rather than left to
+    Usage errors are shown (one `error:` line) and turned into exit code 2 here rather than left to
     the caller: under `standalone_mode=False` they would otherwise escape as tracebacks.
     """
 
-    # `Any` for the context: its class lives in typer's private vendored click (typer._click).
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["render", *args]
-        return _usage_errors_exit(lambda: super(_RenderByDefault, self).parse_args(ctx, args))
-
-    def invoke(self, ctx: Any) -> Any:
-        return _usage_errors_exit(lambda: super(_RenderByDefault, self).invoke(ctx))
-
-
-def _usage_errors_exit(call: Callable[[], T]) -> T:
-    try:
-        return call()
-    except typer.TyperException as exc:
-        show = getattr(exc, "show", None)
-        if show is None:
-            raise
-        show()
-        raise SystemExit(getattr(exc, "exit_code", EXIT_USAGE)) from None
+    default_command = "render"
 
 
 report_app = typer.Typer(
     cls=_RenderByDefault,
     name="report",
-    help="Render a run's reports (`gauntlet report OUT_DIR`) or compare two runs (`gauntlet report compare A B`).",
+    help="Render a run's reports: `gauntlet report OUT_DIR [--from FILE...]` (the long form is "
+    "`gauntlet report render OUT_DIR`); compare two runs: `gauntlet report compare A B`.\n\n"
+    "Exit codes: 0 passed (no regression), 1 the run failed (a regression), 2 bad input.\n\n"
+    "Example: gauntlet report reports-out && gauntlet report compare baseline/ reports-out/",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -104,7 +89,10 @@ def render(
         ),
     ] = None,
 ) -> None:
-    """Write junit.xml, report.html and summary.md for a run. Exit 1 when the run failed."""
+    """Write junit.xml, report.html and summary.md for a run. Exit 1 when the run failed.
+
+    Example: gauntlet report reports-out --from load/results.json
+    """
     _run_command(lambda: _render(out_dir, list(inputs or [])))
 
 
@@ -148,7 +136,12 @@ def compare(
         float, typer.Option(help="Throughput regression: lower by more than this fraction")
     ] = 0.10,
 ) -> None:
-    """Side-by-side diff of two runs (Markdown on stdout). Exit 1 when B regressed from A."""
+    """Side-by-side diff of two runs (Markdown on stdout). Exit 1 when B regressed from A.
+
+    A change counts only beyond the tolerance and the two runs' noise; runs of different plans are said to differ.
+
+    Example: gauntlet report compare baseline/ reports-out/ --out compare-out
+    """
 
     def body() -> int:
         from gauntlet.reports.compare import Tolerance, compare_runs, comparison_html, comparison_markdown

@@ -25,7 +25,8 @@ out = Console()
 
 acceptance_app = typer.Typer(
     name="acceptance",
-    help="Every rule the seeds state (onboarding, feed, queues, access, ...) as a black-box check.",
+    help="Every rule the seeds state (onboarding, feed, queues, access, ...) as a black-box check.\n\n"
+    "Example: gauntlet acceptance run feed",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -22,7 +22,9 @@ console = Console(stderr=True)
 gate_app = typer.Typer(
     invoke_without_command=True,
     help="Smoke, load with SLO thresholds, drills under load and journeys; then reports. "
-    "`gauntlet gate canary` is the seeds' auto-rollback gate.",
+    "`gauntlet gate canary` is the seeds' auto-rollback gate.\n\n"
+    "Exit codes: 0 passed, 1 something failed, 2 could not run, 130 interrupted.\n\n"
+    "Example: gauntlet gate --profile ci --out reports-out",
 )
 
 
@@ -67,6 +69,8 @@ def gate(
     """Smoke test, load with SLO thresholds, drills under load and journeys; then reports.
 
     Exit 0 all passed, 1 any SLO, drill or journey failed, 2 something could not run.
+
+    Example: gauntlet gate --profile ci --out reports-out
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -141,6 +145,8 @@ def canary(
     """Error rate > 2 %, burn rate > 2.0 or exploration drift > 50 % of epsilon => turn global.safe_mode on.
 
     Exit 0 healthy, 1 breached (safe mode turned on, unless --dry-run), 2 usage/environment.
+
+    Example: gauntlet gate canary --dry-run
     """
     from gauntlet.gate.canary import PlatformClient, evaluate, read_metrics, roll_back
     from gauntlet.stack.current import running_state

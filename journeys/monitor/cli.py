@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import typer
 from rich.console import Console
 
+from gauntlet.cliutil import DefaultSubcommandGroup
 from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.journeys.monitor.schedule import DurationError, Schedule, parse_duration
 from gauntlet.journeys.monitor.status import AlertPolicy, PolicyError
@@ -31,9 +32,19 @@ err = Console(stderr=True)
 MONITOR_DIR = "monitor"
 DEFAULT_PORT = 8787
 
+
+class _RunByDefault(DefaultSubcommandGroup):
+    """`gauntlet monitor --every 60s` means `gauntlet monitor run --every 60s`; `--help` lists the commands only."""
+
+    default_command = "run"
+
+
 monitor_app = typer.Typer(
+    cls=_RunByDefault,
     name="monitor",
-    help="Run the synthetic journeys on a schedule; status page, metrics and alerts.",
+    help="Run the synthetic journeys on a schedule; status page, metrics and alerts. "
+    "`gauntlet monitor [OPTIONS]` is `gauntlet monitor run [OPTIONS]`.\n\n"
+    "Example: gauntlet monitor run --every 60s --webhook https://hooks.slack.com/services/T0/B0/X",
     add_completion=False,
 )
 
@@ -93,36 +104,6 @@ StateDir = Annotated[
 ]
 
 
-@monitor_app.callback(invoke_without_command=True)
-def monitor(
-    ctx: typer.Context,
-    every: Every = "60s",
-    jitter: Jitter = None,
-    target: Target = None,
-    service_key: ServiceKey = None,
-    journeys: Journeys = None,
-    retries: Retries = 1,
-    fail_after: FailAfter = 3,
-    cooldown: Cooldown = "30m",
-    webhook: Webhook = None,
-    history: HistoryOpt = None,
-    page: PageOpt = None,
-    artifacts: Artifacts = None,
-    max_runs: MaxRuns = None,
-    for_: For = None,
-    retention: Retention = "14d",
-    slow_at: SlowAt = 0.8,
-    probes: Probes = True,
-    journey_timeout: JourneyTimeout = None,
-    page_url: PageUrl = None,
-    headed: Headed = False,
-    state_dir: StateDir = None,
-) -> None:
-    """Run the journeys every --every (same as `gauntlet monitor run`)."""
-    if ctx.invoked_subcommand is None:
-        _exit(_run_monitor(locals()))
-
-
 @monitor_app.command("run")
 def run(
     every: Every = "60s",
@@ -147,7 +128,10 @@ def run(
     headed: Headed = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Run the journeys and probes on schedule; exit 1 if the final status is red."""
+    """Run the journeys and probes on schedule; exit 1 if the final status is red.
+
+    Example: gauntlet monitor run --every 60s --max-runs 3
+    """
     _exit(_run_monitor(locals()))
 
 
@@ -161,7 +145,10 @@ def serve(
     artifacts: Artifacts = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Serve the status page, /metrics, /status.json and the artifacts (read-only)."""
+    """Serve the status page, /metrics, /status.json and the artifacts (read-only).
+
+    Example: gauntlet monitor serve --port 8787
+    """
     _exit(_serve(port=port, host=host, history=history, artifacts=artifacts, state_dir=state_dir))
 
 
