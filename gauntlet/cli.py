@@ -267,9 +267,25 @@ def logs(
     if not log.exists():
         known = sorted(p.stem for p in log.parent.glob("*.log")) if log.parent.exists() else []
         raise GauntletError(f"no log for {service!r}; known services: {', '.join(known) or 'none (run `gauntlet up`)'}")
+    note = _log_note(record, log)
+    if note:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True, highlight=False)
     argv = ["tail", "-n", str(lines), *(["-F"] if follow else []), str(log)]
     with contextlib.suppress(KeyboardInterrupt):
         subprocess.run(argv, check=False)
+
+
+def _log_note(record: object, log: Path) -> str | None:
+    """Why a log may show little: the API's access log is off (warnings and errors only), or it is empty."""
+    argv = getattr(record, "argv", None) or []
+    if "--no-access-log" in argv:
+        return (
+            "the API's access log is off (uvicorn --no-access-log --log-level warning): this log holds "
+            "warnings and errors only; per-request numbers are in `gauntlet load` results and the API's /metrics"
+        )
+    if log.stat().st_size == 0:
+        return f"{log} is empty: the service has logged nothing yet"
+    return None
 
 
 def _print_status(statuses: list[ServiceStatus]) -> None:

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gauntlet.load.results import LoadResult, RequestStats
+from gauntlet.reports.formatting import rate_limit_hint
 
 # `aborted.reason` of a run cut short by Ctrl-C or SIGTERM (then ` (SIGTERM)` follows).
 INTERRUPTED = "interrupted"
@@ -110,8 +111,12 @@ def verdict_lines(result: LoadResult) -> list[Text]:
             lines.append(Text(tag + "baseline " + c["text"], style=style))
         for warning in report["warnings"]:
             lines.append(Text(f"warning: baseline: {warning}", style="yellow"))
-    for error in result["errors"][:5]:
+    errors = sorted(result["errors"], key=lambda e: -e["occurrences"])
+    for error in errors[:5]:
         lines.append(Text(f"error x{error['occurrences']}: {error['name']}: {error['error'][:160]}", style="dim"))
+    hint = next((h for h in (rate_limit_hint(e["error"]) for e in errors) if h), None)
+    if hint is not None:
+        lines.append(Text(hint, style="yellow"))
     aborted = result["aborted"]
     if aborted is not None and aborted["reason"].startswith(INTERRUPTED):
         lines.append(Text("INTERRUPTED: partial results, not judged", style="bold yellow"))

@@ -135,6 +135,9 @@ def test_gauntlet_down_sweeps_a_load_run_against_the_stack(cli: Cli, tmp_path: P
     load = _spawn_load(out, "--state-dir", str(cli.state_dir))
     children = _wait_for_children(load)
     _wait_for_requests(load, out)
+    # While the stack is up: `gauntlet logs api` says why it shows so little.
+    logs = cli.run("logs", "api")
+    assert logs.returncode == 0 and "access log is off" in " ".join(logs.stderr.split()), logs.stderr
     down = cli.run("down")
     assert down.returncode == 0, down.stderr
     assert _alive(children) == [], "`gauntlet down` left a Locust process of this stack running"
