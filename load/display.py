@@ -127,3 +127,21 @@ def verdict_lines(result: LoadResult) -> list[Text]:
     verdict = " and ".join(failed) if failed else "all thresholds met"
     lines.append(Text(verdict, style="bold red" if failed else "bold green"))
     return lines
+
+
+def phase_figure(p: dict[str, Any], total_s: float | None) -> str:
+    """A load run's progress in one short cell (the gate's live table): users, rps, p95, errors, time left."""
+    requests = int(p.get("requests", 0))
+    failures = int(p.get("failures", 0))
+    rate = failures / requests * 100 if requests else 0.0
+    parts = [
+        f"users {p.get('users', 0)}",
+        f"{float(p.get('rps', 0)):.1f} rps",
+        f"p95 {float(p.get('p95_ms', 0)):.0f} ms",
+        f"errors {failures} ({rate:.1f} %)",
+    ]
+    if total_s is not None:
+        parts.append(f"{max(0.0, total_s - float(p.get('t_s', 0))):.0f} s left")
+    if p.get("aborted"):
+        parts.append(f"ABORTING: {p['aborted']}")
+    return " · ".join(parts)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,8 @@ from rich.table import Table
 from gauntlet.errors import GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
 from gauntlet.gate.runner import EXIT_INTERRUPTED, GateOptions, run_gate
+from gauntlet.load.display import phase_figure
+from gauntlet.load.runner import ProgressFeed
 from gauntlet.stack.current import resolve_state_dir
 
 console = Console(stderr=True)
@@ -92,28 +96,11 @@ def gate(
         skip=frozenset(_phases(skip or [])),
         baseline=baseline,
     )
-    rows: dict[str, tuple[str, str, float]] = {}
-    started = time.monotonic()
-
-    def table() -> Table:
-        view = Table(title=f"gauntlet gate --profile {chosen.name}  ({time.monotonic() - started:.0f}s)")
-        for column in ("phase", "status", "seconds", "figures"):
-            view.add_column(column)
-        colours = {"passed": "green", "failed": "red", "error": "red", "running": "yellow", "skipped": "yellow"}
-        for name, (status, figure, since) in rows.items():
-            seconds = f"{time.monotonic() - since:.0f}" if status == "running" else ""
-            view.add_row(name, f"[{colours.get(status, 'white')}]{status}[/]", seconds, figure)
-        return view
-
-    with Live(table(), console=console, refresh_per_second=2, transient=False) as live:
-
-        def progress(phase: str, status: str, figure: str) -> None:
-            since = rows.get(phase, ("", "", time.monotonic()))[2] if status != "running" else time.monotonic()
-            rows[phase] = (status, figure, since)
-            live.update(table())
-
-        outcome = run_gate(options, progress)
-        live.update(table())
+    view = LiveTable(title=f"gauntlet gate --profile {chosen.name}", load_dir=options.out_dir / "load")
+    # get_renderable: every refresh redraws the table, so the timers tick while a phase runs.
+    with Live(console=console, refresh_per_second=2, transient=False, get_renderable=view.render) as live:
+        outcome = run_gate(options, view.progress)
+        live.refresh()
     for culprit in outcome.run.culprits():
         console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
     if outcome.exit_code == EXIT_INTERRUPTED:
@@ -121,6 +108,84 @@ def gate(
         raise typer.Exit(outcome.exit_code)
     console.print(f"gate {outcome.run.verdict}: reports in {options.out_dir} (report.html, junit.xml, summary.md)")
     raise typer.Exit(outcome.exit_code)
+
+
+@dataclass
+class _Row:
+    status: str
+    figure: str
+    started: float
+    ended: float | None = None
+
+
+@dataclass
+class LiveTable:
+    """The gate's live view: each phase's status, its elapsed time (ticking) or duration, and its figures.
+
+    While the load phase runs, its figures are the load's own progress (users, rps, p95, errors, time
+    left), read from the progress file `gauntlet load` appends to once a second in its --out folder.
+    """
+
+    title: str
+    load_dir: Path
+    rows: dict[str, _Row] = field(default_factory=dict)
+    started: float = field(default_factory=lambda: time.monotonic())
+    _load_feed: ProgressFeed | None = None
+    _load_total_s: float | None = None
+    _load_since: float = 0.0
+
+    def progress(self, phase: str, status: str, figure: str) -> None:
+        now = time.monotonic()
+        if status == "running":
+            self.rows[phase] = _Row(status=status, figure=figure, started=now)
+            if phase == "load":
+                self._watch_load()
+            return
+        row = self.rows.get(phase)
+        started = row.started if row is not None and row.status == "running" else now
+        self.rows[phase] = _Row(status=status, figure=figure, started=started, ended=now)
+
+    def _watch_load(self) -> None:
+        path = self.load_dir / "progress.jsonl"
+        # A progress file left by an earlier gate in the same --out: read only what this run appends.
+        offset = path.stat().st_size if path.exists() else 0
+        self._load_feed = ProgressFeed(path, offset=offset)
+        self._load_total_s = None
+        self._load_since = time.time()
+
+    def _load_figure(self) -> str:
+        if self._load_feed is None:
+            return ""
+        if self._load_total_s is None:
+            self._load_total_s = _planned_seconds(self.load_dir / "plan.json", written_after=self._load_since)
+        latest = self._load_feed.poll()
+        return phase_figure(latest, self._load_total_s) if latest else "starting Locust"
+
+    def render(self) -> Table:
+        now = time.monotonic()
+        view = Table(title=f"{self.title}  ({now - self.started:.0f} s)")
+        for column in ("phase", "status", "seconds", "figures"):
+            view.add_column(column)
+        colours = {"passed": "green", "failed": "red", "error": "red", "running": "yellow", "skipped": "yellow"}
+        for name, row in self.rows.items():
+            running = row.status == "running"
+            seconds = f"{(now if running else (row.ended or now)) - row.started:.0f}"
+            if row.status == "skipped":
+                seconds = "-"
+            figure = self._load_figure() if running and name == "load" and not row.figure else row.figure
+            view.add_row(name, f"[{colours.get(row.status, 'white')}]{row.status}[/]", seconds, figure)
+        return view
+
+
+def _planned_seconds(plan_path: Path, *, written_after: float) -> float | None:
+    """How long the load run's plan lasts (its last stage's end), once this run's `gauntlet load` wrote it."""
+    try:
+        if plan_path.stat().st_mtime < written_after - 1.0:
+            return None  # an earlier run's plan
+        stages = json.loads(plan_path.read_text(encoding="utf-8"))["stages"]
+        return float(stages[-1]["until_s"]) if stages else None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
 
 
 def _phases(names: list[str]) -> list[str]:
