@@ -72,7 +72,7 @@ def test_junit_marks_the_skipped_rule_skipped_and_the_failed_one_failed(tmp_path
 def test_html_and_markdown_show_the_rules(tmp_path: Path) -> None:
     run = read_result(_write(tmp_path, _result("passed", "failed", "skipped")))
     html = report_html(run)
-    assert "id='acceptance'" in html and "feed.rule_1" in html and "SKIPPED" in html
+    assert 'id="acceptance"' in html and "feed.rule_1" in html and "SKIPPED" in html
     assert "Acceptance: 1/3 rules held, 1 failed, 1 skipped." in summary_markdown(run)
 
 
