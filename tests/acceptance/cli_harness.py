@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,10 @@ import pytest
 from gauntlet.stack import processes
 
 GAUNTLET = [sys.executable, "-c", "from gauntlet.cli import main; main()"]
+
+
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Cli:
@@ -38,6 +43,9 @@ class Cli:
             stderr=subprocess.PIPE,
             text=True,
             stdin=subprocess.DEVNULL,
+            # Ctrl-C as a terminal delivers it: a suite started in the background (`cmd &`) inherits
+            # SIGINT ignored, and then Python never raises KeyboardInterrupt in the child.
+            preexec_fn=default_sigint,
         )
 
     def state(self) -> dict[str, object]:

@@ -19,7 +19,7 @@ import pytest
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.stack.ports import free_ports
-from tests.acceptance.cli_harness import GAUNTLET, Cli
+from tests.acceptance.cli_harness import GAUNTLET, Cli, default_sigint
 
 pytestmark = pytest.mark.acceptance
 
@@ -40,6 +40,7 @@ def _spawn_load(out: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,  # Ctrl-C as a terminal delivers it, even from a backgrounded suite
     )
 
 

@@ -4,7 +4,8 @@ Two healthy runs of the same plan are not a regression; the same plan with every
 database connection slowed by a Toxiproxy latency toxic is (the feed's p95), and the
 run fails (exit 1)
 although its own SLO file (deliberately lenient here) is met: the absolute objective
-alone would let it pass. Runs are 8 s each at 15 requests/s (12 slots), with fixture accounts.
+alone would let it pass. Runs are 15 s each at 15 requests/s (12 slots), with fixture accounts:
+enough feed samples to compare even on a busy CI machine.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def feed_run(run_load: RunLoad, stack: StackState, accounts: Path, slo: Path, *e
     """The open model: a fixed arrival rate gives a slowed run as many samples as a healthy one (a closed
     model's users would make fewer, slower requests), and 15/s leaves a busy 2-core machine unsaturated."""
     return run_load(
-        "home_for_you", "--scenario", "rate", "--rate", "15", "--duration", "8s", "--users", "12",
+        "home_for_you", "--scenario", "rate", "--rate", "15", "--duration", "15s", "--users", "12",
         "--target", stack.api_url, "--accounts", str(accounts), "--api-key", stack.anon_key,
         "--slo", str(slo), *extra,
     )  # fmt: skip
