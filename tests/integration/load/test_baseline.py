@@ -125,7 +125,7 @@ def test_a_baseline_of_another_plan_is_refused_before_any_load(
     baseline = feed_run(run_load, gauntlet_stack, accounts, lenient_slo)
     assert baseline.exit_code == 0, baseline.output
     other = run_load(
-        "home_for_you", "--scenario", "rate", "--rate", "10", "--duration", "8s", "--users", "12",
+        "home_for_you", "--scenario", "rate", "--rate", "10", "--duration", "15s", "--users", "12",
         "--target", gauntlet_stack.api_url, "--accounts", str(accounts),
         "--baseline", str(baseline.out_dir / "results.json"),
     )  # fmt: skip
