@@ -40,6 +40,7 @@ class PlatformSettings(BaseSettings):
     # falls back instead of waiting.
     redis_timeout_ms: int = 150
     # Edge rate limits: off switch and a multiplier on every profile's capacity and refill rate
+    # (except the per-account failed-login limit: see platform/ratelimit.py UNSCALED)
     # (load profiles from one loopback address raise it instead of turning limits off).
     rate_limits_enabled: bool = True
     rate_limit_multiplier: float = 1.0

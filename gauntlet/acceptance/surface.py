@@ -104,17 +104,19 @@ class Surface:
     def _who(as_: As) -> str:
         return as_ if isinstance(as_, str) else f"user {as_.email}"
 
-    async def request(self, method: str, path: str, *, as_: As, json_body: Any = None, label: str = "") -> Answer:
-        """One HTTP call; a 429 is waited out (its Retry-After, bounded) and retried a few times."""
+    async def request(
+        self, method: str, path: str, *, as_: As, json_body: Any = None, label: str = "", wait_out_429: bool = True
+    ) -> Answer:
+        """One HTTP call; a 429 is waited out (its Retry-After, bounded) and retried a few times, unless told not to."""
         call = label or f"{method} {path} as {self._who(as_)}"
-        for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
+        for attempt in range(MAX_RATE_LIMIT_WAITS + 1 if wait_out_429 else 1):
             try:
                 response = await self._http.request(method, path, json=json_body, headers=self._headers(as_))
             except httpx.HTTPError as exc:
                 raise CheckFailed(
                     f"{call}: no answer from {self.target.api_url} ({type(exc).__name__}: {exc})"
                 ) from exc
-            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_WAITS:
+            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_WAITS or not wait_out_429:
                 break
             await asyncio.sleep(_retry_after(response))
         try:

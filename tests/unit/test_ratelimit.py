@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from gauntlet.platform.ratelimit import PROFILES, TAKE_SCRIPT, BucketSpec, BucketState, MemoryBuckets, retry_after, take
+from gauntlet.platform.ratelimit import (
+    PROFILES,
+    TAKE_SCRIPT,
+    BucketSpec,
+    BucketState,
+    MemoryBuckets,
+    retry_after,
+    spec_for,
+    take,
+)
 
 SPEC = BucketSpec(capacity=3, refill_per_s=1)
 
@@ -47,6 +56,11 @@ def test_profiles_scale_and_exist() -> None:
     assert set(PROFILES) == {"high", "standard", "expensive", "auth", "admin", "login_address", "login_account"}
     assert PROFILES["auth"].scaled(2) == BucketSpec(capacity=20, refill_per_s=20 / 60)
     assert PROFILES["high"].capacity > PROFILES["standard"].capacity > PROFILES["expensive"].capacity
+
+
+def test_the_multiplier_leaves_one_accounts_failed_login_limit_as_it_is() -> None:
+    assert spec_for("login_account", 50.0) == PROFILES["login_account"]
+    assert spec_for("login_address", 50.0) == PROFILES["login_address"].scaled(50.0)
 
 
 def test_memory_buckets_are_per_key_and_bounded() -> None:

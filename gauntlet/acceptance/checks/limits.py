@@ -4,10 +4,10 @@
   window (moved through SQL, no sleeping) allows again.
 - check_rate_limit: a token bucket of capacity p_limit; N allowed, then refused with a
   retry_after; refilled as time passes (moved through SQL).
-- Edge limits (429 + Retry-After) are NOT checked here: the gate stack multiplies every bucket
-  by GAUNTLET_RATE_LIMIT_MULTIPLIER=50, so the smallest per-user bucket (`expensive`) holds
-  1000 tokens refilled at 50/s, while the embedded API on a 2-core runner answers ~90 req/s:
-  no caller can empty a bucket within a check's budget. The DB-level limiters are checked.
+- Edge limits answer 429 with Retry-After: checked on the one edge bucket a check can empty
+  within its budget, the per-account failed-login limit (20 wrong passwords; the gate stack's
+  GAUNTLET_RATE_LIMIT_MULTIPLIER=50 scales every other bucket out of reach, and leaves this one
+  alone: platform/ratelimit.py UNSCALED).
 - flags_for fails open: whoever asks (anon, a user, an unknown user id), it answers every flag
   with its value, and a flag outside the caller's rollout reports its default
   {"enabled": false} rather than an error or nothing.
@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import uuid
 
-from gauntlet.acceptance.registry import check, expect
+from gauntlet.acceptance.registry import check, expect, fail
 from gauntlet.acceptance.surface import Surface
 
 SEEDS_DB = "000 Rate Limiting (bump_rate(bucket, limit, window_seconds) -> boolean); 003 Task 2 DB rate limits"
 SEEDS_FLAGS = "003 Task 1 Feature flags: flags_for() RPC, fail-open defaults"
+SEEDS_EDGE = "003/004 Task 3 Edge rate limits (auth profile); 000 Rate Limiting"
+# Wrong passwords for one account before its limit must answer 429 (its capacity is 20; at multiplier 1
+# the per-address-and-account `auth` bucket of 10 answers first).
+MAX_WRONG_PASSWORDS = 25
 
 
 @check(
@@ -136,3 +140,37 @@ async def flags_for_fails_open(t: Surface) -> None:
                 )
         finally:
             await conn.execute("delete from public.feature_flags where key = $1", key)
+
+
+@check(
+    "limits.edge_429_with_retry_after",
+    title="repeated wrong passwords for one account are refused with 429 rate_limited and a Retry-After "
+    "in whole seconds, within the account's failed-login limit",
+    seeds=SEEDS_EDGE,
+)
+async def edge_429_with_retry_after(t: Surface) -> None:
+    user = await t.signup("edge-limit")
+    body = {"email": user.email, "password": "not-" + user.password}
+    statuses: list[int] = []
+    for _ in range(MAX_WRONG_PASSWORDS):
+        answer = await t.request(
+            "POST", "/auth/v1/token?grant_type=password", as_="anon", json_body=body, wait_out_429=False,
+            label=f"a wrong-password sign-in for {user.email}",
+        )  # fmt: skip
+        statuses.append(answer.status)
+        if answer.status == 429:
+            retry = answer.headers.get("retry-after", "")
+            expect(
+                retry.isdigit() and int(retry) >= 1,
+                f"{answer.describe()} with Retry-After {retry!r}; expected a whole number of seconds >= 1",
+            )
+            expect(answer.code == "rate_limited", f"{answer.describe()}; expected the code rate_limited")
+            return
+        expect(
+            answer.status == 400,
+            f"{answer.describe()}; expected 400 invalid_credentials for a wrong password (then 429 once limited)",
+        )
+    fail(
+        f"{MAX_WRONG_PASSWORDS} wrong passwords for one account were all answered {sorted(set(statuses))}, "
+        "never 429: the failed-login limit per account (20) is not enforced"
+    )
