@@ -59,6 +59,11 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
     embedded = options.target is None
     we_started = False
     run_checks: list[Check] = []
+    # Chosen before any stack starts: a wrong baseline is exit 2 with nothing left running.
+    baseline = gate_baseline.choose(
+        options.profile, override=options.baseline, state_dir=options.state_dir, target=options.target
+    )
+    run_checks += baseline.checks
     if embedded:
         progress("stack", "running", "")
         state, we_started = _embedded_stack(options)
@@ -69,10 +74,6 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         assert options.target is not None
         target = options.target
         ensure_reachable(target)
-    baseline = gate_baseline.choose(
-        options.profile, override=options.baseline, state_dir=options.state_dir, target=options.target
-    )
-    run_checks += baseline.checks
     try:
         phases = build_phases(
             options.profile,
