@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
-from gauntlet.errors import EnvironmentProblem
-from gauntlet.journeys.browser import launch
 from gauntlet.reports.example import example_run
 from gauntlet.reports.html import report_html
 from gauntlet.reports.model import Run
@@ -24,21 +21,6 @@ CHARTS = [
     "chart-drill-timeline-0",
     "chart-journey-waterfall-0",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # The journeys' launcher: /usr/bin/chromium (or GAUNTLET_CHROMIUM) with the flags this machine needs,
-    # else Playwright's own browser.
-    with sync_playwright() as playwright:
-        try:
-            launched = launch(playwright)
-        except EnvironmentProblem as exc:  # fail, never skip: `./dev test` installs Chromium
-            pytest.fail(str(exc))
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 class Opened:

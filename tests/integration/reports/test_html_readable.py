@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from gauntlet.errors import EnvironmentProblem
-from gauntlet.journeys.browser import launch
 from gauntlet.reports import charts
 from gauntlet.reports.entries import Activity, LoadError
 from gauntlet.reports.example import example_run
@@ -28,19 +25,6 @@ RATE_LIMITED = (
     'HTTP 429: {"code": "rate_limited", "message": "Too many requests (auth limit); retry in 3 s", '
     '"details": null, "hint": null}'
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        try:
-            launched = launch(playwright)
-        except EnvironmentProblem as exc:  # fail, never skip: `./dev test` installs Chromium
-            pytest.fail(str(exc))
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def failing_run() -> Run:
