@@ -50,7 +50,6 @@ from gauntlet.platform.api.rpc_catalog import REPLICA_READS, execute, is_allowed
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.db import UNAVAILABLE
-from gauntlet.platform.metrics import RpcSample
 from gauntlet.platform.queries import sql
 
 router = APIRouter(prefix="/rest/v1", tags=["rest"])
@@ -432,17 +431,7 @@ async def _rpc_with_modifiers(
         status, error_code = 500, "internal_error"
         raise
     finally:
-        state.metrics.record_rpc(
-            RpcSample(
-                name=function if is_allowed(function) else "<unknown>",
-                role=claims.role,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                status=status,
-                error_code=error_code,
-                user_id=claims.sub,
-                at=time.time(),
-            )
-        )
+        rpc.record_call(state, function, claims, started, status, error_code)
 
 
 async def _parse_async(request: Request, skip: tuple[str, ...]) -> Query:
