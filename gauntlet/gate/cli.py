@@ -13,11 +13,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
+from gauntlet.gate.phases import STEPPED_PHASES, steps_file
 from gauntlet.gate.runner import EXIT_INTERRUPTED, GateOptions, run_gate
 from gauntlet.load.display import phase_figure
 from gauntlet.load.runner import ProgressFeed
+from gauntlet.progress import StepFeed, step_figure
 from gauntlet.stack.current import resolve_state_dir
 
 console = Console(stderr=True)
@@ -62,6 +64,13 @@ def gate(
         ),
     ] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The embedded stack's state dir")] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast",
+            help="Stop at the first phase that fails; the later phases are reported as not run (never passed)",
+        ),
+    ] = False,
     baseline: Annotated[
         str | None,
         typer.Option(
@@ -95,8 +104,11 @@ def gate(
         keep_stack=keep_stack,
         skip=frozenset(_phases(skip or [])),
         baseline=baseline,
+        fail_fast=fail_fast,
     )
-    view = LiveTable(title=f"gauntlet gate --profile {chosen.name}", load_dir=options.out_dir / "load")
+    view = LiveTable(
+        title=f"gauntlet gate --profile {chosen.name}", load_dir=options.out_dir / "load", out_dir=options.out_dir
+    )
     # get_renderable: every refresh redraws the table, so the timers tick while a phase runs.
     with Live(console=console, refresh_per_second=2, transient=False, get_renderable=view.render) as live:
         outcome = run_gate(options, view.progress)
@@ -124,15 +136,19 @@ class LiveTable:
 
     While the load phase runs, its figures are the load's own progress (users, rps, p95, errors, time
     left), read from the progress file `gauntlet load` appends to once a second in its --out folder.
+    While drills or journeys run, their figures are the current drill or journey and its step, from
+    the step events the phase writes (gauntlet/progress.py) under `out_dir`.
     """
 
     title: str
     load_dir: Path
+    out_dir: Path | None = None
     rows: dict[str, _Row] = field(default_factory=dict)
     started: float = field(default_factory=lambda: time.monotonic())
     _load_feed: ProgressFeed | None = None
     _load_total_s: float | None = None
     _load_since: float = 0.0
+    _steps: dict[str, StepFeed] = field(default_factory=dict)
 
     def progress(self, phase: str, status: str, figure: str) -> None:
         now = time.monotonic()
@@ -140,6 +156,8 @@ class LiveTable:
             self.rows[phase] = _Row(status=status, figure=figure, started=now)
             if phase == "load":
                 self._watch_load()
+            if phase in STEPPED_PHASES and self.out_dir is not None:
+                self._steps[phase] = StepFeed.following(steps_file(self.out_dir, phase))
             return
         row = self.rows.get(phase)
         started = row.started if row is not None and row.status == "running" else now
@@ -161,6 +179,12 @@ class LiveTable:
         latest = self._load_feed.poll()
         return phase_figure(latest, self._load_total_s) if latest else "starting Locust"
 
+    def _live_figure(self, phase: str) -> str:
+        if phase == "load":
+            return self._load_figure()
+        feed = self._steps.get(phase)
+        return step_figure(feed.latest(), time.time()) if feed is not None else ""
+
     def render(self) -> Table:
         now = time.monotonic()
         view = Table(title=f"{self.title}  ({now - self.started:.0f} s)")
@@ -172,7 +196,7 @@ class LiveTable:
             seconds = f"{(now if running else (row.ended or now)) - row.started:.0f}"
             if row.status == "skipped":
                 seconds = "-"
-            figure = self._load_figure() if running and name == "load" and not row.figure else row.figure
+            figure = self._live_figure(name) if running and not row.figure else row.figure
             view.add_row(name, f"[{colours.get(row.status, 'white')}]{row.status}[/]", seconds, figure)
         return view
 

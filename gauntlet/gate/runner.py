@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
 from gauntlet.gate import baseline as gate_baseline
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import Phase, PhaseOutcome, build_phases, remote_plan, run_phase
@@ -43,6 +43,8 @@ class GateOptions:
     skip: frozenset[str] = frozenset()
     # `--baseline FILE|last|none` for the load phase; None: the profile's `baseline` key.
     baseline: str | None = None
+    # `--fail-fast`: stop at the first phase that fails; the phases after it are listed as not run.
+    fail_fast: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,11 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
         outcomes: list[PhaseOutcome] = []
         interrupted = False
         try:
-            for phase in to_run:
+            for i, phase in enumerate(to_run):
                 outcomes.append(_run(phase, out, progress))
+                if options.fail_fast and outcomes[-1].exit_code != 0:
+                    run_checks += _stopped_early(to_run[i + 1 :], phase.name, progress)
+                    break
         except KeyboardInterrupt:
             # Ctrl-C: keep what finished, say what did not, and still write the reports.
             interrupted = True
@@ -239,6 +244,20 @@ def _skipped_by_request(phases: list[Phase], progress: Progress) -> list[Check]:
     ]
 
 
+def _stopped_early(phases: list[Phase], failed: str, progress: Progress) -> list[Check]:
+    """`--fail-fast`: the phases after the first failure, not run (skipped, never passed).
+
+    Waived, because the user asked to stop there: the verdict is already failed by the phase that
+    failed, and the not-run phases must not be mistaken for more things that broke.
+    """
+    why = f"not run: --fail-fast stopped the gate after {failed} failed"
+    for phase in phases:
+        progress(phase.name, "skipped", why)
+    return [
+        Check(name=f"gate phase {phase.name}", passed=False, skipped=True, waived=True, message=why) for phase in phases
+    ]
+
+
 def _skipped_on_remote(
     profile: GateProfile, skip: frozenset[str], progress: Progress, *, spec: Target | None = None
 ) -> list[Check]:
@@ -302,7 +321,7 @@ def _assemble(
 
 
 def _render(run: Run, out: Path) -> None:
-    from gauntlet.files import write_atomically
+    from gauntlet.base.files import write_atomically
     from gauntlet.reports.html import report_html
     from gauntlet.reports.junit import junit_xml
     from gauntlet.reports.markdown import summary_markdown

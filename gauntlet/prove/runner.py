@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import gauntlet
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import build_phases
 from gauntlet.prove.catalogue import Fault
@@ -250,9 +250,20 @@ def expected_catchers(fault: Fault) -> list[str]:
 
 
 def run_gate_on(
-    tree: Path, *, profile: str, config: Path, out: Path, timeout_s: float, state_dir: Path | None = None
+    tree: Path,
+    *,
+    profile: str,
+    config: Path,
+    out: Path,
+    timeout_s: float,
+    state_dir: Path | None = None,
+    fail_fast: bool = False,
 ) -> GateRun:
-    """`python -m gauntlet gate` against a fresh stack started from `tree`; the stack is down afterwards."""
+    """`python -m gauntlet gate` against a fresh stack started from `tree`; the stack is down afterwards.
+
+    `fail_fast`: a mutant's gate stops at the first phase that catches it (what `prove` needs to know),
+    which keeps a full-profile run of the catalogue within its time budget.
+    """
     state = state_dir or tree / ".gauntlet-prove"
     out.mkdir(parents=True, exist_ok=True)
     env = {
@@ -264,6 +275,8 @@ def run_gate_on(
     env.pop("GAUNTLET_STATE_DIR", None)
     argv = [sys.executable, "-m", "gauntlet", "gate", "--profile", profile, "--config", str(config)]
     argv += ["--state-dir", str(state), "--out", str(out)]
+    if fail_fast:
+        argv.append("--fail-fast")
     started = time.monotonic()
     code: int | None
     with open(out / "gate.log", "wb") as log:
@@ -443,6 +456,7 @@ def prove(options: ProveOptions, progress: Progress = lambda _: None) -> ProveEn
                     config=config,
                     out=out / "faults" / fault.name,
                     timeout_s=gate_timeout_s(config, profile),
+                    fail_fast=True,
                 )
             outcome = fault_outcome(fault, run)
             caught_by = ", ".join(outcome.caught_by) or outcome.detail
