@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import statistics
 import sys
@@ -38,6 +39,7 @@ from typing import Any
 import asyncpg
 import websockets
 
+from gauntlet.load.hdr import nearest_rank
 from gauntlet.platform.auth.tokens import mint
 from gauntlet.stack import supervisor
 from gauntlet.stack.state import StackState, load_state
@@ -46,8 +48,9 @@ TARGET_P95_MS = 500.0
 
 
 def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+    """The `q` (0-1) percentile by the harness's one convention (load/hdr.py nearest_rank); nan with no values."""
+    value = nearest_rank(values, q * 100)
+    return math.nan if value is None else value
 
 
 class Subscriber:
@@ -127,8 +130,8 @@ async def bench(state: StackState, rounds: int, gap_s: float) -> bool:
             await conn.execute("UPDATE public.feature_flags SET rollout_pct = $2 WHERE key = $1", key, r % 100)
 
         results.append(await _rounds("feature_flags", subs, 1000, update_flag, rounds, gap_s))
-        for s in subs:
-            await s.ws.close()
+        for sub in subs:
+            await sub.ws.close()
         await conn.execute("DELETE FROM public.feature_flags WHERE key = $1", key)
 
         owner = await conn.fetchval(
@@ -145,8 +148,8 @@ async def bench(state: StackState, rounds: int, gap_s: float) -> bool:
             )
 
         results.append(await _rounds("notifications", subs, 1000, insert_notification, rounds, gap_s))
-        for s in subs:
-            await s.ws.close()
+        for sub in subs:
+            await sub.ws.close()
         await conn.execute("DELETE FROM auth.users WHERE id = $1", owner)
     finally:
         await conn.close()

@@ -62,6 +62,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import random
 import shutil
@@ -83,6 +84,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the service helpers live with the conformance tests
 
 from gauntlet.chaos.toxiproxy.client import ToxiproxyClient  # noqa: E402
+from gauntlet.load.hdr import nearest_rank  # noqa: E402
 from tests.conformance.services import postgres_server, redis_server, stop_process  # noqa: E402
 from tests.conformance.upstreams import free_port  # noqa: E402
 
@@ -199,15 +201,16 @@ class TargetResult:
         return sum(w.machine_cpu_s for w in self.windows) / sum(w.ops for w in self.windows) * 1e6
 
     def p50_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.50) * 1000
+        return latency_ms(self.latencies, 50.0)
 
     def p99_ms(self) -> float:
-        return percentile(sorted(self.latencies), 0.99) * 1000
+        return latency_ms(self.latencies, 99.0)
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return sorted_values[index]
+def latency_ms(latencies_s: list[float], percentile: float) -> float:
+    """The `percentile` of round trips in ms by the harness's one convention (load/hdr.py nearest_rank)."""
+    value = nearest_rank(latencies_s, percentile)
+    return math.nan if value is None else value * 1000
 
 
 async def throughput_window(operations: list[Operation], seconds: float) -> tuple[int, float]:

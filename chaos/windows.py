@@ -1,18 +1,19 @@
 """What the background load saw: samples, and the pure maths over a window of them.
 
-Percentiles are exact (nearest rank over every sample in the window), not
-bucketed: a drill window holds a few hundred to a few thousand requests, so
-sorting them costs nothing and the numbers are the ones a person would compute.
+Percentiles are exact (nearest rank over every sample in the window, by the
+one convention of load/hdr.py), not bucketed: a drill window holds a few
+hundred to a few thousand requests, so sorting them costs nothing and the
+numbers are the ones a person would compute.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
 from gauntlet.chaos.experiment import RequestGroup
+from gauntlet.load.hdr import nearest_rank
 
 NO_RESPONSE = 0  # status of a request that got no HTTP answer (refused, reset, timed out, dropped)
 
@@ -52,14 +53,10 @@ class SecondBucket(TypedDict):
     p99: float | None
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0-100) of already sorted values; None when there are none."""
-    if not sorted_values:
-        return None
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile must be within 0-100 (got {q})")
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return round(sorted_values[rank - 1], 3)
+def percentile(latencies: Sequence[float], q: float) -> float | None:
+    """The `q` (0-100) percentile in ms to the microsecond (load/hdr.py's nearest_rank); None when there are none."""
+    value = nearest_rank(latencies, q)
+    return None if value is None else round(value, 3)
 
 
 def in_window(samples: Iterable[Sample], start: float, end: float) -> list[Sample]:

@@ -1,4 +1,5 @@
-"""Exact latency recording: one HdrHistogram per request name, plus a per-second series.
+"""Exact latency recording (one HdrHistogram per request name, plus a per-second series) and
+Gauntlet's one percentile convention.
 
 Every request is recorded in microseconds with three significant figures
 (0.1 % resolution) from 1 us to one hour, so percentiles are exact to that
@@ -6,11 +7,23 @@ resolution rather than Locust's rounded buckets. A recorder on a Locust worker
 is *drained* into a plain-data snapshot (histograms encoded in the standard
 HdrHistogram V2 base64 format) and shipped to the master, which merges it.
 
+The one percentile convention, for histograms and for plain lists of samples
+alike (monitor windows, chaos windows, benchmarks): the p-th percentile of n
+values is the value of rank max(1, round_half_up(p / 100 * n)), counting from
+the smallest. That is the rule of the hdrh library that computes every load
+percentile (`HdrHistogram.get_target_count_at_percentile`), so a percentile over
+raw samples (`nearest_rank`) is the value an HDR histogram of the same samples
+reports, to the histogram's 0.1 %. (Java's HdrHistogram rounds the rank up
+instead; the two differ by one rank only when p / 100 * n has a fraction below a half.)
+Metric names spell a percentile as `p95_ms`, `p99.9_ms` or `p99_9_ms`
+(`percentile_of_metric`).
+
 No Locust or gevent here: this module is pure bookkeeping and maths.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict
@@ -100,13 +113,47 @@ def decode(text: str) -> HdrHistogram:
     return HdrHistogram.decode(text.encode("ascii"))
 
 
+# -- the one percentile convention ------------------------------------------------------------------
+
+_PERCENTILE_METRIC = re.compile(r"^p(?P<whole>\d{1,2})(?:[._](?P<frac>\d{1,4}))?_ms$")
+
+
+def percentile_rank(count: int, percentile: float) -> int:
+    """The 1-based rank of the `percentile` (0-100) among `count` values: p/100*n rounded half up, in [1, n].
+
+    hdrh's own arithmetic (`int(p * n / 100 + 0.5)`), so samples and histograms agree.
+    """
+    return min(count, max(1, int(percentile * count / 100 + 0.5)))
+
+
+def nearest_rank(values: Iterable[float], percentile: float) -> float | None:
+    """The `percentile` (0-100) of `values` by `percentile_rank`: an observed value; None when there are none."""
+    if not 0.0 <= percentile <= 100.0:
+        raise ValueError(f"percentile must be within 0-100, got {percentile!r}")
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[percentile_rank(len(ordered), percentile) - 1]
+
+
 def percentile_ms(histogram: HdrHistogram, percentile: float) -> float:
-    """The value at `percentile` (0-100) in milliseconds; 0.0 for an empty histogram."""
+    """The value at `percentile` (0-100] in milliseconds; 100 is the maximum; 0.0 for an empty histogram."""
+    if not 0.0 < percentile <= 100.0:
+        raise ValueError(f"percentile {percentile!r} must be in (0, 100]")
     if histogram.get_total_count() == 0:
         return 0.0
-    if percentile >= 100.0:
+    if percentile == 100.0:
         return float(histogram.get_max_value()) / 1000.0
     return float(histogram.get_value_at_percentile(percentile)) / 1000.0
+
+
+def percentile_of_metric(metric: str) -> float | None:
+    """p95_ms -> 95.0, p99.9_ms and p99_9_ms -> 99.9; None for any other name or a percentile outside (0, 100)."""
+    match = _PERCENTILE_METRIC.match(metric)
+    if match is None:
+        return None
+    value = float(match["whole"] + ("." + match["frac"] if match["frac"] else ""))
+    return value if 0.0 < value < 100.0 else None
 
 
 class LatencySummary(TypedDict):

@@ -39,14 +39,13 @@ import yaml
 from hdrh.histogram import HdrHistogram
 
 from gauntlet.errors import GauntletError
-from gauntlet.load.hdr import percentile_ms
+from gauntlet.load.hdr import percentile_ms, percentile_of_metric
 
 Op = Literal["<", "<=", ">", ">="]
 Scope = Literal["all", "profile"]
 OVERALL = "overall"
 DEFAULTS_FILE = Path(__file__).with_name("slo_defaults.yaml")
 
-_PERCENTILE = re.compile(r"^p(?P<whole>\d{1,2})(?:[._](?P<frac>\d{1,4}))?_ms$")
 _EXPRESSION = re.compile(
     r"^\s*(?P<op><=|>=|<|>)?\s*(?P<number>[0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
 )
@@ -95,19 +94,9 @@ def _format_value(metric: str, value: float) -> str:
     return f"{value:g}"
 
 
-def percentile_of(metric: str) -> float | None:
-    """The percentile a `pNN_ms` metric names (p99_9_ms -> 99.9), or None for other metrics."""
-    match = _PERCENTILE.match(metric)
-    if match is None:
-        return None
-    text = match["whole"] + ("." + match["frac"] if match["frac"] else "")
-    return float(text)
-
-
 def _is_known_metric(metric: str) -> bool:
-    pct = percentile_of(metric)
-    if pct is not None:
-        return 0.0 < pct < 100.0
+    if percentile_of_metric(metric) is not None:
+        return True
     return metric in _LATENCY_NAMED or metric in _RATE_METRICS or metric in _COUNT_METRICS
 
 
@@ -304,7 +293,7 @@ def _observe(
         return scope.latency_ms("max")
     if named == "mean":
         return scope.latency_ms("mean")
-    pct = percentile_of(t.metric)
+    pct = percentile_of_metric(t.metric)
     assert pct is not None, t.metric  # validated at parse time
     return scope.latency_ms(pct)
 

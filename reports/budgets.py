@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
+from gauntlet.load.hdr import percentile_of_metric
 from gauntlet.reports.errors import SloInputError
 from gauntlet.reports.histogram import count_at_or_above_ms, decode_histogram
 from gauntlet.reports.model import RequestStats, SloRecord
 from gauntlet.reports.slo import SLO_PERIOD, WORKBOOK_RULES, BurnRateRule, budget_consumed, burn_rate
 
-_PERCENTILE_PREFIX = "p"
 _CEILINGS = ("<", "<=")
 
 
@@ -33,18 +33,6 @@ def objective_of(metric: str, op: str, limit: float) -> float | None:
             return None
         objective = Decimal(repr(percentile)) / 100
     return float(objective) if 0 < objective < 1 else None
-
-
-def percentile_of_metric(metric: str) -> float | None:
-    """p95_ms -> 95.0, p99.9_ms and p99_9_ms -> 99.9; None for anything else."""
-    if not metric.startswith(_PERCENTILE_PREFIX) or not metric.endswith("_ms"):
-        return None
-    text = metric[1:-3].replace("_", ".")
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if 0.0 < value < 100.0 else None
 
 
 def rules_exceeded(rate: float, rules: Sequence[BurnRateRule] = WORKBOOK_RULES) -> list[str]:

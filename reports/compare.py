@@ -32,6 +32,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from gauntlet.load.baseline import DEFAULT_CONFIDENCE, quantile_interval, quantile_ranks
+from gauntlet.load.hdr import percentile_of_metric
 from gauntlet.reports.errors import ReportError
 from gauntlet.reports.formatting import entry_kind, ms, percent
 from gauntlet.reports.histogram import decode_histogram
@@ -144,13 +145,9 @@ def _judge(metric: Metric, a: float | None, b: float | None, tol: Tolerance) -> 
 Interval = tuple[float, float]
 
 
-def _percentile_of(metric: Metric) -> float | None:
-    return {"p95_ms": 95.0, "p99_ms": 99.0}.get(metric)
-
-
 def _sampling_interval(stats: RequestStats | None, metric: Metric, value: float) -> Interval | None:
     """The percentile's order-statistic interval from the histogram, around the reported value."""
-    percentile = _percentile_of(metric)
+    percentile = percentile_of_metric(metric)
     if stats is None or percentile is None or not stats.hdr:
         return None
     try:

@@ -3,8 +3,9 @@
 The encoding is load/hdr.py's (HdrHistogram V2 compressed base64, values in
 microseconds, 1 us - 1 h, 3 significant figures), reused rather than redefined,
 so a histogram from `gauntlet load` and one in a `gauntlet.result/1` file are
-the same thing. Merging histograms is the only correct way to get a percentile
-across runs: averaging per-run p95s is not a p95 of anything.
+the same thing, read by the same percentile convention (load/hdr.py). Merging
+histograms is the only correct way to get a percentile across runs: averaging
+per-run p95s is not a p95 of anything.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from gauntlet.load.hdr import HIGHEST_US, decode, encode, new_histogram
+from gauntlet.load.hdr import HIGHEST_US, decode, encode, new_histogram, percentile_ms
 from gauntlet.reports.errors import ReportError
 
 REPORTED: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
@@ -60,17 +61,6 @@ def merge_encoded(encoded: Iterable[str], *, where: str = "histogram") -> HdrHis
             raise ReportError(f"{where}[{i}]: values up to {part.get_max_value()} us exceed the 1 h range")
         merged.add(part)
     return merged
-
-
-def percentile_ms(histogram: HdrHistogram, percentile: float) -> float:
-    """The value at `percentile` (0-100] in ms; 100 is the maximum; 0.0 for an empty histogram."""
-    if not 0.0 < percentile <= 100.0:
-        raise ReportError(f"percentile {percentile!r} must be in (0, 100]")
-    if histogram.get_total_count() == 0:
-        return 0.0
-    if percentile == 100.0:
-        return float(histogram.get_max_value()) / 1000.0
-    return float(histogram.get_value_at_percentile(percentile)) / 1000.0
 
 
 @dataclass(frozen=True, kw_only=True)

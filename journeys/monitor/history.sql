@@ -158,9 +158,9 @@ WHERE final = 1 AND started_at > :since
 ORDER BY started_at;
 
 -- name: step_p95
--- Nearest-rank p95 of passing steps' durations (final attempts) per journey and step over one
--- window, computed here so a week of steps never crosses into Python. rank = ceil(0.95 n), in
--- integer arithmetic because SQLite's ceil() is optional. Failed steps are left out: their time
+-- p95 of passing steps' durations (final attempts) per journey and step over one window, computed
+-- here so a week of steps never crosses into Python. Gauntlet's one percentile convention
+-- (load/hdr.py percentile_rank): rank = 0.95 n rounded half up, in integer arithmetic. Failed steps are left out: their time
 -- is usually a timeout, and failures show in uptime.
 -- params: :since, :now
 SELECT journey, step, duration_ms
@@ -176,7 +176,7 @@ FROM (
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     )
 )
-WHERE rank = (95 * n + 99) / 100
+WHERE rank = (95 * n + 50) / 100
 ORDER BY journey, step;
 
 -- name: last_attempt_steps

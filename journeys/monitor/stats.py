@@ -6,12 +6,12 @@ status page and /metrics show, and nothing here prints or touches a file.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gauntlet.journeys.monitor.model import Colour, ProbeResult, StepRecord, Verdict
 from gauntlet.journeys.monitor.status import CheckState, overall_colour
+from gauntlet.load.hdr import nearest_rank
 
 WINDOWS: dict[str, float] = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 CHART_SPAN_S = 86400.0
@@ -81,16 +81,6 @@ class StatusSnapshot:
     last_run_at: float | None
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in (0, 1]): an observed value, never an interpolated one."""
-    if not 0 < q <= 1:
-        raise ValueError(f"percentile q must be in (0, 1], got {q}")
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def uptime_percent(verdicts: Iterable[Verdict]) -> float | None:
     """Share of runs that did not fail (degraded counts as up), in percent; None with no runs."""
     total = up = 0
@@ -122,7 +112,10 @@ def chart_buckets(
         failures[index] += sample.verdict == "fail"
     return tuple(
         ChartBucket(
-            start=start + i * width, runs=len(durations[i]), failures=failures[i], p95_ms=percentile(durations[i], 0.95)
+            start=start + i * width,
+            runs=len(durations[i]),
+            failures=failures[i],
+            p95_ms=nearest_rank(durations[i], 95.0),
         )
         for i in range(buckets)
     )
@@ -146,7 +139,7 @@ def summarise_journey(
         w: uptime_percent(s.verdict for s in samples if in_window(s.at, now, span)) for w, span in WINDOWS.items()
     }
     duration_p95 = {
-        w: percentile([s.duration_ms for s in samples if in_window(s.at, now, span) and s.verdict != "fail"], 0.95)
+        w: nearest_rank([s.duration_ms for s in samples if in_window(s.at, now, span) and s.verdict != "fail"], 95.0)
         for w, span in WINDOWS.items()
     }
     return JourneySummary(

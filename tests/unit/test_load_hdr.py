@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 
 import msgpack  # type: ignore[import-untyped]
@@ -19,19 +18,69 @@ from gauntlet.load.hdr import (
     decode,
     encode,
     merge_snapshots,
+    nearest_rank,
     new_histogram,
     percentile_ms,
+    percentile_of_metric,
+    percentile_rank,
     record_value,
     summarize,
     to_microseconds,
 )
 
 
-def exact_percentile(values: list[float], pct: float) -> float:
-    """The nearest-rank percentile of a sorted copy: what HDR approximates within 0.1 %."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+def test_the_rank_is_p_n_rounded_half_up_within_one_and_n() -> None:
+    assert percentile_rank(100, 95) == 95
+    assert percentile_rank(20, 95) == 19
+    assert percentile_rank(12, 95) == 11  # 11.4 rounds down (a ceiling would give 12)
+    assert percentile_rank(10, 95) == 10  # 9.5 rounds up
+    assert percentile_rank(3, 50) == 2  # 1.5 rounds up
+    assert percentile_rank(1000, 99.9) == 999
+    assert percentile_rank(5, 0) == 1
+    assert percentile_rank(5, 100) == 5
+
+
+def test_nearest_rank_is_an_observed_value() -> None:
+    values = [float(v) for v in range(100, 0, -1)]  # 100..1, unsorted
+    assert nearest_rank(values, 95) == 95.0
+    assert nearest_rank(values, 50) == 50.0
+    assert nearest_rank(values, 100) == 100.0
+    assert nearest_rank(values, 0) == 1.0
+    assert nearest_rank([10.0] * 18 + [500.0, 9000.0], 95) == 500.0  # the 19th of 20
+    assert nearest_rank([7.0], 99) == 7.0
+    assert nearest_rank([], 50) is None
+    with pytest.raises(ValueError, match="within 0-100"):
+        nearest_rank(values, 101)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_samples_and_histograms_give_the_same_percentile(seed: int) -> None:
+    """nearest_rank over raw samples is the value hdrh reports: one convention, whichever way a latency is held.
+
+    Whole microseconds below 2048 sit in HDR buckets of width one, so the two must agree exactly.
+    """
+    rng = random.Random(seed)
+    micros = [rng.randint(1, 2000) for _ in range(rng.randint(1, 400))]
+    histogram = new_histogram()
+    for value in micros:
+        histogram.record_value(value)
+    for pct in (1.0, 25.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0):
+        assert nearest_rank([m / 1000 for m in micros], pct) == percentile_ms(histogram, pct), (len(micros), pct)
+
+
+@pytest.mark.parametrize("percentile", [0.0, -1.0, 100.5])
+def test_histogram_percentile_must_be_in_range(percentile: float) -> None:
+    with pytest.raises(ValueError, match=r"must be in \(0, 100\]"):
+        percentile_ms(new_histogram(), percentile)
+
+
+def test_percentile_metric_names() -> None:
+    assert percentile_of_metric("p95_ms") == 95.0
+    assert percentile_of_metric("p99.9_ms") == 99.9
+    assert percentile_of_metric("p99_9_ms") == 99.9
+    assert percentile_of_metric("p99_99_ms") == 99.99
+    for other in ("max_ms", "p95", "p0_ms", "p100_ms", "p9e1_ms", "p95_s", "error_rate"):
+        assert percentile_of_metric(other) is None, other
 
 
 def test_percentiles_are_exact_to_three_significant_figures() -> None:
@@ -42,7 +91,7 @@ def test_percentiles_are_exact_to_three_significant_figures() -> None:
         recorder.record("rpc:x", v, failed=False, at_s=1000.0)
     summary = summarize(recorder.names["rpc:x"].histogram)
     for key, pct in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99), ("p99_9_ms", 99.9)):
-        expected = exact_percentile(values, pct)
+        expected = nearest_rank(values, pct)
         assert summary[key] == pytest.approx(expected, rel=2e-3, abs=0.002), key  # type: ignore[literal-required]
     assert summary["max_ms"] == pytest.approx(max(values), rel=1e-3)
     assert summary["min_ms"] == pytest.approx(min(values), rel=1e-3, abs=0.001)

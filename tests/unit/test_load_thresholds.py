@@ -22,7 +22,6 @@ from gauntlet.load.thresholds import (
     evaluate,
     load_slo_file,
     parse_slo_text,
-    percentile_of,
 )
 
 
@@ -111,13 +110,6 @@ def test_limits_read_as_written(text: str, metric: str, op: str, limit: float) -
     t = one(text)
     assert (t.scope, t.metric, t.op) == ("overall", metric, op)
     assert t.limit == pytest.approx(limit)
-
-
-def test_percentile_names() -> None:
-    assert percentile_of("p95_ms") == 95.0
-    assert percentile_of("p99.9_ms") == 99.9
-    assert percentile_of("p99_99_ms") == 99.99
-    assert percentile_of("max_ms") is None
 
 
 def test_toml_is_read_too(tmp_path: Path) -> None:
