@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from gauntlet.chaos.experiment import InvariantStatus, JsonValue
 from gauntlet.chaos.windows import SecondBucket, WindowStats
@@ -72,6 +72,8 @@ class BudgetCheck(TypedDict):
     observed: float | None
     limit: float
     passed: bool
+    # The requests the check counted (its groups in its window): the numbers a screen shows next to it.
+    counted: NotRequired[WindowStats]
 
 
 class FaultWindow(TypedDict):

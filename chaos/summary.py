@@ -13,7 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gauntlet.chaos.journal import Journal, WindowRecord
+from gauntlet.chaos.journal import BudgetCheck, Journal
+from gauntlet.chaos.windows import WindowStats
 
 
 def _verdict(journal: Journal) -> Text:
@@ -34,16 +35,32 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
-def _window_row(name: str, window: WindowRecord) -> list[str]:
+def _rate(value: float) -> str:
+    return f"{value * 100:.2f} %"
+
+
+def _window_row(name: str, window: WindowStats) -> list[str]:
     return [
         name,
         str(window["requests"]),
         str(window["errors"]),
-        f"{window['error_rate'] * 100:.1f} %",
+        _rate(window["error_rate"]),
         _ms(window["p50"]),
         _ms(window["p95"]),
         _ms(window["p99"]),
     ]
+
+
+def _budgeted(check: BudgetCheck) -> str:
+    """The label of the requests a budget check counted, the same in the load table and in the check."""
+    return f"{check['window']} · budgeted ({', '.join(check['groups'])})"
+
+
+def _budget_detail(check: BudgetCheck) -> str:
+    """Observed against the limit, formatted as the load table formats the same number."""
+    show = _rate if check["metric"] == "error_rate" else (lambda v: f"{_ms(v)} ms")
+    observed = "-" if check["observed"] is None else show(check["observed"])
+    return f"{observed} {'<=' if check['passed'] else '>'} {show(check['limit'])}"
 
 
 def drill_summary(journal: Journal) -> RenderableType:
@@ -70,19 +87,20 @@ def drill_summary(journal: Journal) -> RenderableType:
     for column in ("window", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"):
         windows.add_column(column, justify="right" if column != "window" else "left")
     load = journal["windows"]
+    # Each window over every request, then over the requests its budget counts (the checks' own numbers).
+    budgeted = {_budgeted(b): b["counted"] for b in journal["budget"] if "counted" in b}
     for name, window in (("before", load["before"]), ("during", load["during"]), ("after", load["after"])):
-        windows.add_row(*_window_row(name, window))
+        windows.add_row(*_window_row(f"{name} · all requests", window))
+        for label, counted in budgeted.items():
+            if label.startswith(f"{name} "):
+                windows.add_row(*_window_row(label, counted))
     checks = Table(title="checks", title_justify="left", show_header=False)
     checks.add_column("result")
     checks.add_column("check")
     checks.add_column("detail", overflow="fold")
     for budget in journal["budget"]:
-        observed = "-" if budget["observed"] is None else f"{budget['observed']:g}"
-        checks.add_row(
-            _mark(budget["passed"]),
-            f"budget {budget['window']} {budget['metric']}",
-            f"{observed} <= {budget['limit']:g} ({', '.join(budget['groups'])})",
-        )
+        metric = "error rate" if budget["metric"] == "error_rate" else "p99"
+        checks.add_row(_mark(budget["passed"]), f"budget {metric}, {_budgeted(budget)}", _budget_detail(budget))
     for invariant in journal["invariants"]:
         checks.add_row(_mark(invariant["passed"]), invariant["name"], invariant["message"])
     clean = journal["clean_stack"]

@@ -89,6 +89,7 @@ def budget_checks(samples: list[Sample], bounds: Bounds, budget: ErrorBudget) ->
             observed=observed,
             limit=limit,
             passed=observed is None or observed <= limit,
+            counted=counted,
         )
         checks.append((check, counted["requests"]))
     return checks

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from gauntlet.chaos.experiment import ErrorBudget
 from gauntlet.chaos.journal import SCHEMA, Journal, empty_window, iso, journal_file_name, write_journal
 from gauntlet.chaos.summary import drill_summary, repeat_summary
+from gauntlet.chaos.verdict import Moments, budget_checks, window_bounds, windows
+from gauntlet.chaos.windows import Sample
 
 
 def _journal(*, passed: bool = True, rto: float | None = 1.5, drill: str = "worker-crash") -> Journal:
@@ -75,6 +78,8 @@ def _journal(*, passed: bool = True, rto: float | None = 1.5, drill: str = "work
         },
         settings={},
         timeline=[],
+        verdict="passed" if passed else "failed",
+        evidence={"traffic": [], "effect_seen": None},
     )
 
 
@@ -105,7 +110,7 @@ def test_the_summary_shows_the_verdict_timing_and_every_check() -> None:
     assert "RTO 1.50 s (limit 30 s)" in text
     assert "0.50 s after the fault" in text
     assert "(instant)" in text
-    assert "budget during error_rate" in text
+    assert "budget error rate, during · budgeted (write)" in text
     assert "skip" in text and "public.notifications does not exist yet" in text
     assert "clean stack" in text
 
@@ -123,3 +128,31 @@ def test_repeats_report_flakiness_and_the_rto_spread() -> None:
     assert "worker-crash" in text and "FLAKY (2/3)" in text
     assert "1.00 / 2.00 / 3.00 s" in text
     assert "poison-job" in text and "stable pass" in text
+
+
+def _cells(text: str, first: str) -> list[str]:
+    """The cells of the one table row whose first (or, in the checks table, second) cell is `first`."""
+    rows = [[cell.strip() for cell in line.strip("│┃ ").split("│")] for line in text.splitlines() if "│" in line]
+    (found,) = [cells for cells in rows if first in cells[:2]]
+    return found
+
+
+def test_the_screen_shows_the_budget_check_s_own_number_under_the_same_label() -> None:
+    """A slow health check (not budgeted) made the screen's `during p99` 1020 ms above a check of 180 ms."""
+    during = [Sample(5.0 + i / 100, 100.0, 200, "catalog_browse", "replica_read") for i in range(98)]
+    during += [Sample(6.5, 179.764, 200, "my_interests", "primary_read")] * 2
+    during += [Sample(6.0 + i / 10, 1020.0, 200, "health", "health") for i in range(10)]
+    samples = [Sample(1.0, 50.0, 200, "health", "health"), *during, Sample(12.0, 80.0, 200, "health", "health")]
+    bounds = window_bounds(Moments(0.0, 20.0, fault_start=5.0, fault_end=9.0, recovered=10.0))
+    checks = [check for check, _ in budget_checks(samples, bounds, ErrorBudget(during_p99_ms=1000.0))]
+    journal = _journal()
+    journal["windows"] = windows(samples, bounds)
+    journal["budget"] = checks
+    text = _text(drill_summary(journal))
+    p99 = next(c for c in checks if c["metric"] == "p99_ms")
+    label = "during · budgeted (primary_read, replica_read, write)"
+    assert p99["observed"] == 179.764 and p99["counted"]["p99"] == 179.764
+    assert _cells(text, "during · all requests")[6] == "1020"  # every request, health checks included
+    assert _cells(text, label)[6] == "180"  # the row the check counts, by the check's label
+    assert _cells(text, f"budget p99, {label}")[-1] == "180 ms <= 1000 ms"
+    assert _cells(text, f"budget error rate, {label}")[-1] == "0.00 % <= 1.00 %"
