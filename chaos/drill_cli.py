@@ -9,6 +9,7 @@ drill); 130 interrupted (Ctrl-C: the drill rolled back and wrote its journal). J
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,7 @@ from gauntlet.chaos.session import run_one
 from gauntlet.chaos.summary import drill_summary, repeat_summary
 from gauntlet.chaos.target import DrillTarget, remote_target, target_from_state
 from gauntlet.errors import EXIT_FAILED
+from gauntlet.progress import step_reporter
 from gauntlet.stack.current import resolve_state_dir, running_state
 
 MAX_REPEAT = 100
@@ -95,12 +97,21 @@ def run(
         ensure_target_supports(drill, resolved_target.capabilities, resolved_target.label, resolved_target.proxies)
     directory = journal_dir or _default_journal_dir(resolved_target)
     journals: list[Journal] = []
+    report = step_reporter()  # each step to $GAUNTLET_PROGRESS_FILE (the gate's live table), if set
     for round_ in range(1, repeat + 1):
-        for name in names:
+        for index, name in enumerate(names, start=1):
             label = f"{name} ({round_}/{repeat})" if repeat > 1 else name
             err.print(f"[bold]running[/] {label} against {resolved_target.label}")
+            place = f"{name} ({(round_ - 1) * len(names) + index}/{repeat * len(names)})"
             try:
-                journal = asyncio.run(run_one(get_drill(name, variant), resolved_target, journal_dir=directory))
+                journal = asyncio.run(
+                    run_one(
+                        get_drill(name, variant),
+                        resolved_target,
+                        journal_dir=directory,
+                        on_step=functools.partial(report, place),
+                    )
+                )
             except KeyboardInterrupt:
                 # The runner rolled back and wrote the journal (status "interrupted") before this.
                 err.print(f"[yellow]interrupted[/]: {name} rolled back; its journal is in {directory}")

@@ -91,6 +91,7 @@ class _Run:
     clock: Clock
     keeper: StackKeeper | None
     traffic: TrafficReader | None = None
+    on_step: Callable[[str], None] = lambda step: None  # what the run is doing now, for a live view
     status: Status = "completed"
     deviated: bool = False
     reasons: list[str] = field(default_factory=list)
@@ -136,20 +137,25 @@ class _Run:
                 await self.action(action, "setup")
             load = self.ctx.load
             if load is not None:
+                self.on_step("starting the background load")
                 await load.start()
                 self.load_started_at = self.clock.time()
             self.bytes_at_load = await self.read_traffic()
+            self.on_step("checking the steady state before the fault")
             if not await self.settle():
                 return
             if load is not None and self.drill.load is not None and self.load_started_at is not None:
+                self.on_step("load baseline before the fault")
                 await self.pause(self.drill.load.before_s - (self.clock.time() - self.load_started_at))
             for action in self.drill.method:
                 await self.action(action, "method")
             self.method_done = True
             if self.bytes_at_end is None:  # nothing removed the fault (a kill): up to the end of the method
                 self.bytes_at_end = await self.read_traffic()
+            self.on_step("recovering: waiting for the steady state")
             await self.await_recovery()
             if load is not None and self.drill.load is not None:
+                self.on_step("load after recovery")
                 await self.clock.sleep(self.drill.load.after_s)
         except _ActionFailed as exc:
             self.status = "aborted"
@@ -206,6 +212,7 @@ class _Run:
         if not self.method_done:
             return
         for invariant in self.drill.invariants:
+            self.on_step(f"verifying: {invariant.name}")
             result = await self._invariant(invariant)
             self.invariants.append(
                 InvariantRecord(
@@ -237,6 +244,7 @@ class _Run:
         except Exception as exc:
             self.reasons.append(f"stopping the background load failed: {type(exc).__name__}: {exc}")
         for action in self.drill.rollbacks:
+            self.on_step(f"rolling back: {action.name}")
             try:
                 await self._step(action.name, "rollback", _bound(action, self.ctx), timeout_s=action.timeout_s)
             except _ActionFailed as exc:
@@ -244,6 +252,7 @@ class _Run:
                 if self.status == "completed":
                     self.status = "failed"
         if self.keeper is not None:
+            self.on_step("verifying the stack is clean")
             try:
                 self.clean_stack = await self.keeper.make_clean()
             except Exception as exc:
@@ -271,6 +280,8 @@ class _Run:
         mark: Action | None = None,
     ) -> None:
         fault = mark.fault if mark is not None else None
+        if phase != "rollback":
+            self.on_step(_step_label(name, phase, fault, fault_on=self.fault_start is not None))
         if fault == "end":
             self.bytes_at_end = await self.read_traffic()
         started = self.clock.time()
@@ -300,6 +311,7 @@ class _Run:
         if fault == "start":
             self.fault_start = self.ctx.fault_started_at = ended
             self.bytes_at_start = await self.read_traffic()
+            self.on_step(f"fault injected ({name}): probing the steady state during the fault")
         elif fault == "end":
             self.fault_end = self.ctx.fault_ended_at = ended
 
@@ -459,6 +471,17 @@ class _Run:
         )
 
 
+def _step_label(name: str, phase: ActionPhase, fault: str | None, *, fault_on: bool) -> str:
+    """Pure: the live view's words for an action about to run."""
+    if fault == "start":
+        return f"injecting the fault: {name}"
+    if fault == "end":
+        return f"removing the fault: {name}"
+    if phase == "setup":
+        return f"setting up: {name}"
+    return f"during the fault: {name}" if fault_on else name
+
+
 def _bound(action: Action, ctx: DrillContext) -> Callable[[], Awaitable[JsonValue]]:
     return lambda: action.fn(ctx)
 
@@ -489,15 +512,19 @@ async def run_drill(
     clock: Clock | None = None,
     on_done: Callable[[Journal], None] | None = None,
     traffic: TrafficReader | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> Journal:
     """Run one drill end to end and return its journal.
 
     On Ctrl-C (KeyboardInterrupt, or the task being cancelled) the rollbacks and the clean-stack
     check still run, `on_done` gets the journal (status `interrupted`), and the interrupt is
-    raised again so the caller stops.
+    raised again so the caller stops. `on_step` hears each step as it begins (fault injected,
+    recovering, verifying, rolling back...), for a live view.
     """
     ensure_drill_is_valid(drill)
     run = _Run(drill, ctx, clock or SystemClock(), keeper, traffic)
+    if on_step is not None:
+        run.on_step = on_step
     interrupt: BaseException | None = None
     try:
         await run.execute()
@@ -514,6 +541,7 @@ async def run_drill(
             run.ended_at = run.clock.time()
             interrupt = interrupt or exc
     journal = run.journal()
+    run.on_step(f"{journal['verdict']} ({journal['status']})")
     if on_done is not None:
         on_done(journal)
     if interrupt is not None:

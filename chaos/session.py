@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -47,6 +48,7 @@ async def run_one(
     *,
     journal_dir: Path | None = None,
     seed: int | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> Journal:
     """Run `drill` once against `target`; the journal is written to `journal_dir` when given.
 
@@ -65,7 +67,9 @@ async def run_one(
             if journal_dir is not None:
                 write_journal(journal, journal_dir)
 
-        return await run_drill(prepared, ctx, keeper=keeper, on_done=on_done, traffic=_traffic_reader(target))
+        return await run_drill(
+            prepared, ctx, keeper=keeper, on_done=on_done, traffic=_traffic_reader(target), on_step=on_step
+        )
 
 
 def _traffic_reader(target: DrillTarget) -> TrafficReader | None:

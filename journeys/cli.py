@@ -7,6 +7,7 @@ errors and trace are in the artifacts directory), 2 usage or environment error
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -86,6 +87,7 @@ def _run(
     from gauntlet.journeys.browser import launch
     from gauntlet.journeys.catalog import JOURNEYS
     from gauntlet.journeys.runner import UnknownJourney, run_journey
+    from gauntlet.progress import step_reporter
 
     unknown = [n for n in names if n not in JOURNEYS]
     if unknown:
@@ -108,12 +110,19 @@ def _run(
         if described.accounts_file is not None:
             os.environ[ACCOUNTS_ENV] = str(described.accounts_file)
     results: list[JourneyResult] = []
+    report = step_reporter()  # each step to $GAUNTLET_PROGRESS_FILE (the gate's live table), if set
+    chosen = names or list(JOURNEYS)
     with sync_playwright() as playwright:
         browser = launch(playwright, headed=headed)
         try:
-            for name in names or list(JOURNEYS):
+            for index, name in enumerate(chosen, start=1):
                 result = run_journey(
-                    name, target=target, artifacts_dir=artifacts, browser=browser, service_key=service_key
+                    name,
+                    target=target,
+                    artifacts_dir=artifacts,
+                    browser=browser,
+                    service_key=service_key,
+                    on_step=functools.partial(report, f"{name} ({index}/{len(chosen)})"),
                 )
                 results.append(result)
                 if not as_json:

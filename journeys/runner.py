@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,7 @@ def run_journey(
     headed: bool = False,
     browser: Browser | None = None,
     service_key: str | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> JourneyResult:
     """Run one journey against `target` (the platform's base URL) and return what happened.
 
@@ -75,6 +77,7 @@ def run_journey(
     closed here. `service_key` lets journeys act as the platform's backend where they can (sending
     the notification a journey waits for). Raises UnknownJourney or EnvironmentProblem (no
     Chromium); everything that goes wrong in the page is a failed step in the result instead.
+    `on_step` hears each step's name as it begins (for a live view).
     """
     journey = get_journey(name)
     started_at = dt.datetime.now(dt.UTC)
@@ -90,7 +93,9 @@ def run_journey(
         context = browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
         stack.callback(context.close)
         http = stack.enter_context(httpx.Client(base_url=target.rstrip("/"), timeout=HTTP_TIMEOUT_S))
-        result = _run(journey, context, http, target, artifacts_dir, run_dir, service_key, started_at)
+        result = _run(
+            journey, context, http, target, artifacts_dir, run_dir, service_key, started_at, on_step or _quiet
+        )
     (run_dir / "result.json").write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     return result
 
@@ -104,6 +109,7 @@ def _run(
     run_dir: Path,
     service_key: str | None,
     started_at: dt.datetime,
+    on_step: Callable[[str], None],
 ) -> JourneyResult:
     console_errors: list[str] = []
     _capture_console(context, console_errors)
@@ -127,6 +133,7 @@ def _run(
         session.timeout_ms = action_timeout_ms(step.budget_ms, journey.total_budget_ms, elapsed_ms)
         context.set_default_timeout(session.timeout_ms)
         context.set_default_navigation_timeout(session.timeout_ms)
+        on_step(step.name)
         step_began, error = time.perf_counter(), None
         try:
             step.run()
@@ -138,6 +145,7 @@ def _run(
         results.append(outcome)
     duration_ms = (time.perf_counter() - began) * 1000
     ok, why = journey_verdict(results, duration_ms, journey.total_budget_ms)
+    on_step("passed" if ok else f"failed: {why}")
     trace = _stop_tracing(context, None if ok else run_dir / "trace.zip")
     if not ok:
         # The trace belongs to the step that failed (or, when the total ran out, to the last one that ran).
@@ -157,6 +165,10 @@ def _run(
         error=why,
         artifacts_dir=str(run_dir),
     )
+
+
+def _quiet(step: str) -> None:
+    return None
 
 
 def _capture_console(context: BrowserContext, sink: list[str]) -> None:

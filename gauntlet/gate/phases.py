@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.gate.config import Fixtures, GateProfile, LoadPhase, duration_seconds
+from gauntlet.progress import PROGRESS_ENV
 from gauntlet.target import Target
 
 GAUNTLET = [sys.executable, "-m", "gauntlet"]
@@ -23,6 +24,13 @@ GAUNTLET = [sys.executable, "-m", "gauntlet"]
 PHASE_GRACE_S = 240
 # The acceptance phase is meant to finish in under a minute; past this something is stuck.
 ACCEPTANCE_TIMEOUT_S = 180
+# Phases that report each step (gauntlet/progress.py) for the live table.
+STEPPED_PHASES = ("drills", "journeys")
+
+
+def steps_file(out_dir: Path, phase: str) -> Path:
+    """Where a stepped phase's step events go (the live table tails it)."""
+    return out_dir / "progress" / f"{phase}.jsonl"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +124,7 @@ def build_phases(
                 argv=["chaos", "run", *drills, "--journal-dir", str(journal_dir), *where],
                 timeout_s=PHASE_GRACE_S + 120 * len(drills),
                 artifacts=[journal_dir],
+                env={PROGRESS_ENV: str(steps_file(out_dir, "drills"))},
             )
         )
     if profile.journeys:
@@ -137,6 +146,7 @@ def build_phases(
                 timeout_s=PHASE_GRACE_S + 60 * len(profile.journeys),
                 artifacts=[],
                 stdout_artifact=out_dir / "journeys.json",
+                env={PROGRESS_ENV: str(steps_file(out_dir, "journeys"))},
             )
         )
     return phases

@@ -389,3 +389,25 @@ async def test_settings_are_applied_before_the_method() -> None:
     assert keeper.applied == [settings]
     assert journal["actions"][0]["name"] == "apply platform settings"
     assert journal["settings"] == settings
+
+
+async def test_each_step_is_reported_as_it_begins() -> None:
+    world = World(FakeClock(), heals_after_s=1.0)
+    steps: list[str] = []
+    drill = make_drill(world, invariants=(Invariant("nothing lost", _holds),))
+    await run(drill, world, keeper=FakeKeeper(), on_step=steps.append)
+    assert steps == [
+        "checking the steady state before the fault",
+        "injecting the fault: inject",
+        "fault injected (inject): probing the steady state during the fault",
+        "removing the fault: remove",
+        "recovering: waiting for the steady state",
+        "verifying: nothing lost",
+        "rolling back: undo",
+        "verifying the stack is clean",
+        "passed (completed)",
+    ]
+
+
+async def _holds(ctx: DrillContext) -> InvariantResult:
+    return InvariantResult("passed", 1, 1, "held")

@@ -9,6 +9,9 @@ import pytest
 from rich.console import Console
 
 from gauntlet.gate.cli import LiveTable
+from gauntlet.gate.config import load_profile
+from gauntlet.gate.phases import build_phases, steps_file
+from gauntlet.progress import PROGRESS_ENV, StepEvent, step_figure, step_reporter
 
 
 class Clock:
@@ -67,3 +70,38 @@ def test_the_load_phase_shows_users_rps_p95_errors_and_time_left(clock: Clock, t
     assert figure == "users 10 · 19.5 rps · p95 123 ms · errors 4 (1.0 %) · 40 s left"
     view.progress("load", "failed", "p95 612 ms > 500 ms")
     assert row(text(view), "load")[3] == "p95 612 ms > 500 ms"
+
+
+@pytest.mark.parametrize("phase", ["drills", "journeys"])
+def test_drills_and_journeys_show_which_one_and_which_step(
+    phase: str, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wall = Clock()
+    monkeypatch.setattr("gauntlet.progress.time.time", wall)
+    report = step_reporter(steps_file(tmp_path, phase))
+    report("earlier-run (1/1)", "passed (completed)")  # a file left by an earlier gate in the same --out
+    view = LiveTable(title="gate", load_dir=tmp_path / "load", out_dir=tmp_path)
+    view.progress(phase, "running", "")
+    assert row(text(view), phase)[3] == "starting"
+    report("replica-loss (1/2)", "fault injected (stop replica)")
+    wall.now += 4
+    clock.now += 4
+    assert row(text(view), phase)[3] == "replica-loss (1/2) · fault injected (stop replica) (4 s)"
+    report("replica-loss (1/2)", "recovering: waiting for the steady state")
+    assert row(text(view), phase)[3] == "replica-loss (1/2) · recovering: waiting for the steady state (0 s)"
+    clock.now += 10
+    view.progress(phase, "passed", "2/2 passed")
+    assert row(text(view), phase) == [phase, "passed", "14", "2/2 passed"]
+
+
+def test_the_gate_passes_the_steps_file_to_drills_and_journeys(tmp_path: Path) -> None:
+    profile = load_profile("ci", None)
+    phases = build_phases(profile, target="http://127.0.0.1:1", state_dir=tmp_path, out_dir=tmp_path, embedded=True)
+    envs = {p.name: p.env.get(PROGRESS_ENV) for p in phases}
+    assert envs["drills"] == str(steps_file(tmp_path, "drills"))
+    assert envs["journeys"] == str(steps_file(tmp_path, "journeys"))
+
+
+def test_step_figure_before_any_step_and_after() -> None:
+    assert step_figure(None, 10.0) == "starting"
+    assert step_figure(StepEvent("checkout (2/3)", "pay", at=5.0), 12.4) == "checkout (2/3) · pay (7 s)"
