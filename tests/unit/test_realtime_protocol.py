@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from realtime.message import ServerMessageAdapter
+from realtime.message import ServerMessageAdapter, SuccessReplyMessage
 
 from gauntlet.platform.api import realtime_protocol as p
 from gauntlet.platform.api.realtime_feed import Binding, Change, ChangeFeed, Channel, PublishedTable, parse_change
@@ -83,7 +83,7 @@ def test_a_join_is_parsed_and_its_reply_is_what_the_client_compares() -> None:
     (spec,) = p.parse_bindings(msg.payload)
     assert spec.reply(7) == {"id": 7, "event": "INSERT", "schema": "public", "table": "t", "filter": "a=eq.1"}
     reply = ServerMessageAdapter.validate_json(p.reply_ok(msg.topic, msg.ref, {"postgres_changes": [spec.reply(7)]}))
-    assert reply.payload.status == "ok"
+    assert isinstance(reply.payload, SuccessReplyMessage) and reply.payload.status == "ok"
     with pytest.raises(p.ProtocolError):
         p.parse_bindings({"config": {"postgres_changes": [{"event": "TRUNCATE", "table": "t"}]}})
     with pytest.raises(p.ProtocolError):
@@ -147,9 +147,7 @@ def _feed(rows: dict[str | None, dict[str, Any] | None]) -> tuple[ChangeFeed, li
     feed._catalog, feed._catalog_at = {("public", "notifications"): table}, time.monotonic()
     reads: list[str | None] = []
 
-    async def visible(
-        _table: PublishedTable, _pk: dict[str, Any], callers: list[Claims]
-    ) -> list[dict[str, Any] | None]:
+    async def visible(table: PublishedTable, pk: dict[str, Any], callers: list[Claims]) -> list[dict[str, Any] | None]:
         reads.extend(c.sub for c in callers)
         return [rows.get(c.sub) for c in callers]
 

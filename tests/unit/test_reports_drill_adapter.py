@@ -18,6 +18,7 @@ from gauntlet.chaos.journal import (
     ActionRecord,
     BudgetCheck,
     CleanStack,
+    Evidence,
     FaultWindow,
     InvariantRecord,
     Journal,
@@ -135,6 +136,8 @@ def journal(*, lost: int = 0, skipped: bool = False, budget_ok: bool = True) -> 
         timeline=[
             SecondBucket(t=t, requests=10, errors=3 if 9 <= t < 15 else 0, p50=20.0, p99=80.0) for t in range(36)
         ],
+        verdict="failed" if deviated else "passed",
+        evidence=Evidence(traffic=[], effect_seen=None),
     )
 
 

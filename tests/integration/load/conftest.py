@@ -8,7 +8,6 @@ Tests marked `integration` drive the embedded stack through `gauntlet_stack`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,7 @@ from typer.testing import CliRunner
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.cli import register
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from loadrun import LoadRun, RunLoad
+from tests.integration.load.loadrun import LoadRun, RunLoad
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers for the load tests (imported as `loadrun`; conftest.py puts this folder on sys.path)."""
+"""Helpers for the load tests (the runner fixture's result, and the count check against the server)."""
 
 from __future__ import annotations
 

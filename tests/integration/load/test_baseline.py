@@ -18,12 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from loadrun import LoadRun, RunLoad
 
 from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
 from gauntlet.load.profiles import surface as s
 from gauntlet.stack import control
 from gauntlet.stack.state import StackState, load_state
+from tests.integration.load.loadrun import LoadRun, RunLoad
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 PASSWORD = "Gauntlet-baseline-fixture-1"

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from loadrun import RunLoad, assert_counts_match_server
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.hdr import decode
 from gauntlet.stack.ports import free_ports
+from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
 pytestmark = pytest.mark.timeout(180)
 

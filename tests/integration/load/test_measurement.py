@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from loadrun import RunLoad, assert_counts_match_server
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.hdr import decode
+from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
 pytestmark = pytest.mark.timeout(120)
 FAST = ("--think-time", "0.05")

@@ -20,12 +20,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from loadrun import LoadRun, RunLoad
 
 from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
 from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.catalog import PROFILES
 from gauntlet.stack.state import StackState, load_state
+from tests.integration.load.loadrun import LoadRun, RunLoad
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 PASSWORD = "Gauntlet-load-fixture-1"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from loadrun import RunLoad, assert_counts_match_server
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.profiles.catalog import PROFILES
+from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
 pytestmark = pytest.mark.timeout(120)
 

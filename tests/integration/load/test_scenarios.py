@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from loadrun import RunLoad
 
 from gauntlet.load.calibration_target import CalibrationTarget
+from tests.integration.load.loadrun import RunLoad
 
 pytestmark = pytest.mark.timeout(120)
 FAST = ("--think-time", "0.05")

@@ -7,10 +7,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
 from supabase import Client
 
 from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import SupaUser
+from tests.integration.supabase.rows import row, rows
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -18,59 +20,60 @@ pytestmark = pytest.mark.timeout(120)
 def test_filtered_read_with_count_order_and_range(anon_client: Client) -> None:
     res = (
         anon_client.table("interest_catalog")
-        .select("id,label:name,domain", count="exact")
+        .select("id,label:name,domain", count=CountMethod.exact)
         .eq("domain", "fitness")
         .order("name", desc=True)
         .range(0, 2)
         .execute()
     )
-    assert len(res.data) == 3 and set(res.data[0]) == {"id", "label", "domain"}
-    assert all(r["domain"] == "fitness" for r in res.data)
+    read = rows(res.data)
+    assert len(read) == 3 and set(read[0]) == {"id", "label", "domain"}
+    assert all(r["domain"] == "fitness" for r in read)
     assert res.count is not None and res.count >= 3
-    labels = [r["label"] for r in res.data]
+    labels = [r["label"] for r in read]
     assert labels == sorted(labels, reverse=True)
 
 
 def test_filters_or_in_not_like_is(anon_client: Client) -> None:
     table = anon_client.table("interest_catalog")
-    both = table.select("domain").or_("domain.eq.fitness,domain.eq.arts").execute().data
+    both = rows(table.select("domain").or_("domain.eq.fitness,domain.eq.arts").execute().data)
     assert both and {r["domain"] for r in both} <= {"fitness", "arts"}
     listed = table.select("domain").in_("domain", ["fitness", "arts"]).execute().data
     assert len(listed) == len(both)
-    others = table.select("domain").not_.in_("domain", ["fitness", "arts"]).execute().data
+    others = rows(table.select("domain").not_.in_("domain", ["fitness", "arts"]).execute().data)
     assert others and not {r["domain"] for r in others} & {"fitness", "arts"}
-    liked = table.select("name").ilike("name", "%yoga%").execute().data
+    liked = rows(table.select("name").ilike("name", "%yoga%").execute().data)
     assert liked and all("yoga" in r["name"].lower() for r in liked)
     assert table.select("id").is_("name", "null").execute().data == []
-    cast = table.select("popularity::text").limit(1).execute().data
+    cast = rows(table.select("popularity::text").limit(1).execute().data)
     assert isinstance(cast[0]["popularity"], str)
 
 
 def test_single_maybe_single_and_head(anon_client: Client) -> None:
     table = anon_client.table("interest_catalog")
-    one = table.select("id,name").limit(1).execute().data[0]
+    one = rows(table.select("id,name").limit(1).execute().data)[0]
     single = table.select("id,name").eq("id", one["id"]).single().execute()
     assert single.data == one
     with pytest.raises(APIError) as many:
         table.select("id").single().execute()
     assert many.value.code == "PGRST116"
     assert table.select("id").eq("name", "no such interest").maybe_single().execute() is None
-    head = table.select("*", count="exact", head=True).execute()
+    head = table.select("*", count=CountMethod.exact, head=True).execute()
     assert head.count is not None and head.count >= 100
 
 
 def test_embedding_along_a_foreign_key(service_client: Client) -> None:
-    rows = (
+    mapped = rows(
         service_client.table("marketplace_interest_map")
         .select("interest_id, interest:interest_catalog(name, domain)")
         .limit(3)
         .execute()
         .data
     )
-    assert rows and isinstance(rows[0]["interest"], dict) and "name" in rows[0]["interest"]
+    assert mapped and isinstance(mapped[0]["interest"], dict) and "name" in mapped[0]["interest"]
     many = service_client.table("interest_catalog").select("id, marketplace_interest_map(interest_id)").limit(5)
-    for row in many.execute().data:
-        assert isinstance(row["marketplace_interest_map"], list)
+    for interest in rows(many.execute().data):
+        assert isinstance(interest["marketplace_interest_map"], list)
 
 
 def test_errors_are_postgrest_shaped(anon_client: Client, make_user: Callable[[], SupaUser]) -> None:
@@ -93,7 +96,7 @@ def test_insert_upsert_update_delete_under_rls(make_user: Callable[[], SupaUser]
     a, b = make_user(), make_user()
     item = "7d7c3f0a-0000-4000-8000-000000000001"
     inserted = a.client.table("feed_hides").insert({"user_id": a.id, "item_kind": "post", "item_id": item}).execute()
-    assert inserted.data[0]["item_id"] == item
+    assert rows(inserted.data)[0]["item_id"] == item
     again = (
         a.client.table("feed_hides")
         .upsert({"user_id": a.id, "item_kind": "post", "item_id": item}, ignore_duplicates=True)
@@ -110,37 +113,43 @@ def test_insert_upsert_update_delete_under_rls(make_user: Callable[[], SupaUser]
     # upsert merge and update on the consent row
     a.client.table("ai_consent").upsert({"user_id": a.id, "daily_cap": 5}).execute()
     merged = a.client.table("ai_consent").upsert({"user_id": a.id, "daily_cap": 7}).execute()
-    assert merged.data[0]["daily_cap"] == 7
+    assert rows(merged.data)[0]["daily_cap"] == 7
     updated = a.client.table("ai_consent").update({"daily_cap": 9}).eq("user_id", a.id).execute()
-    assert updated.data[0]["daily_cap"] == 9
+    assert rows(updated.data)[0]["daily_cap"] == 9
     assert b.client.table("ai_consent").update({"daily_cap": 1}).eq("user_id", a.id).execute().data == []
     deleted = a.client.table("feed_hides").delete().eq("item_id", item).execute()
-    assert len(deleted.data) == 1
+    assert len(rows(deleted.data)) == 1
 
 
 def test_notifications_rls(service_client: Client, make_user: Callable[[], SupaUser]) -> None:
     a, b = make_user(), make_user()
     sent = service_client.rpc("notif_send", {"p_user_id": a.id, "p_channel": "snackbar", "p_title": "for A"}).execute()
-    assert sent.data["sent"] is True
-    mine = a.client.table("notifications").select("*").execute().data
+    assert row(sent.data)["sent"] is True
+    mine = rows(a.client.table("notifications").select("*").execute().data)
     assert [n["title"] for n in mine] == ["for A"]
     assert b.client.table("notifications").select("*").execute().data == []
     assert b.client.table("notifications").select("*").eq("user_id", a.id).execute().data == []
-    unread = a.client.table("notifications").select("id", count="exact", head=True).is_("read_at", "null").execute()
+    unread = (
+        a.client.table("notifications")
+        .select("id", count=CountMethod.exact, head=True)
+        .is_("read_at", "null")
+        .execute()
+    )
     assert unread.count == 1
     # B's update of A's row touches nothing; A's own works (update grant on read_at only).
     assert b.client.table("notifications").update({"read_at": "now"}).eq("id", mine[0]["id"]).execute().data == []
     marked = a.client.table("notifications").update({"read_at": "2026-01-01T00:00:00Z"}).eq("id", mine[0]["id"])
-    assert marked.execute().data[0]["read_at"] is not None
+    assert rows(marked.execute().data)[0]["read_at"] is not None
 
 
 def test_rpc_modifiers_count_and_get(anon_client: Client) -> None:
-    rows = anon_client.rpc("interest_catalog_browse", {}).select("id,name").eq("domain", "fitness").limit(3).execute()
-    assert len(rows.data) == 3 and all(set(r) == {"id", "name"} for r in rows.data)
-    counted = anon_client.rpc("interest_catalog_browse", {}, count="exact").limit(2).execute()
-    assert counted.count is not None and counted.count >= 100 and len(counted.data) == 2
+    browse = anon_client.rpc("interest_catalog_browse", {})
+    fitness = rows(browse.select("id,name").eq("domain", "fitness").limit(3).execute().data)
+    assert len(fitness) == 3 and all(set(r) == {"id", "name"} for r in fitness)
+    counted = anon_client.rpc("interest_catalog_browse", {}, count=CountMethod.exact).limit(2).execute()
+    assert counted.count is not None and counted.count >= 100 and len(rows(counted.data)) == 2
     got = anon_client.rpc("interest_catalog_browse", {"p_limit": 4}, get=True).execute()
-    assert len(got.data) == 4
+    assert len(rows(got.data)) == 4
     with pytest.raises(APIError) as volatile:
         anon_client.rpc("notif_mark_all_read", {}, get=True).execute()
     assert volatile.value.code == "PGRST101"

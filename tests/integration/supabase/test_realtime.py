@@ -16,10 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 import websockets
+from realtime.types import PostgresChangesPayload, RealtimePostgresChangesListenEvent
 from supabase import AsyncClient, acreate_client
 
 from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import PASSWORD, SupaUser
+from tests.integration.supabase.rows import row
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -38,7 +40,11 @@ async def _signed_in(stack: StackState, user: SupaUser) -> AsyncClient:
 async def _subscribe(client: AsyncClient, topic: str, table: str, got: list[dict[str, Any]], **kw: Any) -> None:
     states: list[Any] = []
     channel = client.channel(topic)
-    channel.on_postgres_changes("*", got.append, table=table, schema="public", **kw)
+
+    def received(change: PostgresChangesPayload) -> None:
+        got.append(dict[str, Any](change))  # kept as the plain JSON it came as
+
+    channel.on_postgres_changes(RealtimePostgresChangesListenEvent.All, received, table=table, schema="public", **kw)
     await channel.subscribe(lambda state, _err: states.append(state))
     assert [str(s.value) for s in states] == ["SUBSCRIBED"], states
 
@@ -68,7 +74,7 @@ def test_owner_receives_insert_update_delete_and_another_user_never_does(
             await _subscribe(client_a, "a-mine", "notifications", got_a_filtered, filter=f"user_id=eq.{a.id}")
             await _subscribe(client_b, "b-all", "notifications", got_b)
             send = {"p_user_id": a.id, "p_channel": "snackbar", "p_title": title}
-            notification_id = (await client_a.rpc("notif_send", send).execute()).data["notification_id"]
+            notification_id = row((await client_a.rpc("notif_send", send).execute()).data)["notification_id"]
             assert await _until(lambda: any(m["data"]["type"] == "INSERT" for m in got_a))
             await client_a.rpc("notif_mark_read", {"p_id": notification_id}).execute()
             assert await _until(

@@ -81,7 +81,7 @@ def test_no_table_request_is_a_5xx(
         # Writes run as anon (grants refuse them) so the fuzz never changes data.
         headers["apikey"] = gauntlet_stack.anon_key
     with httpx.Client(base_url=gauntlet_stack.api_url, timeout=30) as http:
-        response = http.request(method, f"/rest/v1/{relation}", params=params, headers=headers, content=content)
+        response = http.request(method, f"/rest/v1/{relation}", params=tuple(params), headers=headers, content=content)
     assert response.status_code < 500, (method, relation, params, response.text[:300])
 
 
