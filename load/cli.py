@@ -31,6 +31,7 @@ from gauntlet.load.baseline import (
     resolve_baseline_path,
     with_baseline,
 )
+from gauntlet.load.mix import smoke_mix, smoke_users
 from gauntlet.load.plan import (
     ABORT_GRACE_S,
     ABORT_MIN_SAMPLES,
@@ -145,15 +146,10 @@ def load(
     """
     try:
         code = _load(LoadOptions(**locals()))
-    except GauntletError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
-        code = exc.exit_code
     except KeyboardInterrupt:  # before Locust started: nothing ran
         err.print("[yellow]interrupted[/] before the load started; nothing ran", highlight=False)
         code = EXIT_USAGE
-    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
-    # would turn typer.Exit into a return value and lose the exit code.
-    raise SystemExit(code)
+    raise typer.Exit(code)
 
 
 @dataclass(frozen=True)
@@ -241,15 +237,19 @@ def _load(o: LoadOptions) -> int:
     if o.scenario not in SCENARIOS:
         raise UsageProblem(f"unknown scenario {o.scenario!r}; choose one of {', '.join(SCENARIOS)}")
     scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
+    smoke = o.scenario == "smoke"
+    # Smoke: a fixed mix, one user of each class at least, so every thresholded request is reached.
+    users = smoke_users(profile, o.users) if smoke else o.users
     plan_shape = build_plan(
         ScenarioRequest(
             scenario=cast(ScenarioName, o.scenario),
-            users=o.users,
+            users=users,
             duration_s=parse_duration(o.duration) if o.duration is not None else None,
             rate_per_s=o.rate,
             scale=scale,
         )
     )
+    user_mix = smoke_mix(profile, plan_shape.table.peak_users) if smoke else {}
     resolved = _resolve_target(o.target, o.state_dir)
     target, anon_key = resolved.url, resolved.anon_key
     spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
@@ -297,7 +297,9 @@ def _load(o: LoadOptions) -> int:
             generators=generators,
             late_after_s=DEFAULT_LATE_AFTER_S,
             give_up_after_s=DEFAULT_GIVE_UP_AFTER_S,
+            one_signup_per_user=smoke,
         ),
+        user_mix=user_mix,
     )
     launch = LocustLaunch(
         mode=mode,

@@ -339,6 +339,16 @@ def monitor(controller: RunController, runner: Runner, progress_file: Path | Non
             _check_abort(controller, now)
 
 
+def apply_user_mix(environment: Environment, mix: dict[str, int]) -> None:
+    """A fixed count of users per class (the smoke scenario) instead of Locust's spread by weight.
+
+    Only the master (or the one local process) dispatches users, so only it needs the counts.
+    """
+    for user_class in environment.user_classes:
+        if user_class.__name__ in mix:
+            user_class.fixed_count = mix[user_class.__name__]
+
+
 def install(events: Events) -> None:
     """Wire everything; called once from the locustfile."""
     _listen(events.init_command_line_parser, add_options)
@@ -353,6 +363,7 @@ def install(events: Events) -> None:
             else:
                 controller.plan = read_plan(Path(plan_path))
                 controller.table = stages_from_dicts(controller.plan["stages"])
+                apply_user_mix(environment, controller.plan.get("user_mix") or {})
         setup_recorder_listeners(events, controller)
         setup_lifecycle_listeners(events, controller)
         if controller.role == "worker" or runner is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from gauntlet.load.shapes import Stage, StageTable
 from gauntlet.load.thresholds import Op, Threshold
@@ -52,6 +52,9 @@ class UserConfig(TypedDict):
     generators: int
     late_after_s: float
     give_up_after_s: float
+    # The smoke scenario: each onboarding user signs up one new person, then stays that person
+    # (no sign-up loop against a target's rate limit). Absent: a new person every task.
+    one_signup_per_user: NotRequired[bool]
 
 
 class RunPlan(TypedDict):
@@ -68,6 +71,9 @@ class RunPlan(TypedDict):
     progress_file: str
     expect_workers: int
     users: UserConfig
+    # The smoke scenario: users per class (mix.smoke_mix), applied as each class's Locust
+    # `fixed_count`. Absent or empty: Locust spreads the users by the classes' weights.
+    user_mix: NotRequired[dict[str, int]]
 
 
 def stages_to_dicts(table: StageTable) -> list[StageDict]:

@@ -103,6 +103,20 @@ PROFILES: dict[str, Profile] = {
     )
 }
 
+# What one user of each class requests on its first pass (its start and its first task) when the
+# platform answers correctly, whatever the random draws: what a smoke run can count on reaching.
+# Without fixture accounts a signed-in class signs up first (auth:signup), then still logs in.
+FIRST_PASS: dict[str, frozenset[str]] = {
+    "HomeForYouUser": frozenset({s.AUTH_TOKEN, s.rpc_name(s.FEED)}),
+    "FollowingUser": frozenset({s.AUTH_TOKEN, s.rpc_name(s.FEED)}),
+    "ShopUser": frozenset({s.AUTH_TOKEN, s.rpc_name(s.FEED)}),
+    # on_start asks for suggestions once; later tasks are drawn 5:1 with interest searches
+    "SuggestionsUser": frozenset({s.AUTH_TOKEN, s.rpc_name(s.SUGGESTIONS)}),
+    # sign up, handle, catalog, 3+ interests, profile, complete, suggestions: one fixed order
+    "OnboardingUser": frozenset(_ONBOARDING),
+    "SupabaseFrontendUser": frozenset({s.AUTH_TOKEN, "realtime:join"}),
+}
+
 # Locust class weights used when several classes run together (the `mixed` blend).
 MIXED_WEIGHTS = {
     "HomeForYouUser": 40,

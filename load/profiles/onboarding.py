@@ -1,7 +1,9 @@
 """Onboarding: a new person signs up, picks a handle and 3+ interests, completes, sees suggestions.
 
 Each task run is a new person (fresh signup), so the load is the signup
-funnel, not a returning user.
+funnel, not a returning user. In the smoke scenario (`one_signup_per_user`)
+each user onboards one person, then stays that person and asks for its
+suggestions: no sign-up loop against a target's rate limit.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ class OnboardingUser(RockerUser):
     weight = weight_of("OnboardingUser")
     accounts: ClassVar[AccountSource] = "fresh"
 
+    signed_up_once = False
+
     @task
     def onboard(self) -> None:
+        once = bool(RUNTIME.config and RUNTIME.config.get("one_signup_per_user"))
+        if once and self.signed_up_once:
+            if self.token is not None:
+                self.rpc(s.SUGGESTIONS, {"p_user_id": self.user_id, "p_limit": s.SUGGESTIONS_LIMIT}, s.check_rows)
+            return
+        self.signed_up_once = True
         account, _ = RUNTIME.next_account("fresh")
         if not self.sign_up(account):
             return

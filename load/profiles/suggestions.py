@@ -13,6 +13,10 @@ SEARCH_TERMS = ("horse", "saddle", "boots", "training", "trailer", "feed", "tack
 class SuggestionsUser(RockerUser):
     weight = weight_of("SuggestionsUser")
 
+    def on_start(self) -> None:
+        super().on_start()
+        self.suggestions()  # the page opens on them: every user asks at least once (catalog.FIRST_PASS)
+
     @task(5)
     def suggestions(self) -> None:
         if self.signed_in():

@@ -9,12 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
+    application = typer.Typer(cls=GauntletGroup)
     register(application)
 
     @application.command("noop")
@@ -41,6 +42,7 @@ TARGET = ("--target", "http://127.0.0.1:9")
         (("shop", "--rate", "5", *TARGET), "--rate applies only to --scenario rate"),
         (("shop", "--duration", "5x", *TARGET), "--duration '5x'"),
         (("shop", "--users", "0", *TARGET), "--users must be at least 1"),
+        (("mixed", "--users", "3", *TARGET), "one user of each of its 5 classes"),
         (("shop", "--scale", "-1", *TARGET), "--scale must be a positive number"),
         (("shop", "--target", "localhost:8000"), "--target 'localhost:8000' is not an http(s) URL"),
         (("shop", "--worker", *TARGET), "--worker needs --master-host HOST"),
