@@ -26,9 +26,7 @@ async def test_sent_notification_is_delivered_once_by_the_worker(gauntlet_stack:
         assert sent["sent"], sent
         notification_id = sent["notification_id"]
         for _ in range(100):  # the worker polls every second; bounded at ~10 s
-            delivered_at = await conn.fetchval(
-                "SELECT delivered_at FROM notifications WHERE id = $1", notification_id
-            )
+            delivered_at = await conn.fetchval("SELECT delivered_at FROM notifications WHERE id = $1", notification_id)
             if delivered_at is not None:
                 break
             await asyncio.sleep(0.1)
