@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gauntlet.base.errors import EXIT_FAILED
 from gauntlet.chaos.drills import drill_specs, get_drill
 from gauntlet.chaos.experiment import DrillError, UnknownDrill, ensure_target_supports
 from gauntlet.chaos.journal import Journal, journal_file_name
 from gauntlet.chaos.session import run_one
 from gauntlet.chaos.summary import drill_summary, repeat_summary
 from gauntlet.chaos.target import DrillTarget, remote_target, target_from_state
-from gauntlet.errors import EXIT_FAILED
 from gauntlet.progress import step_reporter
 from gauntlet.stack.current import resolve_state_dir, running_state
 

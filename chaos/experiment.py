@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 if TYPE_CHECKING:
     from gauntlet.chaos.context import DrillContext

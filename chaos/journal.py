@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
+from gauntlet.base.files import write_atomically
 from gauntlet.chaos.experiment import InvariantStatus, JsonValue
 from gauntlet.chaos.windows import SecondBucket, WindowStats
-from gauntlet.files import write_atomically
 
 SCHEMA = "gauntlet.chaos.journal/1"
 Status = Literal["completed", "failed", "aborted", "interrupted"]

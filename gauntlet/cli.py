@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gauntlet.base.errors import EXIT_USAGE, GauntletError
 from gauntlet.cliutil import flags_without_type, show_usage_error
-from gauntlet.errors import EXIT_USAGE, GauntletError
 from gauntlet.stack import supervisor
 from gauntlet.stack.current import resolve_state_dir, running_state
 from gauntlet.stack.state import load_state

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup, TyperOption
 
-from gauntlet.errors import EXIT_USAGE
+from gauntlet.base.errors import EXIT_USAGE
 
 T = TypeVar("T")
 _err = Console(stderr=True)

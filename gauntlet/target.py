@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 if TYPE_CHECKING:
     from gauntlet.stack.state import StackState
@@ -289,7 +289,7 @@ def stack_target(api_url: str, anon_key: str, service_key: str, dsn: str, toxipr
 
 def write_stack_target_file(state_dir: Path, target: Target) -> Path:
     """`<state dir>/gauntlet-target.toml`, mode 0600 (it holds the keys)."""
-    from gauntlet.files import write_atomically
+    from gauntlet.base.files import write_atomically
 
     path = state_dir / TARGET_FILE_NAME
     comment = (
@@ -302,7 +302,7 @@ def write_stack_target_file(state_dir: Path, target: Target) -> Path:
 
 def add_accounts_file(path: Path, accounts: Path) -> None:
     """Set `accounts_file` in an existing target file (top level, before any table)."""
-    from gauntlet.files import write_atomically
+    from gauntlet.base.files import write_atomically
 
     text = path.read_text(encoding="utf-8")
     line = f"accounts_file = {_toml_string(str(accounts))}\n"

@@ -19,7 +19,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.target import Target, TargetFileError, add_accounts_file, resolve_target
 
 REACH_TIMEOUT_S = 10.0
@@ -310,7 +310,7 @@ def create_accounts(
 
 
 def _write_accounts(path: Path, accounts: list[dict[str, str]]) -> None:
-    from gauntlet.files import write_atomically
+    from gauntlet.base.files import write_atomically
 
     write_atomically(path, json.dumps(accounts, indent=2) + "\n", private=True)
 

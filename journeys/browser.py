@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright

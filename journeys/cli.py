@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.journeys.framework import JourneyResult
 
 err = Console(stderr=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.journeys.accounts import AccountStore, PlatformClient
 from gauntlet.journeys.browser import launch
 from gauntlet.journeys.catalog import JOURNEYS

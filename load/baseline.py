@@ -45,7 +45,7 @@ from statistics import NormalDist
 
 from hdrh.histogram import HdrHistogram
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.load.hdr import decode
 from gauntlet.load.plan import RunPlan, StageDict
 from gauntlet.load.results import (

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console, Group
 from rich.live import Live
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, GauntletError
 from gauntlet.load import display
 from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S
 from gauntlet.load.baseline import (

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 from gauntlet.load.arrivals import ArrivalReport
 from gauntlet.load.hdr import NameSnapshot, SecondRow, decode, encode, new_histogram, summarize
 from gauntlet.load.plan import RunPlan, StageDict

@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from gauntlet.base.errors import GauntletError
 from gauntlet.durations import DurationError
 from gauntlet.durations import parse_duration as parse_any_duration
-from gauntlet.errors import GauntletError
 
 ScenarioName = Literal["smoke", "ramp", "spike", "soak", "rate"]
 SCENARIOS: tuple[str, ...] = get_args(ScenarioName)

@@ -38,7 +38,7 @@ from typing import Literal, Protocol
 import yaml
 from hdrh.histogram import HdrHistogram
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.load.hdr import percentile_ms, percentile_of_metric
 
 Op = Literal["<", "<=", ">", ">="]

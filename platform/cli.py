@@ -10,7 +10,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from gauntlet.errors import EXIT_FAILED, EXIT_USAGE, GauntletError, StackNotRunning
+from gauntlet.base.errors import EXIT_FAILED, EXIT_USAGE, GauntletError, StackNotRunning
 
 
 def default_primary_dsn(state_dir: Path | None = None) -> str:

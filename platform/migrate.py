@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
-from gauntlet.errors import GauntletError
-from gauntlet.platform.queries import parse_queries
+from gauntlet.base.errors import GauntletError
+from gauntlet.base.sql import query_sql
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -29,13 +29,11 @@ ADVISORY_LOCK_KEY = 0x6761756E746C6574
 
 _NAME = re.compile(r"^(?P<number>\d{3})_(?P<slug>[a-z0-9_]+)\.sql$")
 
-_QUERIES = parse_queries(
-    (Path(__file__).resolve().parent / "migrate.sql").read_text(encoding="utf-8"), source="migrate.sql"
-)
+_SQL_FILE = Path(__file__).resolve().parent / "migrate.sql"
 
 
 def _sql(name: str) -> str:
-    return _QUERIES[name].sql
+    return query_sql(_SQL_FILE, name)
 
 
 class MigrationError(GauntletError):

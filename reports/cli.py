@@ -18,9 +18,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.files import write_atomically
 from gauntlet.cliutil import DefaultSubcommandGroup
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
-from gauntlet.files import write_atomically
 from gauntlet.reports.errors import ReportError
 from gauntlet.reports.resultfile import read_result, read_results
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 
 class ReportError(GauntletError):

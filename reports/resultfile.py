@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 from gauntlet.reports.acceptance_adapter import is_acceptance_result, run_from_acceptance_result
 from gauntlet.reports.chaos_adapter import is_chaos_journal, run_from_chaos_journal
 from gauntlet.reports.errors import ResultFileError

@@ -17,8 +17,8 @@ from rich.console import Console
 from gauntlet.acceptance.registry import all_checks, select
 from gauntlet.acceptance.runner import CheckResult, run_checks
 from gauntlet.acceptance.surface import Target
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
-from gauntlet.files import write_atomically
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.files import write_atomically
 
 err = Console(stderr=True)
 out = Console()

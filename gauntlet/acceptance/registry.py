@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NoReturn
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 if TYPE_CHECKING:
     from gauntlet.acceptance.surface import Surface

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 from gauntlet.gate.config import GateProfile
 from gauntlet.reports.checks import Check
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 MAX_ERROR_RATE = 0.02
 MAX_BURN_RATE = 2.0

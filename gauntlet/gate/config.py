@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gauntlet.base.errors import GauntletError
 from gauntlet.durations import DurationError, parse_duration
-from gauntlet.errors import GauntletError
 
 DEFAULT_CONFIG = Path(__file__).with_name("profiles.toml")
 _PROFILE_KEYS = {"description", "smoke", "acceptance", "drills", "journeys", "slo", "load", "platform", "fixtures"}

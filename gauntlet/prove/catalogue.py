@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 FAULTS_DIR = Path(__file__).with_name("faults")
 PHASES = ("smoke", "acceptance", "load", "drills", "journeys")

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
 from gauntlet.prove.catalogue import FAULTS_DIR, Fault, load_catalogue
 from gauntlet.prove.runner import ProveOptions, ensure_fault_is_on_platform, project_root, prove
@@ -149,7 +149,7 @@ def _print(entry: ProveEntry, seconds: float) -> None:
 
 
 def _render(run: Run, out_dir: Path) -> None:
-    from gauntlet.files import write_atomically
+    from gauntlet.base.files import write_atomically
     from gauntlet.reports.html import report_html
     from gauntlet.reports.junit import junit_xml
     from gauntlet.reports.markdown import summary_markdown

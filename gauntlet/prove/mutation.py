@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.prove.catalogue import Fault
 
 

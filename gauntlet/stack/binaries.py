@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_ctl", "psql")
 

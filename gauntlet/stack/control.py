@@ -12,7 +12,7 @@ import os
 import signal
 from pathlib import Path
 
-from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.base.errors import EnvironmentProblem, GauntletError
 from gauntlet.stack import postgres, processes, supervisor
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.binaries import find_postgres

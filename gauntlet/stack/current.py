@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gauntlet.errors import StackNotRunning
+from gauntlet.base.errors import StackNotRunning
 from gauntlet.stack.state import StackState, load_state
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncpg
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.stack.binaries import PostgresBinaries
 from gauntlet.stack.ports import LOOPBACK
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 
 STATE_FILE = "state.json"
 SCHEMA_VERSION = 1

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import jwt
 
-from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.base.errors import EnvironmentProblem, GauntletError
 from gauntlet.platform.api.serve import uvicorn_command
 from gauntlet.stack import postgres, processes
 from gauntlet.stack.aio import run_sync

@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 import typer
 from rich.console import Console
 
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.cliutil import DefaultSubcommandGroup
-from gauntlet.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.journeys.monitor.schedule import DurationError, Schedule, parse_duration
 from gauntlet.journeys.monitor.status import AlertPolicy, PolicyError
 
@@ -238,12 +238,12 @@ def _monitor(
     headed: bool,
     state_dir: Path | None,
 ) -> int:
+    from gauntlet.base.logfmt import configure_logging
     from gauntlet.journeys.monitor.alerts import NoSink, WebhookSink
     from gauntlet.journeys.monitor.history import History, HistoryError
     from gauntlet.journeys.monitor.journey_adapter import SubprocessJourneys
     from gauntlet.journeys.monitor.probes import HttpProber
     from gauntlet.journeys.monitor.runner import Monitor, MonitorBusy, MonitorConfig, SystemClock, exclusive
-    from gauntlet.platform.workers.logfmt import configure_logging
 
     # Every option is checked before anything runs or touches the disk.
     every_s = _duration(every, "--every")

@@ -12,15 +12,14 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
+from gauntlet.base.sql import Query, load_file, query_sql
 from gauntlet.journeys.monitor.model import Colour, HealthStatus, ProbeResult, RunRecord, StepRecord, Verdict
 from gauntlet.journeys.monitor.stats import WINDOWS as STAT_WINDOWS
 from gauntlet.journeys.monitor.stats import FailureRow, JourneySample, StatusSnapshot, StepP95, build_snapshot
 from gauntlet.journeys.monitor.status import Alert, CheckState
-from gauntlet.platform.queries import Query, parse_queries
 
 SQL_FILE = Path(__file__).with_name("history.sql")
 BUSY_TIMEOUT_MS = 5000
@@ -32,13 +31,12 @@ class HistoryError(RuntimeError):
     """The history file cannot be opened or written (the message names the file)."""
 
 
-@cache
 def queries() -> dict[str, Query]:
-    return parse_queries(SQL_FILE.read_text(encoding="utf-8"), source=str(SQL_FILE))
+    return load_file(SQL_FILE)
 
 
 def _sql(name: str) -> str:
-    return queries()[name].sql
+    return query_sql(SQL_FILE, name)
 
 
 class History:

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headed", action="store_true")
     args = parser.parse_args(argv)
 
-    from gauntlet.errors import GauntletError
+    from gauntlet.base.errors import GauntletError
     from gauntlet.journeys.runner import run_journey
 
     try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 from gauntlet.journeys.monitor import metrics, page
 from gauntlet.journeys.monitor.alerts import AlertSink, Delivery, payload_for
 from gauntlet.journeys.monitor.history import History

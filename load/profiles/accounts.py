@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 FRESH_PASSWORD = "gauntlet-Load-pw-1"  # throwaway accounts on a test platform
 FRESH_DOMAIN = "load.gauntlet.test"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from gauntlet.base.logfmt import configure_logging
 from gauntlet.platform.api import errors, health
 from gauntlet.platform.api.http_metrics import HttpMetrics
 from gauntlet.platform.api.routes import auth, auth_admin, functions, observability, realtime, rest, rpc
@@ -20,7 +21,6 @@ from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
 from gauntlet.platform.web import routes as web_routes
-from gauntlet.platform.workers.logfmt import configure_logging
 
 
 def create_app(settings: PlatformSettings | None = None) -> FastAPI:

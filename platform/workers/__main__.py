@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 import logging
 
+from gauntlet.base.logfmt import configure_logging
 from gauntlet.platform.db import Database
 from gauntlet.platform.settings import PlatformSettings, get_settings
 from gauntlet.platform.workers import discovery, gc, notifications, queue
-from gauntlet.platform.workers.logfmt import configure_logging
 from gauntlet.platform.workers.runtime import WorkerRuntime, heartbeat_path
 
 KINDS = ("queue", "discovery", "notifications", "gc")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 from gauntlet.platform.db import UNAVAILABLE
 
 HEARTBEAT_EVERY_S = 1.0

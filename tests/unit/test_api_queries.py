@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gauntlet.platform.queries import QUERY_DIR, QueryFileError, load, parse_queries
+from gauntlet.base.sql import QueryFileError, parse_queries, query_sql
+from gauntlet.platform.queries import QUERY_DIR, load
 
 
 def test_parses_name_description_params_and_body() -> None:
@@ -34,3 +37,11 @@ def test_every_shipped_query_file_parses_with_descriptions() -> None:
         for query in load(stem).values():
             assert query.description, f"{stem}.{query.name} has no description"
             assert query.params, f"{stem}.{query.name} lists no params (write 'params: none')"
+
+
+def test_a_missing_query_names_the_file_and_the_queries_it_has(tmp_path: Path) -> None:
+    path = tmp_path / "some.sql"
+    path.write_text("-- name: present\n-- P.\n-- params: none\nSELECT 1;\n", encoding="utf-8")
+    assert query_sql(path, "present") == "SELECT 1"
+    with pytest.raises(QueryFileError, match=r"some\.sql: no query named 'absent' \(it has present\)"):
+        query_sql(path, "absent")

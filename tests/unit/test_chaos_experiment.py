@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gauntlet.base.errors import EXIT_USAGE, GauntletError
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.drills import drill_specs, get_drill
 from gauntlet.chaos.experiment import (
@@ -23,7 +24,6 @@ from gauntlet.chaos.experiment import (
     ensure_target_supports,
     equals,
 )
-from gauntlet.errors import EXIT_USAGE, GauntletError
 
 
 async def _noop(ctx: DrillContext) -> JsonValue:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.stack.docker import engine
 from gauntlet.stack.docker.engine import HostAddress, resolve_address
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.stack.docker.images import (
     OFFLINE_IMAGE,
     PLATFORM_IMAGE,

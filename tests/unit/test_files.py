@@ -1,4 +1,4 @@
-"""gauntlet.files.write_atomically: whole files only, folders made, private files private."""
+"""gauntlet.base.files.write_atomically: whole files only, folders made, private files private."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from gauntlet.files import write_atomically
+from gauntlet.base.files import write_atomically
 
 
 def test_text_and_bytes_replace_the_file_and_leave_no_temporary(tmp_path: Path) -> None:

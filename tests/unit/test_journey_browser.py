@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.journeys import browser
 
 

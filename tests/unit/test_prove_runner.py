@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.errors import EXIT_USAGE
+from gauntlet.base.errors import EXIT_USAGE
 from gauntlet.gate.config import GateProfile, LoadPhase, load_profile
 from gauntlet.prove import cli as prove_cli
 from gauntlet.prove.catalogue import Fault

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.base.errors import EnvironmentProblem, GauntletError
 from gauntlet.stack import postgres, supervisor
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.docker import engine, readiness, roles

@@ -17,7 +17,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.stack.docker import images as image_settings
 from gauntlet.stack.docker.roles import (
     LABEL_KIND,

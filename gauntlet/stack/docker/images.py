@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 
 TOXIPROXY_VERSION = "2.12.0"
 PLATFORM_IMAGE = "gauntlet/platform:dev"

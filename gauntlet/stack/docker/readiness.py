@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import redis as redis_client
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.stack import postgres as pg
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.docker import engine

@@ -14,7 +14,7 @@ import signal
 import time
 from pathlib import Path
 
-from gauntlet.errors import EnvironmentProblem, GauntletError
+from gauntlet.base.errors import EnvironmentProblem, GauntletError
 from gauntlet.stack import supervisor
 from gauntlet.stack.docker import engine, readiness
 from gauntlet.stack.layout import PRIMARY, StateLayout

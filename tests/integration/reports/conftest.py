@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from gauntlet.errors import EnvironmentProblem
+from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.journeys.browser import launch
 
 

@@ -10,7 +10,7 @@ import asyncpg
 import psutil
 import pytest
 
-from gauntlet.errors import GauntletError
+from gauntlet.base.errors import GauntletError
 from gauntlet.stack import control, processes
 from gauntlet.stack.state import StackState, load_state
 from gauntlet.stack.status import stack_status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from gauntlet.platform.workers.logfmt import LogfmtFormatter
+from gauntlet.base.logfmt import LogfmtFormatter
 
 
 def test_extras_become_fields() -> None:

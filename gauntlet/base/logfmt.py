@@ -1,7 +1,7 @@
 """Structured logs (logfmt: `ts=... level=... logger=... msg=... action=... item_id=...`).
 
-Used by the worker processes and the API process alike (it lives here because
-workers are its main user). Extras passed with `extra={...}` become fields,
+Used by the platform's worker and API processes and by the harness's monitor alike.
+Extras passed with `extra={...}` become fields,
 so a log line can be filtered by action, item id or attempt without parsing prose.
 """
 
