@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from gauntlet.base.errors import EnvironmentProblem
+
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main `gauntlet` app."""
@@ -28,6 +30,7 @@ def toxiproxy(
     try:
         run(host, port)
     except OSError as exc:
-        typer.echo(f"error: cannot serve the Toxiproxy API on {host}:{port}: {exc}", err=True)
-        typer.echo("fix: pick a free port with --port, or stop whatever listens there", err=True)
-        raise typer.Exit(2) from exc
+        raise EnvironmentProblem(
+            f"cannot serve the Toxiproxy API on {host}:{port}: {exc}; "
+            "pick a free port with --port, or stop whatever listens there"
+        ) from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,12 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gauntlet.base.errors import EXIT_USAGE, GauntletError
-from gauntlet.cliutil import flags_without_type, show_usage_error
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
+from gauntlet.cliutil import GauntletGroup, flags_without_type, show_error, show_usage_error
 from gauntlet.stack import supervisor
 from gauntlet.stack.current import resolve_state_dir, running_state
-from gauntlet.stack.development import describe as describe_limits
-from gauntlet.stack.development import development_env
 from gauntlet.stack.state import load_state
 from gauntlet.stack.status import ServiceStatus, as_json, stack_status
 
@@ -33,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=GauntletGroup,
 )
 console = Console(stderr=True)
 out = Console()
@@ -52,7 +50,7 @@ def _print_version(value: bool) -> None:
         from gauntlet import __version__
 
         out.print(f"gauntlet {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
@@ -100,7 +98,6 @@ def up(
         api_port=api_port,
         toxiproxy_port=toxiproxy_port,
         migrate=migrate,
-        platform_env=development_env(os.environ),  # one machine: every user comes from 127.0.0.1
     )
     start = supervisor.up
     if backend == "docker":
@@ -119,8 +116,6 @@ def up(
     from gauntlet.target import write_for_stack
 
     console.print(f"target file: {write_for_stack(result.state)} (gauntlet gate --target FILE)", highlight=False)
-    if not result.already_running and backend == "embedded":
-        console.print(describe_limits(options.platform_env, os.environ), highlight=False, soft_wrap=True)
     _print_status(stack_status(result.state))
 
 
@@ -173,7 +168,7 @@ def status(
     else:
         _print_status(statuses)
     if not all(s.healthy for s in statuses):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -247,7 +242,7 @@ def health(
     out.print_json(json.dumps(body))
     if body.get("status") != "ok":
         console.print(f"[red]platform {body.get('status', 'unknown')}[/]")
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -329,8 +324,8 @@ def main() -> None:
     try:
         # Not standalone: click then returns the code of a `typer.Exit` instead of exiting.
         code = app(standalone_mode=False)
-    except GauntletError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+    except GauntletError as exc:  # raised before any command ran (GauntletGroup handles the rest)
+        show_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/] after {time.monotonic() - started:.1f}s")

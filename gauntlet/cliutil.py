@@ -1,4 +1,13 @@
-"""How every `gauntlet` command shows itself: usage errors as one `error:` line, flags without a type.
+"""How every `gauntlet` command shows itself and exits: problems as one `error:` line, flags without a type.
+
+The one exit idiom of every command:
+- a problem a person can act on is raised as a `GauntletError` (gauntlet/base/errors.py);
+  `GauntletGroup`, the root group, prints it as one `error:` line and exits with
+  its `exit_code` (2 unless the class says otherwise), under `gauntlet` and under
+  Typer's CliRunner alike, so no command catches it to print it itself;
+- a command that ran ends with `raise typer.Exit(code)`, `code` one of
+  errors.EXIT_OK / EXIT_FAILED (or the gate's and drills' EXIT_INTERRUPTED);
+  never `sys.exit` or `SystemExit` inside a command.
 
 - `show_usage_error`: Typer's usage errors (an unknown option, a missing argument)
   printed the way Gauntlet prints its own problems, one line naming the problem
@@ -17,12 +26,27 @@ from typing import Any, ClassVar, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup, TyperOption
 
-from gauntlet.base.errors import EXIT_USAGE
+from gauntlet.base.errors import EXIT_USAGE, GauntletError
 
 T = TypeVar("T")
 _err = Console(stderr=True)
+
+
+def show_error(exc: GauntletError) -> None:
+    """A GauntletError as Gauntlet prints every problem: `error: <what is wrong and the fix>`."""
+    _err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+
+
+def problems_exit(call: Callable[[], T]) -> T:
+    """Run a command; a GauntletError becomes its one `error:` line and its exit code."""
+    try:
+        return call()
+    except GauntletError as exc:
+        show_error(exc)
+        raise typer.Exit(exc.exit_code) from None
 
 
 def show_usage_error(exc: Exception) -> None:
@@ -44,7 +68,14 @@ def usage_errors_exit(call: Callable[[], T]) -> T:
         if not hasattr(exc, "format_message"):
             raise
         show_usage_error(exc)
-        raise SystemExit(getattr(exc, "exit_code", EXIT_USAGE)) from None
+        raise typer.Exit(getattr(exc, "exit_code", EXIT_USAGE)) from None
+
+
+class GauntletGroup(TyperGroup):
+    """The root `gauntlet` group: every command's GauntletError ends as one `error:` line (problems_exit)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        return problems_exit(lambda: super(GauntletGroup, self).invoke(ctx))
 
 
 class DefaultSubcommandGroup(TyperGroup):

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK
 from gauntlet.journeys.framework import JourneyResult
 
 err = Console(stderr=True)
@@ -71,12 +71,7 @@ def run(
 
     Example: gauntlet journey run signup_to_notification
     """
-    try:
-        code = _run(names or [], target, headed, artifacts, as_json, state_dir)
-    except GauntletError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    raise typer.Exit(code)
+    raise typer.Exit(_run(names or [], target, headed, artifacts, as_json, state_dir))
 
 
 def _run(

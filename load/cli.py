@@ -146,15 +146,10 @@ def load(
     """
     try:
         code = _load(LoadOptions(**locals()))
-    except GauntletError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
-        code = exc.exit_code
     except KeyboardInterrupt:  # before Locust started: nothing ran
         err.print("[yellow]interrupted[/] before the load started; nothing ran", highlight=False)
         code = EXIT_USAGE
-    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
-    # would turn typer.Exit into a return value and lose the exit code.
-    raise SystemExit(code)
+    raise typer.Exit(code)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK
 from gauntlet.base.files import write_atomically
 from gauntlet.cliutil import DefaultSubcommandGroup
 from gauntlet.reports.errors import ReportError
@@ -57,14 +57,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_command(body: Callable[[], int]) -> None:
-    try:
-        code = body()
-    except GauntletError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        code = exc.exit_code
-    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
-    # would turn typer.Exit into a return value (the same choice as gauntlet.load.cli).
-    raise SystemExit(code)
+    raise typer.Exit(body())  # a GauntletError is shown by the root group (gauntlet.cliutil)
 
 
 def _write(out_dir: Path, files: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from gauntlet.base.errors import GauntletError
+from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
 from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
 from gauntlet.gate.phases import STEPPED_PHASES, steps_file
 from gauntlet.gate.runner import EXIT_INTERRUPTED, GateOptions, run_gate
@@ -260,7 +260,7 @@ def canary(
         Console().print(view)
         if not any(r.breached for r in rules):
             console.print("canary healthy: no rollback")
-            raise typer.Exit(0)
+            raise typer.Exit(EXIT_OK)
         if metrics.safe_mode:
             console.print("[red]canary breached[/]; global.safe_mode is already on")
         elif dry_run:
@@ -268,4 +268,4 @@ def canary(
         else:
             roll_back(client, rules)
             console.print("[red]canary breached[/]: global.safe_mode turned ON (recorded in ai_action_ledger)")
-    raise typer.Exit(1)
+    raise typer.Exit(EXIT_FAILED)

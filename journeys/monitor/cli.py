@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
 
 import typer
@@ -132,7 +132,9 @@ def run(
 
     Example: gauntlet monitor run --every 60s --max-runs 3
     """
-    _exit(_run_monitor(locals()))
+    options = dict(locals())
+    options.pop("ctx", None)
+    raise typer.Exit(_monitor(**options))
 
 
 @monitor_app.command("serve")
@@ -149,13 +151,7 @@ def serve(
 
     Example: gauntlet monitor serve --port 8787
     """
-    _exit(_serve(port=port, host=host, history=history, artifacts=artifacts, state_dir=state_dir))
-
-
-def _exit(code: int) -> None:
-    # SystemExit, not typer.Exit: the main app runs click with standalone_mode=False, which
-    # would turn typer.Exit into a return value and lose the exit code.
-    raise SystemExit(code)
+    raise typer.Exit(_serve(port=port, host=host, history=history, artifacts=artifacts, state_dir=state_dir))
 
 
 def monitor_dir(state_dir: Path | None) -> Path:
@@ -204,14 +200,6 @@ def _resolve_target(target: str | None, service_key: str | None, state_dir: Path
 
     state = running_state(state_dir)  # StackNotRunning names `gauntlet up` and --target
     return state.api_url.rstrip("/"), service_key or state.service_key or None
-
-
-def _run_monitor(options: dict[str, Any]) -> int:
-    try:
-        return _monitor(**{k: v for k, v in options.items() if k != "ctx"})
-    except GauntletError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
-        return exc.exit_code
 
 
 def _monitor(
@@ -357,8 +345,7 @@ def _serve(*, port: int, host: str, history: Path | None, artifacts: Path | None
     from gauntlet.journeys.monitor.serve import LOOPBACK, ServeConfig, make_server
 
     if not 0 <= port <= 65535:
-        err.print(f"[red]error:[/] --port {port} is not a port (0-65535)")
-        return 2
+        raise UsageProblem(f"--port {port} is not a port (0-65535)")
     home = monitor_dir(state_dir)
     config = ServeConfig(
         history_path=(history or home / "history.sqlite3").resolve(),
@@ -369,8 +356,7 @@ def _serve(*, port: int, host: str, history: Path | None, artifacts: Path | None
     try:
         server = make_server(config)
     except OSError as exc:
-        err.print(f"[red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port")
-        return 2
+        raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from None
     if host not in LOOPBACK:
         err.print(
             f"[yellow]warning:[/] listening on {host}, not loopback: whoever reaches it sees status and artifacts"

@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.catalog import JOURNEYS
 from gauntlet.journeys.cli import register
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     register(app)
 
     @app.command("noop")

@@ -9,12 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
+    application = typer.Typer(cls=GauntletGroup)
     register(application)
 
     @application.command("noop")

@@ -11,13 +11,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.monitor.cli import _stop_on_sigterm, register
 from gauntlet.journeys.monitor.runner import exclusive
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
+    application = typer.Typer(cls=GauntletGroup)
     register(application)
 
     @application.command("noop")

@@ -10,13 +10,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.reports.cli import register
 from gauntlet.reports.example import example_run
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    main = typer.Typer()
+    main = typer.Typer(cls=GauntletGroup)
 
     @main.command()
     def other() -> None:

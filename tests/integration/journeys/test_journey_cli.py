@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.cli import register
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     register(app)
 
     @app.command("noop")

@@ -15,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.cli import register
 from tests.integration.load.loadrun import LoadRun, RunLoad
@@ -23,7 +24,7 @@ from tests.integration.load.loadrun import LoadRun, RunLoad
 @pytest.fixture
 def run_load(tmp_path: Path) -> RunLoad:
     """Run `gauntlet load ARGS` (in this process; Locust itself runs in child processes)."""
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     register(app)
 
     @app.command("noop")

@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.fixtures import cli as fixtures_cli
 from gauntlet.fixtures.scale import ScaleDataError, ScalePlan, load_scale_data, row_id
 
@@ -101,7 +102,7 @@ async def test_an_unmigrated_database_is_refused(p2_server_dsn: str) -> None:
 
 
 def test_the_cli_loads_and_reports_rows(db_dsn: str) -> None:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     fixtures_cli.register(app)
     result = CliRunner().invoke(app, ["fixtures", "load", "--users", "40", "--posts", "300", "--dsn", db_dsn, "--json"])
     assert result.exit_code == 0, result.output
@@ -122,7 +123,7 @@ def test_the_cli_loads_and_reports_rows(db_dsn: str) -> None:
     ],
 )
 def test_the_cli_names_bad_arguments_and_exits_2(db_dsn: str, args: list[str], message: str) -> None:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     fixtures_cli.register(app)
     result = CliRunner().invoke(app, ["fixtures", "load", *args, "--dsn", db_dsn])
     assert result.exit_code == 2
@@ -131,7 +132,7 @@ def test_the_cli_names_bad_arguments_and_exits_2(db_dsn: str, args: list[str], m
 
 def test_without_a_dsn_or_stack_the_cli_says_what_to_do(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GAUNTLET_PRIMARY_DSN", raising=False)
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     fixtures_cli.register(app)
     result = CliRunner().invoke(app, ["fixtures", "load", "--state-dir", str(tmp_path)])
     assert result.exit_code == 2
@@ -178,7 +179,7 @@ async def test_fixture_accounts_can_sign_in_and_are_written_for_load_runs(
 
 
 def test_the_accounts_cli_writes_the_file_and_names_bad_arguments(db_dsn: str, tmp_path: Path) -> None:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
     fixtures_cli.register(app)
     loaded = CliRunner().invoke(app, ["fixtures", "load", "--users", "30", "--posts", "10", "--seed", "8",
                                       "--dsn", db_dsn])  # fmt: skip
