@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, GauntletError
-from gauntlet.gate.config import DEFAULT_CONFIG, load_profile
+from gauntlet.gate.config import DEFAULT_CONFIG, GateProfile, load_profile
 from gauntlet.gate.phases import STEPPED_PHASES, steps_file
 from gauntlet.gate.runner import EXIT_INTERRUPTED, GateOptions, run_gate
 from gauntlet.load.display import phase_figure
@@ -59,8 +59,9 @@ def gate(
         list[str] | None,
         typer.Option(
             "--skip",
-            help="A phase to leave out (smoke, acceptance, load, drills, journeys); repeatable. "
-            "Without it, a phase that cannot run fails the gate.",
+            help="A phase to leave out (smoke, acceptance, load, drills, journeys), or one drill (drills:NAME, "
+            "e.g. drills:worker-crash; the others still run); repeatable. Without it, a phase or drill that "
+            "cannot run fails the gate.",
         ),
     ] = None,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The embedded stack's state dir")] = None,
@@ -102,7 +103,7 @@ def gate(
         target=described.api_url if described else None,
         target_spec=described,
         keep_stack=keep_stack,
-        skip=frozenset(_phases(skip or [])),
+        skip=_skips(skip or [], chosen),
         baseline=baseline,
         fail_fast=fail_fast,
     )
@@ -212,12 +213,23 @@ def _planned_seconds(plan_path: Path, *, written_after: float) -> float | None:
         return None
 
 
-def _phases(names: list[str]) -> list[str]:
+def _skips(names: list[str], profile: GateProfile) -> frozenset[str]:
+    """`--skip PHASE` or `--skip drills:NAME` (one of the profile's drills), checked before anything runs."""
     known = ("smoke", "acceptance", "load", "drills", "journeys")
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise GauntletError(f"--skip {unknown[0]}: not a gate phase; phases are {', '.join(known)}")
-    return names
+    for name in names:
+        phase, _, drill = name.partition(":")
+        if phase not in known:
+            raise GauntletError(f"--skip {name}: not a gate phase; phases are {', '.join(known)} (or drills:NAME)")
+        if drill and phase != "drills":
+            raise GauntletError(f"--skip {name}: only drills can be skipped one by one (drills:NAME); skip {phase}")
+        if drill and drill not in profile.drills:
+            runs = ", ".join(profile.drills) or "none"
+            raise GauntletError(
+                f"--skip {name}: the {profile.name} profile runs no drill {drill!r}; its drills are {runs}"
+            )
+        if phase == "drills" and not drill and ":" in name:
+            raise GauntletError(f"--skip {name}: name the drill, e.g. --skip drills:worker-crash")
+    return frozenset(names)
 
 
 @gate_app.command("canary")

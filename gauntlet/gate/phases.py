@@ -67,7 +67,9 @@ def build_phases(
     embedded: bool,
     baseline: Path | None = None,
     spec: Target | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[Phase]:
+    """The phases to run; a drill named in `skip` (`drills:NAME`) is left out of the drills phase."""
     stack = ["--state-dir", str(state_dir)]
     phases: list[Phase] = []
     plan = remote_plan(profile, spec) if not embedded else None
@@ -115,6 +117,7 @@ def build_phases(
                 load.argv.extend(["--regression-factor", str(profile.load.regression_factor)])
         phases.append(load)
     drills = list(profile.drills) if embedded else (plan.drills if plan is not None else [])
+    drills = [name for name in drills if f"drills:{name}" not in skip]
     if drills:
         journal_dir = out_dir / "drills"
         where = stack if embedded else ["--target", target_arg, *stack]

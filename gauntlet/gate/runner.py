@@ -85,8 +85,11 @@ def run_gate(options: GateOptions, progress: Progress = lambda *_: None) -> Gate
             embedded=embedded,
             baseline=baseline.path,
             spec=options.target_spec,
+            skip=options.skip,
         )
         run_checks += _skipped_by_request([p for p in phases if p.name in options.skip], progress)
+        cannot_run = frozenset() if embedded else _drills_that_cannot_run(options.profile, options.target_spec)
+        run_checks += _drills_skipped_by_request(options.profile, options.skip, progress, cannot_run=cannot_run)
         to_run = [phase for phase in phases if phase.name not in options.skip]
         outcomes: list[PhaseOutcome] = []
         interrupted = False
@@ -244,6 +247,33 @@ def _skipped_by_request(phases: list[Phase], progress: Progress) -> list[Check]:
     ]
 
 
+def _drills_that_cannot_run(profile: GateProfile, spec: Target | None) -> frozenset[str]:
+    """The profile's drills a remote target cannot give what they need (reported by `_skipped_on_remote`)."""
+    if spec is None:
+        return frozenset(profile.drills)
+    return frozenset(remote_plan(profile, spec).skipped_drills)
+
+
+def _drills_skipped_by_request(
+    profile: GateProfile, skip: frozenset[str], progress: Progress, *, cannot_run: frozenset[str]
+) -> list[Check]:
+    """`--skip drills:NAME`: that drill is not run (the profile's other drills still must), listed as skipped.
+
+    A drill that could not run here anyway is listed by `_skipped_on_remote`, with its reason.
+    """
+    if "drills" in skip:
+        return []  # the whole phase is skipped: one row says so
+    checks = []
+    for drill in profile.drills:
+        if f"drills:{drill}" in skip and drill not in cannot_run:
+            why = f"--skip drills:{drill}"
+            progress(f"drill {drill}", "skipped", why)
+            checks.append(
+                Check(name=f"gate phase drill {drill}", passed=False, skipped=True, waived=True, message=why)
+            )
+    return checks
+
+
 def _stopped_early(phases: list[Phase], failed: str, progress: Progress) -> list[Check]:
     """`--fail-fast`: the phases after the first failure, not run (skipped, never passed).
 
@@ -264,7 +294,8 @@ def _skipped_on_remote(
     """Against a remote target the phases (and drills) it cannot give what they need are not run: say so.
 
     What can run follows from the target file (`phases.remote_plan`); without one, smoke and drills cannot.
-    A skipped phase proved nothing: it fails the gate unless the user named it in `--skip PHASE`.
+    A skipped phase proved nothing: it fails the gate unless the user named it in `--skip PHASE` (a
+    drill: `--skip drills` or `--skip drills:NAME`); a waived one keeps its reason in the report.
     """
     notes = []
     if spec is None:
@@ -288,12 +319,30 @@ def _skipped_on_remote(
             notes.append(("drills", f"drill {drill}", why))
     checks = []
     for phase, what, why in notes:
-        waived = phase in skip
+        waiver = _waiver(phase, what, skip, profile)
         row = what if what.startswith("drill ") else phase  # a drill skipped here: its own row
-        progress(row, "skipped", why if not waived else f"--skip {phase}")
-        hint = f"--skip {phase}" if waived else f"{why}; pass --skip {phase} to accept running without it"
-        checks.append(Check(name=f"gate phase {what}", passed=False, skipped=True, waived=waived, message=hint))
+        progress(row, "skipped", why if waiver is None else f"{why} (waived: --skip {waiver})")
+        if waiver is not None:
+            hint = f"{why} (waived: --skip {waiver})"
+        else:
+            one = f" or --skip drills:{what.removeprefix('drill ')}" if what.startswith("drill ") else ""
+            hint = f"{why}; pass --skip {phase}{one} to accept running without it"
+        checks.append(
+            Check(name=f"gate phase {what}", passed=False, skipped=True, waived=waiver is not None, message=hint)
+        )
     return checks
+
+
+def _waiver(phase: str, what: str, skip: frozenset[str], profile: GateProfile) -> str | None:
+    """The `--skip` value that waives a phase (or drill) a target cannot run, or None."""
+    if phase in skip:
+        return phase
+    if what.startswith("drill "):
+        one = f"drills:{what.removeprefix('drill ')}"
+        return one if one in skip else None
+    if phase == "drills" and profile.drills and all(f"drills:{d}" in skip for d in profile.drills):
+        return " ".join(f"drills:{d}" for d in profile.drills)
+    return None
 
 
 def _assemble(
