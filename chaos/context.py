@@ -24,8 +24,8 @@ from gauntlet.chaos.experiment import UnsupportedTarget
 from gauntlet.chaos.target import DrillTarget
 
 if TYPE_CHECKING:
-    from gauntlet.chaos.toxiproxy.client import Toxic, ToxiproxyClient
     from gauntlet.chaos.windows import Sample
+    from gauntlet.faultproxy.client import Toxic, ToxiproxyClient
 
 DB_CONNECT_TIMEOUT_S = 5.0
 
@@ -117,7 +117,7 @@ class DrillContext:
         return name
 
     def _toxiproxy(self) -> ToxiproxyClient:
-        from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+        from gauntlet.faultproxy.client import ToxiproxyClient
 
         if not self.target.toxiproxy_url:
             raise UnsupportedTarget(f"{self.target.label} has no Toxiproxy API; this drill injects faults through one")

@@ -23,7 +23,7 @@ from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
 
 if TYPE_CHECKING:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,7 +90,7 @@ def gauntlet_stack(gauntlet_stack_dir: Path) -> StackState:
 @pytest.fixture
 def toxiproxy(gauntlet_stack: StackState) -> Iterator[ToxiproxyClient]:
     """A Toxiproxy client for the stack's proxies (pg_primary, pg_replica_N, redis); reset after the test."""
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     with ToxiproxyClient(gauntlet_stack.toxiproxy_url) as client:
         try:

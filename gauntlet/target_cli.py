@@ -187,7 +187,7 @@ def proxies_carry_traffic(
         detail = "no [proxies] map: drills that inject faults will be skipped"
         return [CheckLine("proxies", None, detail if target.toxiproxy_url else "no toxiproxy_url: " + detail)]
     from gauntlet.chaos.evidence import moved, read_proxy_bytes
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     assert target.toxiproxy_url is not None  # parse_target requires it with a [proxies] map
     try:

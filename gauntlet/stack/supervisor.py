@@ -159,7 +159,7 @@ def _teardown(state: StackState) -> list[str]:
 
 
 def _delete_proxies(url: str, names: list[str]) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient, ToxiproxyError
+    from gauntlet.faultproxy.client import ToxiproxyClient, ToxiproxyError
 
     with ToxiproxyClient(url) as client:
         for name in names:
@@ -362,7 +362,7 @@ def _start_toxiproxy(state: StackState, layout: StateLayout, options: UpOptions,
     if binary:
         argv = [binary, "-host", LOOPBACK, "-port", str(port)]
     else:
-        argv = [sys.executable, "-m", "gauntlet.chaos.toxiproxy", "--host", LOOPBACK, "--port", str(port)]
+        argv = [sys.executable, "-m", "gauntlet.faultproxy", "--host", LOOPBACK, "--port", str(port)]
     _spawn(state, layout, ServiceRecord(TOXIPROXY, "toxiproxy", port=port, url=url), argv)
     return url
 
@@ -429,7 +429,7 @@ def _migrate(dsn: str) -> None:
 
 
 def _wait_toxiproxy(url: str, state: StackState) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     record = state.services[TOXIPROXY]
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -443,7 +443,7 @@ def _wait_toxiproxy(url: str, state: StackState) -> None:
 
 
 def _populate_proxies(state: StackState, url: str, listen: dict[str, int], upstream: dict[str, str]) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     specs: list[dict[str, object]] = [
         {"name": name, "listen": f"{LOOPBACK}:{port}", "upstream": upstream[name], "enabled": True}
@@ -457,7 +457,7 @@ def _populate_proxies(state: StackState, url: str, listen: dict[str, int], upstr
 
 def restore_proxies(state: StackState) -> None:
     """Create the recorded proxies again (same names, listen ports and upstreams), without toxics."""
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     specs: list[dict[str, object]] = [
         {"name": p.name, "listen": p.listen, "upstream": p.upstream, "enabled": True} for p in state.proxies.values()

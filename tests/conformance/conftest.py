@@ -1,7 +1,7 @@
 """Conformance fixtures: the Toxiproxy servers under test, reached only through HTTP.
 
 Every test runs against Gauntlet's built-in server (started with
-``python -m gauntlet.chaos.toxiproxy``) and, when ``toxiproxy-server`` is on PATH,
+``python -m gauntlet.faultproxy``) and, when ``toxiproxy-server`` is on PATH,
 against the real one too; without it those runs are skipped with the reason shown.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 
 from .services import stop_process
 from .upstreams import TcpUpstream, echo, free_port
@@ -70,7 +70,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def _server_argv(kind: str, port: int) -> list[str]:
     if kind == BUILTIN:
-        return [sys.executable, "-m", "gauntlet.chaos.toxiproxy", "--host", "127.0.0.1", "--port", str(port)]
+        return [sys.executable, "-m", "gauntlet.faultproxy", "--host", "127.0.0.1", "--port", str(port)]
     binary = real_server_binary()
     if binary is None:
         pytest.skip(NO_REAL_SERVER)

@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient, ToxiproxyError
+from gauntlet.faultproxy.client import ToxiproxyClient, ToxiproxyError
 
 from .conftest import ToxiproxyTarget
 from .upstreams import TcpUpstream, connect, echo, read_to_close, recv_until_closed, round_trip, upstream, wait_for

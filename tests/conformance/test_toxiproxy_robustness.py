@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 
 from .conftest import ToxiproxyTarget
 from .upstreams import TcpUpstream, connect, free_port, recv_exactly, recv_until_closed, round_trip, sender, upstream

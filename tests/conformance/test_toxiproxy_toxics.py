@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 
 from .upstreams import (
     TcpUpstream,

@@ -94,7 +94,7 @@ def test_chaos_drill_runs_unchanged(docker_stack_dir: Path) -> None:
 def test_worker_crash_kills_its_container_and_the_other_worker_takes_its_leases(
     docker_stack_dir: Path, docker_stack: StackState
 ) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     state_dir, direct = docker_stack_dir, docker_stack.direct["primary_dsn"]
     crashed, rescuer = "worker_queue_1", "worker_queue_2"

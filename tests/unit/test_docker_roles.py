@@ -89,7 +89,7 @@ def test_toxiproxy_command_depends_on_the_image_flavour() -> None:
     public = roles.toxiproxy("ghcr.io/shopify/toxiproxy:2.12.0", "public", ["pg_primary", "redis"])
     assert public.command == ["-host=0.0.0.0", "-port=8474"]
     runtime = roles.toxiproxy("gauntlet/runtime:offline", "runtime", ["pg_primary", "redis"], api_host_port=18474)
-    assert runtime.command[:3] == ["python", "-m", "gauntlet.chaos.toxiproxy"]
+    assert runtime.command[:3] == ["python", "-m", "gauntlet.faultproxy"]
     assert runtime.publish == (8474, roles.PROXY_BASE_PORT, roles.REDIS_PROXY_PORT)
     assert runtime.host_ports == {8474: 18474}
 

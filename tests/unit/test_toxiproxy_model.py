@@ -1,4 +1,4 @@
-"""Validation of Toxiproxy API input (pure: gauntlet.chaos.toxiproxy.model)."""
+"""Validation of Toxiproxy API input (pure: gauntlet.faultproxy.model)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from gauntlet.chaos.toxiproxy.model import (
+from gauntlet.faultproxy.model import (
     TOXIC_ATTRIBUTES,
     ApiError,
     ProxyInput,
@@ -21,7 +21,7 @@ from gauntlet.chaos.toxiproxy.model import (
     parse_toxic_update,
     split_host_port,
 )
-from gauntlet.chaos.toxiproxy.toxics import slice_offsets
+from gauntlet.faultproxy.toxics import slice_offsets
 
 
 def error_of(call: object) -> tuple[int, str]:

@@ -168,7 +168,7 @@ def _start(
     import testcontainers.core.container
     import testcontainers.core.network  # noqa: F401
 
-    import gauntlet.chaos.toxiproxy.client
+    import gauntlet.faultproxy.client
     import gauntlet.fixtures.seed
     import gauntlet.platform.migrate  # noqa: F401
 
@@ -312,7 +312,7 @@ def _migrate(dsn: str) -> None:
 
 
 def _populate_proxies(state: StackState, proxied: list[str], record: _Recorder) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     with ToxiproxyClient(state.toxiproxy_url) as client:
         created = client.populate(roles.proxy_specs(proxied))

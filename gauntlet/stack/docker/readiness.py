@@ -80,7 +80,7 @@ def redis(url: str, record: ServiceRecord) -> None:
 
 
 def toxiproxy(url: str, record: ServiceRecord) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     with ToxiproxyClient(url, timeout=1.0) as client:
         wait(record, lambda: None if client.is_running() else "API not answering")

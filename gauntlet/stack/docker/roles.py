@@ -189,7 +189,7 @@ def toxiproxy(image: str, flavour: Flavour, proxied: list[str], api_host_port: i
     if flavour == "public":
         command = ["-host=0.0.0.0", f"-port={TOXIPROXY_API_PORT}"]  # the image's entrypoint is /toxiproxy
     else:
-        command = ["python", "-m", "gauntlet.chaos.toxiproxy", "--host", "0.0.0.0", "--port", str(TOXIPROXY_API_PORT)]
+        command = ["python", "-m", "gauntlet.faultproxy", "--host", "0.0.0.0", "--port", str(TOXIPROXY_API_PORT)]
     return ContainerSpec(
         TOXIPROXY,
         "toxiproxy",

@@ -17,7 +17,7 @@ import pytest
 from gauntlet.platform.smoke import run_smoke
 
 if TYPE_CHECKING:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
     from gauntlet.stack.state import StackState
 
 pytestmark = pytest.mark.integration

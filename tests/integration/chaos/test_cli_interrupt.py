@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 from gauntlet.stack.state import StackState
 
 pytestmark = pytest.mark.integration

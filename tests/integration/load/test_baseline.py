@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 from gauntlet.load.profiles import surface as s
 from gauntlet.stack import control
 from gauntlet.stack.state import StackState, load_state

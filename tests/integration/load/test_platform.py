@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+from gauntlet.faultproxy.client import ToxiproxyClient
 from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.catalog import PROFILES
 from gauntlet.stack.state import StackState, load_state

@@ -31,7 +31,7 @@ def test_every_service_is_healthy_and_the_replica_streams(gauntlet_stack: StackS
 
 
 def test_status_turns_unhealthy_when_a_proxy_is_disabled(gauntlet_stack: StackState, toxiproxy: object) -> None:
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     assert isinstance(toxiproxy, ToxiproxyClient)
     toxiproxy.update_proxy("pg_replica_1", enabled=False)

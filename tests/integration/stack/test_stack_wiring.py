@@ -90,7 +90,7 @@ async def test_redis_ping_through_its_proxy(gauntlet_stack: StackState) -> None:
 
 async def test_disabling_the_redis_proxy_cuts_redis_off(gauntlet_stack: StackState, toxiproxy: object) -> None:
     """The proxy is really in the path: taking it down makes Redis unreachable through it."""
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
+    from gauntlet.faultproxy.client import ToxiproxyClient
 
     assert isinstance(toxiproxy, ToxiproxyClient)
     toxiproxy.update_proxy("redis", enabled=False)

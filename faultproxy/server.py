@@ -8,10 +8,10 @@ import logging
 import signal
 from collections.abc import Callable
 
-from gauntlet.chaos.toxiproxy.api import ToxiproxyApi
-from gauntlet.chaos.toxiproxy.http_server import HttpServer
-from gauntlet.chaos.toxiproxy.model import VERSION
-from gauntlet.chaos.toxiproxy.proxy import ProxyCollection
+from gauntlet.faultproxy.api import ToxiproxyApi
+from gauntlet.faultproxy.http_server import HttpServer
+from gauntlet.faultproxy.model import VERSION
+from gauntlet.faultproxy.proxy import ProxyCollection
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from gauntlet.chaos.toxiproxy.api import Request, Response, ToxiproxyApi
+from gauntlet.faultproxy.api import Request, Response, ToxiproxyApi
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from gauntlet.chaos.toxiproxy.metrics import ByteCounters
-from gauntlet.chaos.toxiproxy.model import ToxicSpec
+from gauntlet.faultproxy.metrics import ByteCounters
+from gauntlet.faultproxy.model import ToxicSpec
 
 log = logging.getLogger(__name__)
 

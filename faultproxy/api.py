@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from gauntlet.chaos.toxiproxy.model import (
+from gauntlet.faultproxy.model import (
     VERSION,
     ApiError,
     ProxyInput,
@@ -21,7 +21,7 @@ from gauntlet.chaos.toxiproxy.model import (
     parse_toxic_create,
     parse_toxic_update,
 )
-from gauntlet.chaos.toxiproxy.proxy import ProxyCollection
+from gauntlet.faultproxy.proxy import ProxyCollection
 
 log = logging.getLogger(__name__)
 

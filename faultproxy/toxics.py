@@ -13,7 +13,7 @@ import asyncio
 import random
 from collections.abc import Mapping
 
-from gauntlet.chaos.toxiproxy.link import Behaviour, Chunk, Stage
+from gauntlet.faultproxy.link import Behaviour, Chunk, Stage
 
 
 async def noop(stage: Stage) -> None:

@@ -9,10 +9,10 @@ import os
 import socket
 from collections.abc import Iterable
 
-from gauntlet.chaos.toxiproxy.connection import Connection, Side
-from gauntlet.chaos.toxiproxy.link import Link
-from gauntlet.chaos.toxiproxy.metrics import ByteCounters, LinkLabels, ProxyMetrics
-from gauntlet.chaos.toxiproxy.model import (
+from gauntlet.faultproxy.connection import Connection, Side
+from gauntlet.faultproxy.link import Link
+from gauntlet.faultproxy.metrics import ByteCounters, LinkLabels, ProxyMetrics
+from gauntlet.faultproxy.model import (
     DIRECTIONS,
     PROXY_ALREADY_EXISTS,
     PROXY_NOT_FOUND,
@@ -24,7 +24,7 @@ from gauntlet.chaos.toxiproxy.model import (
     join_host_port,
     split_host_port,
 )
-from gauntlet.chaos.toxiproxy.toxics import BEHAVIOURS
+from gauntlet.faultproxy.toxics import BEHAVIOURS
 
 _BACKLOG = 1024
 

@@ -14,9 +14,9 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from gauntlet.chaos.toxiproxy.link import Behaviour, Link
-from gauntlet.chaos.toxiproxy.metrics import ByteCounters
-from gauntlet.chaos.toxiproxy.model import DOWNSTREAM, UPSTREAM, ToxicSpec
+from gauntlet.faultproxy.link import Behaviour, Link
+from gauntlet.faultproxy.metrics import ByteCounters
+from gauntlet.faultproxy.model import DOWNSTREAM, UPSTREAM, ToxicSpec
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 

@@ -1,16 +1,16 @@
-"""``python -m gauntlet.chaos.toxiproxy --host 127.0.0.1 --port 8474``: the built-in Toxiproxy server."""
+"""``python -m gauntlet.faultproxy --host 127.0.0.1 --port 8474``: the built-in Toxiproxy server."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from gauntlet.chaos.toxiproxy.server import run
+from gauntlet.faultproxy.server import run
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gauntlet.chaos.toxiproxy",
+        prog="python -m gauntlet.faultproxy",
         description="Fault proxy speaking the Toxiproxy 2.x HTTP API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address of the HTTP API (default 127.0.0.1)")

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
-from gauntlet.chaos.toxiproxy.model import split_host_port
+from gauntlet.faultproxy.model import split_host_port
 
 DEFAULT_URL = "http://127.0.0.1:8474"
 _USER_AGENT = "gauntlet-toxiproxy-client"  # never Mozilla/: Toxiproxy refuses browsers
