@@ -1,8 +1,8 @@
 """The bell: reading its live badge, and sending the notification a journey waits for.
 
 The notification is sent from outside the page on purpose: if the page itself
-sent it, its own script could bump the badge and a broken live stream would
-go unnoticed. With the service key the journey sends it the way the
+sent it, its own script could bump the badge and a broken realtime channel
+would go unnoticed. With the service key the journey sends it the way the
 platform's backend does (`notif_send` as service_role); without one (a
 deployment whose key the monitor does not hold) the user sends it to itself,
 which `notif_send` allows a client (and nothing more: a client may notify only
@@ -22,10 +22,10 @@ POLL_MS = 50
 
 
 def wait_bell_live(s: JourneySession) -> None:
-    """Wait until the page's live stream has delivered the unread count at least once."""
+    """Wait until the bell has joined its realtime channel and shown the unread count at least once."""
     s.wait_for(
         f"""() => document.querySelector('{BADGE}')?.dataset.live === "1" """,
-        what="the bell never connected to the live notifications stream",
+        what="the bell never joined its realtime notifications channel",
     )
 
 

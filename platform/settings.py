@@ -51,8 +51,6 @@ class PlatformSettings(BaseSettings):
     # start a request within it), and a request body must arrive whole within http_body_timeout_s.
     http_header_timeout_s: float = 10.0
     http_body_timeout_s: float = 30.0
-    # Live notification streams one user may hold open at once (the oldest is ended to make room).
-    realtime_streams_per_user: int = 5
     # Workers: how long a lease lasts, how many items one lease takes, how often idle workers poll,
     # and the schedules of the discovery run and the GC job.
     lease_ttl_seconds: int = 120

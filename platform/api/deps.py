@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gauntlet.platform.api.errors import ApiError
+from gauntlet.platform.api.errors import ApiError, SessionEnded
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, verify
 from gauntlet.platform.ratelimit import Profile
@@ -32,7 +32,7 @@ def bearer_token(request: Request) -> str | None:
     return apikey.strip() if apikey else None
 
 
-def get_claims(request: Request, state: StateDep) -> Claims:
+def get_token_claims(request: Request, state: StateDep) -> Claims:
     """Claims of a valid token, anon without one; a bad token is a 401 naming the problem."""
     token = bearer_token(request)
     if token is None:
@@ -43,10 +43,25 @@ def get_claims(request: Request, state: StateDep) -> Claims:
         raise ApiError(401, "invalid_jwt", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
 
+TokenClaimsDep = Annotated[Claims, Depends(get_token_claims)]
+
+
+async def get_claims(claims: TokenClaimsDep, state: StateDep) -> Claims:
+    """The caller of PostgREST tables, RPCs and functions: a valid token whose session has not ended.
+
+    A token carrying `session_id` is refused (401 session_not_found) once that session ended
+    (logout, refresh-token reuse); see platform/auth/live_sessions.py for what that costs.
+    """
+    if not await state.sessions.alive(claims.session_id):
+        raise SessionEnded()
+    return claims
+
+
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
 
 
-def get_current_user(claims: ClaimsDep) -> Claims:
+def get_current_user(claims: TokenClaimsDep) -> Claims:
+    """The signed-in user of an /auth/v1 route; those apply GoTrue's own session rule (403 session_not_found)."""
     if claims.role != "authenticated" or claims.sub is None:
         raise ApiError(401, "not_signed_in", "This endpoint needs a signed-in user's access token")
     return claims

@@ -50,6 +50,37 @@ class ApiError(Exception):
         return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
+def gotrue_body(exc: ApiError) -> dict[str, Any]:
+    """The error body with GoTrue's fields (`error_code`, `msg`) too, which supabase clients read."""
+    body: dict[str, Any] = {
+        "code": exc.code,
+        "error_code": exc.code,
+        "msg": exc.message,
+        "message": exc.message,
+        "details": exc.details,
+        "hint": exc.hint,
+    }
+    if exc.code == "weak_password":  # clients read the reasons from here
+        body["weak_password"] = {"reasons": ["length", "characters"]}
+    return body
+
+
+class SessionEnded(ApiError):
+    """An access token whose session ended (logout, a reused refresh token): 401 in GoTrue's shape."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            401,
+            "session_not_found",
+            "Session from session_id claim in JWT does not exist",
+            hint="The session was ended by a logout or a reused refresh token: sign in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="session ended"'},
+        )
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(gotrue_body(self), status_code=self.status, headers=self.headers)
+
+
 @dataclass(frozen=True, slots=True)
 class Mapped:
     status: int

@@ -23,7 +23,9 @@ ask for it (schema, table, event, filter) and decides who may see it:
   owner columns (any other column: not matched).
 
 Changes committed while the listener is down (a drill cut the proxy) are not replayed, as in
-Supabase Realtime; the listener reconnects every second.
+Supabase Realtime; the listener reconnects every second, and on each (re)connect every joined
+channel gets a `system` "Subscribed to PostgreSQL" message (`announce`), so clients can re-read
+what they hold.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +47,7 @@ from gauntlet.platform.api.realtime_protocol import (
     ChangeType,
     change_message,
     change_payload,
+    system,
 )
 from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.db import UNAVAILABLE, Database
@@ -104,6 +107,7 @@ class Channel:
     specs: tuple[BindingSpec, ...]
     ids: list[int] = field(default_factory=list)
     closed: bool = False
+    announced: int = 0  # the listener connection (ChangeFeed.epoch) this channel was told "Subscribed" for
 
     @property
     def identity(self) -> tuple[str, str | None, str | None, str | None]:
@@ -156,8 +160,16 @@ class CatalogUnavailable(Exception):
 
 
 class ChangeFeed:
-    def __init__(self, db: Database, dsn: str, connect_timeout_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        dsn: str,
+        connect_timeout_s: float,
+        session_ended: Callable[[str | None], bool] = lambda _session_id: False,
+    ) -> None:
+        """`session_ended`: whether a token's session is known to have ended (its channels get nothing more)."""
         self._db = db
+        self._session_ended = session_ended
         self._dsn = dsn
         self._connect_timeout_s = connect_timeout_s
         self._bindings: dict[str, list[Binding]] = {}  # by schema
@@ -171,6 +183,7 @@ class ChangeFeed:
         self._worker: asyncio.Task[None] | None = None
         self._read_slots = asyncio.Semaphore(READ_CONCURRENCY)
         self.listening = False
+        self.epoch = 0  # LISTEN connections made so far (each one announced to the channels)
         self.dropped = 0
         self.delivered = 0
 
@@ -270,7 +283,10 @@ class ChangeFeed:
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(CHANNEL, self._notify)
             self.listening = True
+            self.epoch += 1
             self._catalog_at = 0.0  # re-read the publication on every (re)connect
+            for channel in {id(b.channel): b.channel for bs in self._bindings.values() for b in bs}.values():
+                self.announce(channel)
             while self._channels > 0 and not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), timeout=1.0)
@@ -278,6 +294,20 @@ class ChangeFeed:
             self.listening = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), timeout=1.0)
+
+    def announce(self, channel: Channel) -> None:
+        """Tell a joined channel, once per LISTEN connection, that its changes arrive from now on.
+
+        As Supabase Realtime's `system` "Subscribed to PostgreSQL": sent when the feed listens,
+        at the join if it already does, else when the listener connects; and again after the
+        listener was lost and came back. Changes committed before it were not heard; a client that
+        keeps state (the bell's unread count) re-reads it then, so a lost change costs a re-read,
+        never a stale badge.
+        """
+        if channel.closed or not channel.specs or not self.listening or channel.announced == self.epoch:
+            return
+        channel.announced = self.epoch
+        channel.socket.send(system(channel.topic, "ok", "Subscribed to PostgreSQL"))
 
     async def _fan_out_forever(self) -> None:
         while True:
@@ -301,8 +331,10 @@ class ChangeFeed:
                 continue
             if spec.event != "*" and spec.event != change.op:
                 continue
-            if channel.claims.exp is not None and channel.claims.exp <= now:
-                channel.socket.token_expired(channel.topic)
+            if (channel.claims.exp is not None and channel.claims.exp <= now) or self._session_ended(
+                channel.claims.session_id
+            ):
+                channel.socket.token_expired(channel.topic)  # the socket drops the channel, saying why
                 continue
             if spec.filter is not None:
                 if spec.filter.columns <= known.keys():

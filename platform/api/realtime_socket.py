@@ -8,6 +8,11 @@ outgoing queue reaches `SEND_QUEUE_MAX` frames (a client that does not read) is 
 Every refusal is a `phx_reply` with status error and a `reason`; nothing a client sends ends in a
 500 or an unhandled exception. The reasons of the two caps start with Supabase's codes
 (`ChannelRateLimitReached`, `ConnectionRateLimitReached`), so supabase clients back off.
+
+A token whose GoTrue session has ended (logout, platform/auth/live_sessions.py) is refused like
+a bad one: at the handshake as `apikey` (403), in a join or an `access_token` event (error reply
+`session_not_found: ...`); a joined channel whose session ends gets `system` error and `phx_close`
+before the next change reaches it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gauntlet.platform.api import realtime_protocol as p
 from gauntlet.platform.api.realtime_feed import CatalogUnavailable, ChangeFeed, Channel, PublishedTable
+from gauntlet.platform.auth.live_sessions import LiveSessions
 from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, verify
 
 log = logging.getLogger("gauntlet.platform.api.realtime")
@@ -41,6 +47,7 @@ SEND_QUEUE_MAX = 1000
 HEARTBEAT_TIMEOUT_S = float(_env_int("GAUNTLET_REALTIME_HEARTBEAT_TIMEOUT_S", 60))
 WATCH_EVERY_S = 1.0
 SLOW_CONSUMER = 1008
+SESSION_ENDED = "session_not_found: the token's session has ended (logout); sign in again"
 
 
 class UserConnections:
@@ -71,12 +78,19 @@ class UserConnections:
 
 class RealtimeConnection:
     def __init__(
-        self, websocket: WebSocket, feed: ChangeFeed, users: UserConnections, secret: str, apikey: Claims
+        self,
+        websocket: WebSocket,
+        feed: ChangeFeed,
+        users: UserConnections,
+        secret: str,
+        apikey: Claims,
+        sessions: LiveSessions,
     ) -> None:
         self._ws = websocket
         self._feed = feed
         self._users = users
         self._secret = secret
+        self._sessions = sessions
         self._apikey = apikey
         self._channels: dict[str, Channel] = {}
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=SEND_QUEUE_MAX)
@@ -146,7 +160,9 @@ class RealtimeConnection:
                 return
             now = time.time()
             for topic, channel in list(self._channels.items()):
-                if topic in self._expired or (channel.claims.exp is not None and channel.claims.exp <= now):
+                if self._sessions.known_ended(channel.claims.session_id):
+                    self._drop_channel(topic, SESSION_ENDED)
+                elif topic in self._expired or (channel.claims.exp is not None and channel.claims.exp <= now):
                     self._drop_channel(topic, "Token has expired")
             self._expired.clear()
 
@@ -196,7 +212,7 @@ class RealtimeConnection:
             del self._channels[msg.topic]
             self.send(p.reply_ok(msg.topic, msg.ref, join_ref=msg.join_ref))
         elif msg.event == "access_token":
-            self._refresh_token(channel, msg)
+            await self._refresh_token(channel, msg)
         elif msg.ref is not None:
             self.send(
                 p.reply_error(
@@ -207,15 +223,19 @@ class RealtimeConnection:
                 )
             )
 
-    def _claims_of(self, token: object) -> Claims:
+    async def _claims_of(self, token: object) -> Claims:
         if token is None:
-            return self._apikey
-        if not isinstance(token, str) or not token or len(token) > 4096:
+            claims = self._apikey
+        elif not isinstance(token, str) or not token or len(token) > 4096:
             raise p.ProtocolError("access_token must be a JWT string")
-        try:
-            return verify(self._secret, token)
-        except InvalidToken as exc:
-            raise p.ProtocolError(f"InvalidJWTToken: {exc}") from exc
+        else:
+            try:
+                claims = verify(self._secret, token)
+            except InvalidToken as exc:
+                raise p.ProtocolError(f"InvalidJWTToken: {exc}") from exc
+        if not await self._sessions.alive(claims.session_id):
+            raise p.ProtocolError(SESSION_ENDED)
+        return claims
 
     def _bind_user(self, claims: Claims) -> None:
         if claims.sub is None:
@@ -242,7 +262,7 @@ class RealtimeConnection:
                 raise p.ProtocolError(
                     f"ChannelRateLimitReached: too many channels on this connection (max {MAX_CHANNELS})"
                 )
-            claims = self._claims_of(msg.payload.get("access_token"))
+            claims = await self._claims_of(msg.payload.get("access_token"))
             specs = p.parse_bindings(msg.payload)
             try:
                 catalog = await self._feed.catalog() if specs else {}
@@ -263,19 +283,20 @@ class RealtimeConnection:
         self._feed.subscribe(channel)
         bindings = [spec.reply(i) for spec, i in zip(specs, channel.ids, strict=True)]
         self.send(p.reply_ok(topic, ref, {"postgres_changes": bindings}, join_ref))
-        if specs:
-            self.send(p.system(topic, "ok", "Subscribed to PostgreSQL"))
+        self._feed.announce(channel)  # now if the feed listens, else once it does
 
-    def _refresh_token(self, channel: Channel, msg: p.ClientMessage) -> None:
+    async def _refresh_token(self, channel: Channel, msg: p.ClientMessage) -> None:
         try:
-            claims = self._claims_of(msg.payload.get("access_token"))
+            claims = await self._claims_of(msg.payload.get("access_token"))
             self._bind_user(claims)
         except p.ProtocolError as exc:
             self.send(p.reply_error(msg.topic, msg.ref, str(exc), msg.join_ref))
             self._drop_channel(msg.topic, str(exc))
             return
         self._feed.unsubscribe(channel)
-        renewed = Channel(self, channel.topic, claims, channel.specs, ids=list(channel.ids))
+        renewed = Channel(
+            self, channel.topic, claims, channel.specs, ids=list(channel.ids), announced=channel.announced
+        )
         self._channels[channel.topic] = renewed
         self._feed.subscribe(renewed)
         self.send(p.reply_ok(msg.topic, msg.ref, join_ref=msg.join_ref))
@@ -309,7 +330,9 @@ def _check_binding(spec: p.BindingSpec, catalog: dict[tuple[str, str], Published
             raise p.ProtocolError(f"Unable to subscribe to changes: unknown column(s) {', '.join(unknown)} {described}")
 
 
-async def serve(websocket: WebSocket, feed: ChangeFeed, users: UserConnections, secret: str) -> None:
+async def serve(
+    websocket: WebSocket, feed: ChangeFeed, users: UserConnections, secret: str, sessions: LiveSessions
+) -> None:
     """Handshake checks, then the connection until either side ends it."""
     params = websocket.query_params
     vsn = params.get("vsn", p.VSN)
@@ -323,12 +346,15 @@ async def serve(websocket: WebSocket, feed: ChangeFeed, users: UserConnections, 
             apikey = verify(secret, apikey_text[:4096])
         except InvalidToken as exc:
             refused = f"invalid apikey: {exc}"
+        else:
+            if not await sessions.alive(apikey.session_id):
+                refused = f"invalid apikey: {SESSION_ENDED}"
     if refused is not None:
         # Refused before the upgrade: the client sees HTTP 403 (Supabase answers a bad apikey so too).
         log.info("realtime: handshake refused", extra={"reason": refused})
         await websocket.close(1008, refused[:120])
         return
     await websocket.accept()
-    connection = RealtimeConnection(websocket, feed, users, secret, apikey)
+    connection = RealtimeConnection(websocket, feed, users, secret, apikey, sessions)
     with contextlib.suppress(WebSocketDisconnect):
         await connection.run()

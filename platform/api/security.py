@@ -2,7 +2,7 @@
 
 The headers (values in docs/security.md) are added by a plain ASGI middleware,
 like HttpMetrics, so they cost no extra task per request and also reach error
-responses and the event stream. A header the route set itself is kept.
+responses. A header the route set itself is kept.
 
 `/metrics` is open in development (the embedded stack, its drills and tests
 scrape it from loopback); in any other environment it needs
@@ -30,7 +30,7 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy", CONTENT_SECURITY_POLICY),
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
-    # The event stream's URL carries a token and /login a ?next=: never send them to another site.
+    # /login carries a ?next=, a page's URL its parameters: never send them to another site.
     ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
 )

@@ -1,10 +1,12 @@
-"""What one API process holds for its lifetime: pools, Redis, limiter, metrics, RPC signatures."""
+"""What one API process holds for its lifetime: pools, Redis, limiter, metrics, live sessions, RPC signatures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from gauntlet.platform.api.rpc_catalog import SignatureCache
+from gauntlet.platform.auth.live_sessions import LiveSessions
+from gauntlet.platform.auth.sessions import session_lookup
 from gauntlet.platform.db import Database, RedisGate
 from gauntlet.platform.metrics import PlatformMetrics
 from gauntlet.platform.ratelimit import RateLimiter
@@ -18,17 +20,20 @@ class PlatformState:
     redis: RedisGate
     limiter: RateLimiter
     metrics: PlatformMetrics
+    sessions: LiveSessions
     signatures: SignatureCache = field(default_factory=SignatureCache)
 
     @classmethod
     def create(cls, settings: PlatformSettings) -> PlatformState:
         redis = RedisGate(settings)
+        db = Database(settings)
         return cls(
             settings=settings,
-            db=Database(settings),
+            db=db,
             redis=redis,
             limiter=RateLimiter(redis, enabled=settings.rate_limits_enabled, multiplier=settings.rate_limit_multiplier),
             metrics=PlatformMetrics(),
+            sessions=LiveSessions(session_lookup(db)),
         )
 
     async def close(self) -> None:

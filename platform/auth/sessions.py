@@ -16,6 +16,8 @@ from typing import Literal
 
 import asyncpg
 
+from gauntlet.platform.auth.live_sessions import Lookup, LookupUnavailable
+from gauntlet.platform.db import UNAVAILABLE, Database
 from gauntlet.platform.queries import sql
 
 Scope = Literal["global", "local", "others"]
@@ -23,12 +25,13 @@ SCOPES: frozenset[str] = frozenset({"global", "local", "others"})
 
 
 class RefreshRefused(Exception):
-    """A refresh grant that must fail; `code` is GoTrue's error_code."""
+    """A refresh grant that must fail; `code` is GoTrue's error_code, `ended` the session it revoked (reuse)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, ended: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.ended = ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,35 +68,54 @@ async def rotate(conn: asyncpg.Connection, presented: str) -> Issued:
             )
         if row["revoked"]:
             await conn.execute(sql("sessions", "delete_session"), row["session_id"])
-            revoked = True
+            revoked = str(row["session_id"])
         else:
             token, child = new_refresh_token()
             session_id = await conn.fetchval(sql("sessions", "rotate_refresh_token"), row["id"], child, digest)
             return Issued(str(session_id), str(row["user_id"]), token)
-    assert revoked
     raise RefreshRefused(
         "refresh_token_already_used",
         "Invalid Refresh Token: Already Used (the session was revoked because a rotated refresh token was reused)",
+        ended=revoked,
     )
 
 
-async def end_sessions(conn: asyncpg.Connection, user_id: str, session_id: str | None, scope: Scope) -> None:
-    """Logout: every session of the user (global), the caller's (local), or all but it (others)."""
+async def end_sessions(conn: asyncpg.Connection, user_id: str, session_id: str | None, scope: Scope) -> list[str]:
+    """Logout: every session of the user (global), the caller's (local), or all but it (others).
+
+    Returns the ids of the sessions ended (their access tokens are refused from now on).
+    """
     user = uuid.UUID(user_id)
     session = uuid.UUID(session_id) if session_id else None
-    if scope == "global":
-        await conn.execute(sql("sessions", "delete_user_sessions"), user, None)
+    if scope == "global" or (scope == "local" and session is None):
+        # local without a session (a token minted by tooling): nothing narrower to end
+        rows = await conn.fetch(sql("sessions", "delete_user_sessions"), user, None)
     elif scope == "local":
-        if session is not None:
-            await conn.execute(sql("sessions", "delete_session"), session)
-        else:  # a token minted without a session (service tooling): nothing narrower to end
-            await conn.execute(sql("sessions", "delete_user_sessions"), user, None)
+        rows = await conn.fetch(sql("sessions", "delete_session"), session)
     elif session is not None:
-        await conn.execute(sql("sessions", "delete_user_sessions"), user, session)
+        rows = await conn.fetch(sql("sessions", "delete_user_sessions"), user, session)
+    else:
+        rows = []
+    return [str(r["id"]) for r in rows]
 
 
-async def session_alive(conn: asyncpg.Connection, session_id: str | None) -> bool:
-    """True for a live session, and for tokens that name none (minted by tooling, not a sign-in)."""
-    if session_id is None:
-        return True
-    return bool(await conn.fetchval(sql("sessions", "session_exists"), uuid.UUID(session_id)))
+def session_lookup(db: Database) -> Lookup:
+    """The lookup of LiveSessions: a replica first; a session it does not (yet) show is asked of the primary.
+
+    A replica may lag behind a sign-in, so only its "alive" is final: "gone" is confirmed on the
+    primary before a token is refused for good.
+    """
+
+    async def exists(conn: asyncpg.Connection, session_id: str) -> bool:
+        return bool(await conn.fetchval(sql("sessions", "session_exists"), uuid.UUID(session_id)))
+
+    async def lookup(session_id: str) -> bool:
+        try:
+            if await db.read(lambda conn: exists(conn, session_id)):
+                return True
+            async with db.primary() as conn:
+                return await exists(conn, session_id)
+        except (*UNAVAILABLE, asyncpg.PostgresError) as exc:  # the id is a valid uuid: any error is the server's
+            raise LookupUnavailable(repr(exc)) from exc
+
+    return lookup

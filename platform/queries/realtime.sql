@@ -1,9 +1,4 @@
--- Queries of the live notifications stream (platform/api/routes/realtime.py).
-
--- name: unread_count
--- The caller's unread notifications (request.jwt.claims is set; RLS applies).
--- params: none
-SELECT public.notif_unread_count();
+-- Queries of the realtime change feed (platform/api/realtime_feed.py).
 
 -- name: published_tables
 -- The tables of realtime.publication (migration 810) with their columns and which API roles may select them.

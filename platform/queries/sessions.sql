@@ -32,14 +32,14 @@ SELECT $2, used.session_id, used.user_id, $3 FROM used
 RETURNING session_id;
 
 -- name: delete_session
--- End one session (its refresh tokens go with it).
+-- End one session (its refresh tokens go with it); returns its id when it existed.
 -- params: $1 session_id
-DELETE FROM auth.sessions WHERE id = $1;
+DELETE FROM auth.sessions WHERE id = $1 RETURNING id;
 
 -- name: delete_user_sessions
--- End every session of a user (scope global), or every one but $2 (scope others).
+-- End every session of a user (scope global), or every one but $2 (scope others); returns their ids.
 -- params: $1 user_id, $2 session_id to keep or NULL
-DELETE FROM auth.sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2::uuid);
+DELETE FROM auth.sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2::uuid) RETURNING id;
 
 -- name: session_exists
 -- Whether a session is still live.

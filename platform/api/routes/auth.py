@@ -9,8 +9,9 @@ supabase-js client and our load profiles read them the same way.
 Each sign-in is a session (auth.sessions, migration 800): the access token carries its
 `session_id`, the refresh token is opaque and single-use (rotation; a reused one revokes the
 session's whole family, platform/auth/sessions.py), and logout ends sessions (scope global,
-local or others). As in GoTrue, an access token stays valid for PostgREST until it expires
-(its TTL is the bound), but `/auth/v1/user` refuses it once its session has ended. Errors
+local or others). Stricter than GoTrue, an access token is refused everywhere once its session
+has ended: 403 session_not_found on `/auth/v1/user` (as GoTrue), 401 session_not_found on
+PostgREST tables, RPCs, functions and Realtime (platform/auth/live_sessions.py). Errors
 carry GoTrue's `error_code` and `msg` besides the API's `code`/`message`/`details`/`hint`.
 """
 
@@ -38,7 +39,7 @@ from gauntlet.platform.api.bodies import (
     parse,
 )
 from gauntlet.platform.api.deps import CurrentUser, StateDep, client_address, enforce_rate_limit
-from gauntlet.platform.api.errors import ApiError
+from gauntlet.platform.api.errors import ApiError, gotrue_body
 from gauntlet.platform.api.rpc_catalog import to_json
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth import sessions
@@ -60,17 +61,7 @@ class GoTrueRoute(APIRoute):
                 response: Response = await handler(request)
                 return response
             except ApiError as exc:
-                body = {
-                    "code": exc.code,
-                    "error_code": exc.code,
-                    "msg": exc.message,
-                    "message": exc.message,
-                    "details": exc.details,
-                    "hint": exc.hint,
-                }
-                if exc.code == "weak_password":  # clients read the reasons from here
-                    body["weak_password"] = {"reasons": ["length", "characters"]}
-                return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+                return JSONResponse(gotrue_body(exc), status_code=exc.status, headers=exc.headers)
 
         return gotrue_handler
 
@@ -255,6 +246,8 @@ async def _refresh_grant(state: PlatformState, body: RefreshGrant) -> JSONRespon
         try:
             issued = await sessions.rotate(conn, body.refresh_token)
         except sessions.RefreshRefused as exc:
+            if exc.ended is not None:
+                state.sessions.ended([exc.ended])
             raise ApiError(
                 400, exc.code, exc.message, hint="Sign in again: refresh tokens are single-use opaque strings"
             ) from exc
@@ -266,9 +259,9 @@ async def _refresh_grant(state: PlatformState, body: RefreshGrant) -> JSONRespon
 
 async def _live_user(state: PlatformState, user: Claims) -> asyncpg.Record:
     """The token's user, refusing a token whose session ended (logout, reuse detection)."""
+    if not await state.sessions.alive(user.session_id):
+        raise ApiError(403, "session_not_found", "Session from session_id claim in JWT does not exist")
     async with state.db.primary() as conn:
-        if not await sessions.session_alive(conn, user.session_id):
-            raise ApiError(403, "session_not_found", "Session from session_id claim in JWT does not exist")
         row = await conn.fetchrow(sql("auth", "user_by_id"), user.sub)
     if row is None:
         raise ApiError(404, "user_not_found", "The token's user no longer exists")
@@ -328,7 +321,8 @@ async def logout(user: CurrentUser, state: StateDep, scope: str = Query(default=
     if scope not in sessions.SCOPES:
         raise ApiError(400, "validation_failed", f"scope must be global, local or others, got {scope[:40]!r}")
     async with state.db.primary() as conn:
-        await sessions.end_sessions(conn, str(user.sub), user.session_id, scope)  # type: ignore[arg-type]
+        ended = await sessions.end_sessions(conn, str(user.sub), user.session_id, scope)  # type: ignore[arg-type]
+    state.sessions.ended(ended)  # their access tokens are refused from the next request on
     return Response(status_code=204)
 
 

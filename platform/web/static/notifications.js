@@ -1,5 +1,5 @@
 // Notifications: the list, newest first, and "mark all read". The bell badge is not touched here:
-// it follows the live stream, which the mark-read RPCs notify.
+// it follows the realtime channel, which hears the mark-read RPCs' row updates.
 "use strict";
 
 Rocker.page(async () => {

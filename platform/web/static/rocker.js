@@ -1,5 +1,5 @@
 // The pages' shared client: the session in localStorage, RPC calls with the user's JWT,
-// visible errors, the live notifications bell, and the page bootstrap.
+// visible errors, the live notifications bell (realtime.js), and the page bootstrap.
 // Plain script (no modules, no build step): it defines one global, `Rocker`.
 "use strict";
 
@@ -38,8 +38,9 @@ const Rocker = (() => {
     localStorage.removeItem(SESSION_KEY);
   }
 
-  async function request(path, { method = "GET", body, token } = {}) {
-    const headers = { Accept: "application/json" };
+  // `raw`: resolve to {data, response} (a caller that reads headers, e.g. Content-Range).
+  async function request(path, { method = "GET", body, token, headers: extra, raw = false } = {}) {
+    const headers = { Accept: "application/json", ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token) headers.Authorization = `Bearer ${token}`;
     let response;
@@ -61,7 +62,7 @@ const Rocker = (() => {
       const message = (data && (data.message || data.msg)) || `HTTP ${response.status}`;
       throw new RockerError(response.status, (data && data.code) || `http_${response.status}`, message);
     }
-    return data;
+    return raw ? { data, response } : data;
   }
 
   // One refresh at a time: concurrent 401s share it instead of racing for the refresh token.
@@ -94,6 +95,18 @@ const Rocker = (() => {
 
   function rpc(fn, args = {}) {
     return api(`/rest/v1/rpc/${encodeURIComponent(fn)}`, { method: "POST", body: args });
+  }
+
+  // How many rows of a table the user may see match `query` (PostgREST: HEAD with count=exact,
+  // as supabase-js's select("id", {count: "exact", head: true})).
+  async function count(relation, query) {
+    const { response } = await api(`/rest/v1/${relation}?${query}`, {
+      method: "HEAD", headers: { Prefer: "count=exact" }, raw: true,
+    });
+    const range = response.headers.get("Content-Range") || "";
+    const total = Number(range.split("/")[1]);
+    if (!Number.isInteger(total)) throw new RockerError(0, "bad_count", `No row count in Content-Range '${range}'`);
+    return total;
   }
 
   function errorBox() {
@@ -168,55 +181,92 @@ const Rocker = (() => {
     return iso ? new Date(iso).toLocaleString() : "";
   }
 
-  // The bell: the unread count streams from the server (server-sent events), so the badge
-  // changes without a reload whenever a notification arrives or is read.
+  // The bell: a realtime channel on the user's notifications (postgres_changes, as supabase-js
+  // subscribes) re-reads the unread count on every change, so the badge moves without a reload
+  // whenever a notification arrives or is read. It also re-reads when the channel is (re)joined
+  // and when the server says its change feed listens again (changes it could not hear).
   function startBell() {
     const badge = document.querySelector('[data-testid="bell-badge"]');
-    if (!badge || typeof EventSource === "undefined") return;
-    let source = null;
-    let retryMs = 1000;
-    let leaving = false;
-    window.addEventListener("pagehide", () => {
-      leaving = true; // a stream torn down by navigation is not an error to react to
-      if (source) source.close();
+    const current = session();
+    if (!badge || !current || typeof WebSocket === "undefined" || typeof RockerRealtime === "undefined") return;
+    // Fault switch (tests only): the badge keeps its first count, changes are ignored.
+    const frozen = Boolean(config.faults && config.faults.no_live_badge);
+    let reading = null;
+    let again = false;
+    let renew = null;
+
+    const show = (unread) => {
+      badge.dataset.count = String(unread);
+      badge.textContent = unread > 99 ? "99+" : String(unread);
+      badge.hidden = unread === 0;
+      badge.dataset.live = "1";
+    };
+    // One read at a time; changes arriving meanwhile cost one more read, not one each.
+    const reread = () => {
+      if (reading) {
+        again = true;
+        return;
+      }
+      reading = (async () => {
+        do {
+          again = false;
+          show(await count("notifications", "select=id&read_at=is.null"));
+        } while (again);
+      })().catch(() => { badge.dataset.live = "0"; }).finally(() => { reading = null; });
+    };
+    // A token good for at least a minute (refreshed first when it is not), for joining.
+    const freshToken = async () => {
+      let now = session();
+      if (!now) throw new RockerError(401, "not_signed_in", "Please log in");
+      if (now.expires_at && now.expires_at * 1000 < Date.now() + 60000) now = await refreshSession();
+      return now.access_token;
+    };
+
+    const channel = RockerRealtime.subscribe({
+      topic: "realtime:bell",
+      bindings: [{ event: "*", schema: "public", table: "notifications", filter: `user_id=eq.${current.user.id}` }],
+      token: freshToken,
+      onChange: () => { if (!frozen) reread(); },
+      onSystem: () => { if (!frozen) reread(); },
+      onState: (state) => {
+        if (state === "joined") reread();
+        else badge.dataset.live = "0";
+      },
     });
-    const connect = async () => {
-      let current = session();
-      if (leaving || !current) return;
-      if (current.expires_at && current.expires_at * 1000 < Date.now() + 30000) {
+    // Hand the channel a renewed token before the old one expires (supabase-js does on refresh).
+    const scheduleRenew = () => {
+      const now = session();
+      if (!now || !now.expires_at) return;
+      const inMs = Math.max(5000, now.expires_at * 1000 - Date.now() - 60000);
+      renew = setTimeout(async () => {
         try {
-          current = await refreshSession();
+          channel.setToken(await freshToken());
         } catch (_) {
           return; // signed out: the next RPC of the page sends the user to /login
         }
-      }
-      source = new EventSource(`/realtime/v1/notifications?access_token=${encodeURIComponent(current.access_token)}`);
-      source.addEventListener("unread", (event) => {
-        const { unread } = JSON.parse(event.data);
-        badge.dataset.count = String(unread);
-        badge.textContent = unread > 99 ? "99+" : String(unread);
-        badge.hidden = unread === 0;
-        badge.dataset.live = "1";
-        retryMs = 1000;
-      });
-      source.addEventListener("evicted", () => {
-        // Too many live streams for this user (other tabs): a newer one took this one's place.
-        source.close();
-        badge.dataset.live = "0";
-        setTimeout(connect, 30000);
-      });
-      source.addEventListener("error", () => {
-        if (leaving) return;
-        badge.dataset.live = "0";
-        // A dropped stream is reconnected by the browser itself; CLOSED means the server refused it
-        // (an expired token, the API down): try again later, with a fresh token if it has expired.
-        if (source.readyState === EventSource.CLOSED) {
-          setTimeout(connect, retryMs);
-          retryMs = Math.min(retryMs * 2, 30000);
-        }
-      });
+        scheduleRenew();
+      }, inMs);
     };
-    connect();
+    scheduleRenew();
+    window.addEventListener("pagehide", () => {
+      if (renew) clearTimeout(renew);
+      channel.close(); // a socket torn down by navigation is not an error to react to
+    });
+  }
+
+  // Log out as supabase-js's signOut() does: end the session on the server (its tokens stop
+  // working everywhere), then forget it here, whatever the server said.
+  async function logout() {
+    const current = session();
+    if (current) {
+      try {
+        await request("/auth/v1/logout?scope=local", { method: "POST", token: current.access_token });
+      } catch (_) {
+        // already ended or unreachable: forgetting it locally is what matters to this browser
+      }
+    }
+    clearSession();
+    location.assign("/login");
   }
 
   async function profile() {
@@ -232,8 +282,8 @@ const Rocker = (() => {
           toLogin();
           return;
         }
-        const logout = document.querySelector('[data-testid="nav-logout"]');
-        if (logout) logout.addEventListener("click", () => { clearSession(); location.assign("/login"); });
+        const logoutButton = document.querySelector('[data-testid="nav-logout"]');
+        if (logoutButton) logoutButton.addEventListener("click", () => logout());
         startBell();
       }
       try {
@@ -250,7 +300,7 @@ const Rocker = (() => {
 
   return {
     config, faults: config.faults || {}, RockerError,
-    session, saveSession, clearSession, request, api, rpc,
+    session, saveSession, clearSession, request, api, rpc, count,
     showError, clearError, guarded, toLogin, h, money, when, uid, profile, page,
   };
 })();

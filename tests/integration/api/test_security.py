@@ -2,7 +2,7 @@
 
 Redirects after login, deeply nested and oversized JSON on every route that reads a
 body, password spraying, security headers and who may read /metrics. What needs a real
-server (keep-alive, slow headers, live streams) is in test_security_server.py.
+server (keep-alive, slow headers, header sizes) is in test_security_server.py.
 """
 
 from __future__ import annotations

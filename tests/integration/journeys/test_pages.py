@@ -1,11 +1,9 @@
-"""The web layer itself: page shells, the live notifications stream, and the admin workers page."""
+"""The web layer itself: page shells and the admin workers page (the bell's realtime channel: the journeys)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
-import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,12 +13,10 @@ import httpx
 import pytest
 
 from gauntlet.journeys.accounts import Account, PlatformClient, SignedIn, fresh_email, fresh_password
-from gauntlet.journeys.framework import JourneyCheckFailed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from gauntlet.chaos.toxiproxy.client import ToxiproxyClient
     from gauntlet.stack.state import StackState
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -74,86 +70,6 @@ def test_static_files_cannot_walk_out_of_their_folder(http: httpx.Client) -> Non
 def test_legacy_lane_names_map_to_the_current_ones(http: httpx.Client) -> None:
     assert 'data-lane="following"' in http.get("/home?lane=personal").text
     assert 'data-lane="for_you"' in http.get("/home?lane=combined").text
-
-
-def read_events(lines: Iterator[str], until: float) -> Iterator[dict[str, int]]:
-    """The `unread` events of a server-sent event stream, as they arrive."""
-    event = None
-    for line in lines:
-        if time.monotonic() > until:
-            return
-        if line.startswith("event: "):
-            event = line.removeprefix("event: ")
-        elif line.startswith("data: ") and event == "unread":
-            yield json.loads(line.removeprefix("data: "))
-
-
-def test_the_stream_pushes_the_unread_count_as_it_changes(http: httpx.Client, journey_stack: StackState) -> None:
-    _, user = signed_up(http)
-    platform = PlatformClient(http)
-    params = {"access_token": user.access_token}
-    with http.stream("GET", "/realtime/v1/notifications", params=params, timeout=10) as stream:
-        assert stream.status_code == 200
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        events = read_events(stream.iter_lines(), until=time.monotonic() + 8)
-        assert next(events) == {"unread": 0}
-        for _ in range(2):
-            sent = platform.rpc(
-                "notif_send",
-                {"p_user_id": user.user_id, "p_channel": "snackbar", "p_title": "hello"},
-                token=journey_stack.service_key,
-            )
-            assert sent["sent"] is True, sent
-        # Two quick sends may arrive as one change or as two; either way the count climbs to 2.
-        counts: list[int] = []
-        while not counts or counts[-1] < 2:
-            counts.append(next(events)["unread"])
-        assert counts == sorted(counts) and counts[-1] == 2
-        assert platform.rpc("notif_mark_all_read", token=user.access_token) == 2
-        assert next(events) == {"unread": 0}
-
-
-def send_with_retry(platform: PlatformClient, user_id: str, service_key: str) -> None:
-    """notif_send as the backend would, retrying while the database comes back (a 503 is expected then)."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            sent = platform.rpc(
-                "notif_send", {"p_user_id": user_id, "p_channel": "snackbar", "p_title": "hi"}, token=service_key
-            )
-            assert sent["sent"] is True, sent
-            return
-        except JourneyCheckFailed:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def test_the_stream_survives_losing_its_database_connection(
-    http: httpx.Client, journey_stack: StackState, toxiproxy: ToxiproxyClient
-) -> None:
-    """The LISTEN connection goes through the pg_primary proxy: cut it, and the badge still moves after."""
-    _, user = signed_up(http)
-    with http.stream("GET", "/realtime/v1/notifications", params={"access_token": user.access_token}) as stream:
-        events = read_events(stream.iter_lines(), until=time.monotonic() + 15)
-        assert next(events) == {"unread": 0}
-        toxiproxy.update_proxy("pg_primary", enabled=False)
-        time.sleep(0.5)
-        toxiproxy.update_proxy("pg_primary", enabled=True)
-        send_with_retry(PlatformClient(http), user.user_id, journey_stack.service_key)
-        assert next(events) == {"unread": 1}
-
-
-@pytest.mark.parametrize(
-    ("token", "code"), [("not-a-jwt", "invalid_jwt"), ("anon", "not_signed_in"), ("service", "not_signed_in")]
-)
-def test_the_stream_refuses_anything_but_a_users_token(
-    http: httpx.Client, journey_stack: StackState, token: str, code: str
-) -> None:
-    given = {"anon": journey_stack.anon_key, "service": journey_stack.service_key}.get(token, token)
-    response = http.get("/realtime/v1/notifications", params={"access_token": given})
-    assert response.status_code == 401
-    assert response.json()["code"] == code
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
