@@ -52,20 +52,37 @@ def run(
     names: Annotated[
         list[str] | None, typer.Argument(help="Check ids or groups (default: all)", show_default=False)
     ] = None,
-    target: Annotated[str | None, typer.Option(help="Platform URL (default: the running stack's API)")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="A target file (gauntlet-target.toml: API URL, keys, DSN) or a platform URL [env "
+            "GAUNTLET_TARGET_FILE]; default: the running stack"
+        ),
+    ] = None,
     service_key: Annotated[
-        str | None, typer.Option(help="service_role key (default: the running stack's)", envvar="GAUNTLET_SERVICE_KEY")
+        str | None,
+        typer.Option(
+            help="service_role key; better in the environment or the target file (a command line shows in `ps`)",
+            envvar="GAUNTLET_SERVICE_KEY",
+        ),
     ] = None,
     anon_key: Annotated[str | None, typer.Option(help="anon key", envvar="GAUNTLET_ANON_KEY")] = None,
     dsn: Annotated[
         str | None,
-        typer.Option(help="Direct DSN of the primary, for checks that move time (default: the stack's)"),
+        typer.Option(
+            help="Direct DSN of the primary, for checks that move time; better in the environment or the target file",
+            envvar="GAUNTLET_DSN",
+        ),
     ] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the result JSON here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result JSON on stdout")] = False,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
 ) -> None:
     """Run the acceptance checks (all, or the named ids/groups) and print one line per check.
+
+    Against a deployment, the keys and the DSN come from the target file or the environment
+    (GAUNTLET_SERVICE_KEY, GAUNTLET_ANON_KEY, GAUNTLET_DSN), never needed on the command line:
+    gauntlet acceptance run --target gauntlet-target.toml
 
     Example: gauntlet acceptance run feed queues.concurrent_leasers_never_share --out acceptance.json
     """
@@ -92,9 +109,16 @@ def run(
 
 
 def _target(
-    api_url: str | None, service_key: str | None, anon_key: str | None, dsn: str | None, state_dir: Path | None
+    target: str | None, service_key: str | None, anon_key: str | None, dsn: str | None, state_dir: Path | None
 ) -> Target:
-    if api_url is None:
+    """The running stack, or the target (`--target URL|FILE`, $GAUNTLET_TARGET_FILE) with its keys and DSN.
+
+    An option given on the command line (or its environment variable) wins over the target file.
+    """
+    from gauntlet.target import resolve_target
+
+    described = resolve_target(target)
+    if described is None:
         from gauntlet.stack.current import running_state
 
         state = running_state(state_dir)
@@ -104,9 +128,15 @@ def _target(
             anon_key=anon_key or state.anon_key,
             dsn=dsn or state.direct.get("primary_dsn") or state.primary_dsn or None,
         )
-    if not service_key:
+    key = service_key or described.service_key
+    if not key:
         raise GauntletError(
-            f"--target {api_url}: the acceptance checks need the target's service_role key: "
-            "pass --service-key or set GAUNTLET_SERVICE_KEY"
+            f"target {described.label}: the acceptance checks need its service_role key: set service_key in "
+            "the target file or GAUNTLET_SERVICE_KEY in the environment"
         )
-    return Target(api_url=api_url, service_key=service_key, anon_key=anon_key or "", dsn=dsn)
+    return Target(
+        api_url=described.api_url,
+        service_key=key,
+        anon_key=anon_key or described.anon_key or "",
+        dsn=dsn or described.dsn,
+    )

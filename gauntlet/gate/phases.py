@@ -84,9 +84,8 @@ def build_phases(
             )
         )
     if profile.acceptance is not None:
-        target_args = stack if embedded else ["--target", target]
-        if spec is not None and not embedded and spec.dsn:
-            target_args += ["--dsn", spec.dsn]
+        # Against a target, its file carries the keys and the DSN (secrets never on a command line).
+        target_args = stack if embedded else ["--target", target_arg]
         phases.append(
             Phase(
                 name="acceptance",
