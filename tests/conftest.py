@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import pytest
 
+from tests.import_identity import SecondIdentityGuard, top_level_folders
+from tests.tiers import CollectedTest, missing_markers_message, missing_tier_markers
+
 _previous_module: list[object] = [None]
+
+# `import load.shapes` (a second copy of gauntlet.load.shapes) fails for the whole session.
+sys.meta_path.insert(0, SecondIdentityGuard(top_level_folders()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop the run when a test lacks its tier's marker (tests/tiers.py), naming each module and the fix."""
+    tests_root = Path(__file__).parent
+    collected = (
+        CollectedTest(item.nodeid, item.path, frozenset(m.name for m in item.iter_markers())) for item in items
+    )
+    missing = missing_tier_markers(collected, tests_root)
+    if missing:
+        raise pytest.UsageError(missing_markers_message(missing, config.rootpath))
 
 
 @pytest.hookimpl(tryfirst=True)

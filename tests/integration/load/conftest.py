@@ -3,7 +3,7 @@
 Most tests drive the calibration target (gauntlet.load.calibration_target), a
 fast stand-in for the platform with a known injected delay and its own request
 counts, so the measurement claims are checked against something exactly known.
-Tests marked `integration` drive the embedded stack through `gauntlet_stack`.
+Tests that take `gauntlet_stack` drive the embedded stack (all carry the tier marker `integration`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from gauntlet.load.hdr import decode
 from gauntlet.stack.ports import free_ports
 from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 def test_two_workers_histograms_merge_exactly(run_load: RunLoad) -> None:

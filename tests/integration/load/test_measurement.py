@@ -11,7 +11,7 @@ from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.hdr import decode
 from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 FAST = ("--think-time", "0.05")
 
 

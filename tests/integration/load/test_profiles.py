@@ -8,7 +8,7 @@ from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.profiles.catalog import PROFILES
 from tests.integration.load.loadrun import RunLoad, assert_counts_match_server
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 MUST_SEE = {
     "home_for_you": {"auth:signup", "auth:token", "rpc:feed_fusion_home", "rpc:emit_signal"},

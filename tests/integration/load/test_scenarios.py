@@ -9,7 +9,7 @@ import pytest
 from gauntlet.load.calibration_target import CalibrationTarget
 from tests.integration.load.loadrun import RunLoad
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 FAST = ("--think-time", "0.05")
 
 

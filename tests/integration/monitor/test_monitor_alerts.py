@@ -25,7 +25,7 @@ from gauntlet.journeys.monitor.schedule import Schedule
 from gauntlet.journeys.monitor.status import AlertPolicy
 from tests.integration.monitor.conftest import PlatformStub, WebhookReceiver
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 PERIOD_S = 0.05
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from tests.integration.monitor.conftest import WebhookReceiver
 
+pytestmark = pytest.mark.integration
+
 # Until the lead wires `register` into gauntlet/cli.py, the same commands run from a minimal app.
 _STANDALONE = (
     "import typer\n"
@@ -79,7 +81,6 @@ def test_a_dead_target_turns_red_after_k_alerts_once_and_exits_1(
     assert history_rows(tmp_path / "history.sqlite3", "SELECT colour FROM runs ORDER BY id") == [("yellow",), ("red",)]
 
 
-@pytest.mark.integration
 @pytest.mark.browser
 @pytest.mark.timeout(600)
 def test_the_monitor_runs_a_real_journey_against_the_stack(

@@ -12,7 +12,7 @@ import pytest
 
 from gauntlet.journeys.monitor.journey_adapter import SubprocessJourneys
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 STANDIN = [sys.executable, str(Path(__file__).with_name("journey_standin.py"))]
 
 

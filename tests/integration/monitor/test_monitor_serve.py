@@ -18,7 +18,7 @@ from gauntlet.journeys.monitor.schedule import Schedule
 from gauntlet.journeys.monitor.serve import ServeConfig, make_server
 from gauntlet.journeys.monitor.status import AlertPolicy
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 @pytest.fixture

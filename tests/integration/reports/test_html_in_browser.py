@@ -11,7 +11,7 @@ from gauntlet.reports.example import example_run
 from gauntlet.reports.html import report_html
 from gauntlet.reports.model import Run
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHARTS = [
     "chart-slo-burn",

@@ -19,7 +19,7 @@ from gauntlet.reports.formatting import time_to_recover
 from gauntlet.reports.html import report_html
 from gauntlet.reports.model import Run
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 RATE_LIMITED = (
     'HTTP 429: {"code": "rate_limited", "message": "Too many requests (auth limit); retry in 3 s", '

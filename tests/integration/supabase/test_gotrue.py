@@ -14,7 +14,7 @@ from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import PASSWORD, SupaUser
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def _refresh(http: httpx.Client, token: str) -> httpx.Response:

@@ -14,7 +14,7 @@ from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import SupaUser
 from tests.integration.supabase.rows import row, rows
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def test_filtered_read_with_count_order_and_range(anon_client: Client) -> None:

@@ -23,7 +23,7 @@ from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import PASSWORD, SupaUser
 from tests.integration.supabase.rows import row
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def _ws_url(stack: StackState, apikey: str | None = None) -> str:

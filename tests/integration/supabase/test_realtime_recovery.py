@@ -24,7 +24,7 @@ from tests.integration.supabase.conftest import PASSWORD, SupaUser
 if TYPE_CHECKING:
     from gauntlet.faultproxy.client import ToxiproxyClient
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 SUBSCRIBED = "Subscribed to PostgreSQL"
 

@@ -18,7 +18,7 @@ from supabase import create_client
 from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import PASSWORD, SupaUser
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def _access_token(user: SupaUser) -> str:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gauntlet.stack.state import StackState
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 COLUMNS = ["id", "name", "domain", "popularity", "slug", "nope", '"quoted"', "a b", "id::text", "*", ""]
 OPERATORS = ["eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is", "cs", "cd", "ov", "fts", "match", "zz"]
