@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gauntlet.fixtures import scale
-from gauntlet.fixtures.seed import load_seed_data
 from gauntlet.platform.migrate import apply_migrations
+from gauntlet.platform.seed import load_seed_data
 
 PG_OS_USER = "gauntlet-pg"
 

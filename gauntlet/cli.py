@@ -300,6 +300,7 @@ def _print_status(statuses: list[ServiceStatus]) -> None:
 
 
 def _register_areas() -> None:
+    from gauntlet import platform_cli
     from gauntlet.acceptance import cli as acceptance_cli
     from gauntlet.chaos import cli as chaos_cli
     from gauntlet.fixtures import cli as fixtures_cli
@@ -307,7 +308,6 @@ def _register_areas() -> None:
     from gauntlet.journeys import cli as journeys_cli
     from gauntlet.journeys.monitor import cli as monitor_cli
     from gauntlet.load import cli as load_cli
-    from gauntlet.platform import cli as platform_cli
     from gauntlet.prove import cli as prove_cli
     from gauntlet.reports import cli as reports_cli
 

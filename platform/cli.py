@@ -1,36 +1,35 @@
-"""CLI commands of gauntlet.platform, registered on the `gauntlet` app by gauntlet.cli."""
+"""The platform as a program: `python -m gauntlet.platform migrate|serve`.
+
+The one entry point through which the stack (embedded or Docker) and an operator prepare and
+start the reference platform; it knows nothing of Gauntlet's stack or targets:
+
+- `migrate --dsn DSN [--create-database]`: apply the SQL migrations and load the seed data
+  (both idempotent); the DSN defaults to GAUNTLET_PRIMARY_DSN;
+- `serve --host HOST --port PORT [--access-log]`: become the API process (uvicorn with the
+  platform's limits, platform/api/serve.py), keeping this process id.
+
+The workers are `python -m gauntlet.platform.workers KIND`. Exit 0 on success, 2 with an
+`error:` line (what is wrong, and the fix) on bad input or an unreachable database.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-from pathlib import Path
-from typing import Annotated
+import sys
 
 import asyncpg
-import typer
 
-from gauntlet.base.errors import EXIT_FAILED, EXIT_USAGE, GauntletError, StackNotRunning
+from gauntlet.base.errors import EXIT_OK, GauntletError
 
-
-def default_primary_dsn(state_dir: Path | None = None) -> str:
-    """The primary DSN for commands given no --dsn: GAUNTLET_PRIMARY_DSN, else the running stack's."""
-    dsn = os.environ.get("GAUNTLET_PRIMARY_DSN", "").strip()
-    if dsn:
-        return dsn
-    from gauntlet.stack.current import running_state
-
-    try:
-        return running_state(state_dir).primary_dsn
-    except StackNotRunning as exc:
-        raise StackNotRunning(
-            f"no database to migrate: {exc}; or pass --dsn postgresql://USER@HOST:PORT/rocker"
-        ) from None
+PROG = "python -m gauntlet.platform"
 
 
-async def _migrate(dsn: str, create_database: bool) -> tuple[list[str], dict[str, int]]:
-    from gauntlet.fixtures.seed import load_seed_data
+async def migrate_and_seed(dsn: str, *, create_database: bool = False) -> tuple[list[str], dict[str, int]]:
+    """Apply the migrations, then load the seed data; return the migrations applied and the seed rows per table."""
     from gauntlet.platform.migrate import apply_migrations, ensure_database
+    from gauntlet.platform.seed import load_seed_data
 
     if create_database:
         await ensure_database(dsn)
@@ -39,108 +38,55 @@ async def _migrate(dsn: str, create_database: bool) -> tuple[list[str], dict[str
     return applied, seeded
 
 
-def migrate(
-    dsn: Annotated[
-        str | None,
-        typer.Option("--dsn", help="Postgres DSN of the primary (default: the running stack's primary)."),
-    ] = None,
-    create_database: Annotated[
-        bool, typer.Option("--create-database", help="Create the DSN's database first when it is missing.")
-    ] = False,
-    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
-) -> None:
-    """Apply the platform's SQL migrations and load the seed data (both idempotent).
-
-    Example: gauntlet migrate
-    """
+def _migrate(args: argparse.Namespace) -> int:
+    dsn = args.dsn or os.environ.get("GAUNTLET_PRIMARY_DSN", "").strip()
+    if not dsn:
+        raise GauntletError(
+            "no database to migrate: pass --dsn postgresql://USER@HOST:PORT/rocker (or set GAUNTLET_PRIMARY_DSN)"
+        )
     try:
-        target = dsn or default_primary_dsn(state_dir)
-        applied, seeded = asyncio.run(_migrate(target, create_database))
-    except GauntletError as exc:
-        typer.echo(f"gauntlet migrate: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        applied, seeded = asyncio.run(migrate_and_seed(dsn, create_database=args.create_database))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         message = " ".join(str(exc).split())
-        typer.echo(f"gauntlet migrate: {type(exc).__name__}: {message}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise GauntletError(f"{type(exc).__name__}: {message}") from None
     if applied:
-        typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+        print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
-        typer.echo("migrations: already up to date")
-    typer.echo("seed data: " + ", ".join(f"{table} {count}" for table, count in seeded.items()))
+        print("migrations: already up to date")
+    print("seed data: " + ", ".join(f"{table} {count}" for table, count in seeded.items()))
+    return EXIT_OK
 
 
-class SmokeFailed(GauntletError):
-    """At least one smoke section failed (exit 1; the table printed before says which and why)."""
+def _serve(args: argparse.Namespace) -> int:
+    from gauntlet.platform.api.serve import uvicorn_command
 
-    exit_code = EXIT_FAILED
-
-
-def smoke(
-    target: Annotated[
-        str | None,
-        typer.Option("--target", "--api-url", help="Platform URL or target file (default: the running stack's API)"),
-    ] = None,
-    dsn: Annotated[
-        str | None, typer.Option("--dsn", help="Primary Postgres DSN (default: the running stack's)")
-    ] = None,
-    service_key: Annotated[
-        str | None, typer.Option("--service-key", help="service_role JWT (default: the running stack's)")
-    ] = None,
-    state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-) -> None:
-    """The cutover guide's 15-minute smoke test (2A-2H) against a stack. Exit 1 if a section fails.
-
-    Example: gauntlet smoke --json
-    """
-    import json
-    from dataclasses import asdict
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from gauntlet.platform.smoke import run_smoke
-    from gauntlet.target import resolve_target
-
-    described = resolve_target(target)
-    if described is None:
-        from gauntlet.stack.current import running_state
-
-        state = running_state(state_dir)
-        api_url, dsn = state.api_url, dsn or state.primary_dsn
-        service_key = service_key or state.service_key
-    else:  # a target: what the smoke test needs must be given, never taken from a local stack
-        api_url = described.api_url
-        dsn = dsn or described.dsn
-        service_key = service_key or described.service_key
-        missing = [flag for flag, value in (("--dsn", dsn), ("--service-key", service_key)) if not value]
-        if missing:
-            raise GauntletError(
-                f"smoke against {described.label} needs {' and '.join(missing)} (the primary's direct DSN and "
-                "the service_role key; or dsn/service_key in the target file, GAUNTLET_DSN/GAUNTLET_SERVICE_KEY)"
-            )
-    assert dsn and service_key
-    report = asyncio.run(run_smoke(dsn, api_url, service_key))
-    if as_json:
-        sections = [asdict(s) for s in report.sections]
-        typer.echo(json.dumps({"ok": report.ok, "api_url": report.api_url, "sections": sections}, indent=2))
-    else:
-        table = Table(title=f"smoke test against {report.api_url}")
-        for column in ("section", "check", "result", "seconds", "detail"):
-            table.add_column(column)
-        for s in report.sections:
-            result = "[green]ok[/]" if s.ok else "[red]FAILED[/]"
-            table.add_row(s.section, s.title, result, f"{s.seconds:.2f}", s.detail)
-        Console().print(table)
-    if not report.ok:
-        # A GauntletError carries its exit code through gauntlet.cli.main (typer.Exit does not,
-        # with standalone_mode=False).
-        failed = ", ".join(s.section for s in report.failed())
-        raise SmokeFailed(f"smoke test failed in section(s) {failed}; see the details above")
+    argv = uvicorn_command(args.host, args.port, access_log=args.access_log)
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # the supervisor watches this pid: the API takes it over
 
 
-def register(app: typer.Typer) -> None:
-    """Add this area's commands to the main `gauntlet` app."""
-    app.command("migrate")(migrate)
-    app.command("smoke")(smoke)
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog=PROG, description="The Rocker reference platform: migrate its database, serve its API."
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="{migrate,serve}")
+    migrate = commands.add_parser("migrate", help="apply the SQL migrations and load the seed data (idempotent)")
+    migrate.add_argument("--dsn", help="Postgres DSN of the primary (default: GAUNTLET_PRIMARY_DSN)")
+    migrate.add_argument("--create-database", action="store_true", help="create the DSN's database first when missing")
+    migrate.set_defaults(run=_migrate)
+    serve = commands.add_parser("serve", help="serve the API (uvicorn with the platform's limits)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(run=_serve)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except GauntletError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return code

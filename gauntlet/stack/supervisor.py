@@ -27,8 +27,7 @@ import httpx
 import jwt
 
 from gauntlet.base.errors import EnvironmentProblem, GauntletError
-from gauntlet.platform.api.serve import uvicorn_command
-from gauntlet.stack import postgres, processes
+from gauntlet.stack import postgres, processes, program
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.binaries import PostgresBinaries, find_postgres, find_redis_server, find_toxiproxy_server
 from gauntlet.stack.layout import API, PRIMARY, REDIS, TOXIPROXY, StateLayout, replica_name, worker_names
@@ -238,8 +237,6 @@ def respawn(state: StackState, layout: StateLayout, record: ServiceRecord) -> su
 def _start(state: StackState, layout: StateLayout, options: UpOptions, progress: Progress) -> None:
     if options.replicas < 0 or options.queue_workers < 1:
         raise GauntletError("--replicas must be >= 0 and --queue-workers >= 1")
-    import gauntlet.fixtures.seed
-    import gauntlet.platform.migrate  # noqa: F401  (see _migrate)
 
     bins = find_postgres()
     redis_bin = None if options.external_redis_url else find_redis_server()
@@ -280,7 +277,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
 
         # 2. Schema, replicas and proxies in parallel.
         progress("migrating, cloning replicas, wiring proxies")
-        migrated = pool.submit(_migrate, direct_primary) if options.migrate else None
+        migrated = pool.submit(program.migrate, direct_primary) if options.migrate else None
         cloned = pool.submit(_start_replicas, state, layout, bins, pg_user, replicas, pg_ports)
         _wait_toxiproxy(toxi_url, state)
         upstreams = {**{n: f"{LOOPBACK}:{p}" for n, p in pg_ports.items()}, REDIS: redis_upstream}
@@ -315,7 +312,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
         state,
         layout,
         ServiceRecord(API, "api", port=api_port, url=state.api_url),
-        uvicorn_command(LOOPBACK, api_port),  # with the API's limits and slow-header guard
+        program.serve_argv(LOOPBACK, api_port),  # uvicorn with the API's limits and slow-header guard
         env=platform_env,
     )
     workers = []
@@ -324,7 +321,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
             state,
             layout,
             ServiceRecord(name, "worker"),
-            [sys.executable, "-m", "gauntlet.platform.workers", kind],
+            program.worker_argv(kind),
             env={**platform_env, "GAUNTLET_WORKER_NAME": name},
         )
         workers.append((name, proc))
@@ -413,19 +410,6 @@ def _start_replicas(
     if replicas:
         admin = postgres.dsn(pg_ports[PRIMARY], state.pg_password, "postgres")
         run_sync(postgres.wait_replicas_streaming(admin, replicas))
-
-
-def _migrate(dsn: str) -> None:
-    # Imported by _start on the main thread: CPython 3.11 can fail ("AST constructor recursion
-    # depth mismatch") when two threads compile modules at once.
-    from gauntlet.fixtures.seed import load_seed_data
-    from gauntlet.platform.migrate import apply_migrations
-
-    async def run() -> None:
-        await apply_migrations(dsn)
-        await load_seed_data(dsn)
-
-    run_sync(run())
 
 
 def _wait_toxiproxy(url: str, state: StackState) -> None:

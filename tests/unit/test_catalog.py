@@ -6,7 +6,7 @@ import re
 import uuid
 from collections import Counter
 
-from gauntlet.fixtures import catalog
+from gauntlet.platform.seed import catalog
 
 
 def test_six_domains_of_at_least_20_interests() -> None:

@@ -107,4 +107,15 @@ def test_workers_and_api_share_the_hosts_run_dir_for_heartbeats() -> None:
     assert worker.command == ["python", "-m", "gauntlet.platform.workers", "queue"]
     assert worker.publish == () and worker.user == "1000:1000"
     api = roles.api("gauntlet/platform:dev", env, f"{STATE_DIR}/run", "0:0", host_port=8080)
-    assert api.host_ports == {roles.API_PORT: 8080} and "--no-access-log" in api.command
+    assert api.host_ports == {roles.API_PORT: 8080}
+    # The platform's own program (platform/cli.py) starts uvicorn with its limits and no access log.
+    assert api.command == [
+        "python",
+        "-m",
+        "gauntlet.platform",
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(roles.API_PORT),
+    ]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gauntlet.fixtures.embeddings import (
+from gauntlet.platform.seed.embeddings import (
     DIMENSIONS,
     cosine,
     embed,
@@ -28,7 +28,7 @@ def test_embedding_has_the_schema_dimension_and_unit_length() -> None:
 
 def test_embedding_is_deterministic_across_processes() -> None:
     # Python's own hash() is salted per process; the embedding must not depend on it.
-    code = "from gauntlet.fixtures.embeddings import embed; print(repr(embed('sourdough baking')[:8]))"
+    code = "from gauntlet.platform.seed.embeddings import embed; print(repr(embed('sourdough baking')[:8]))"
     runs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         for _ in range(2)

@@ -9,7 +9,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.platform.cli import register
 from gauntlet.platform.migrate import (
     MIGRATIONS_DIR,
     Migration,
@@ -19,6 +18,7 @@ from gauntlet.platform.migrate import (
     error_line,
     plan_migrations,
 )
+from gauntlet.platform_cli import register
 
 
 def _migration(name: str, sql: str = "select 1;") -> Migration:

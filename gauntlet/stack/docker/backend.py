@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gauntlet.base.errors import EnvironmentProblem, GauntletError
-from gauntlet.stack import postgres, supervisor
+from gauntlet.stack import postgres, program, supervisor
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.docker import engine, readiness, roles
 from gauntlet.stack.docker.images import DockerImages, resolve_images
@@ -168,9 +168,7 @@ def _start(
     import testcontainers.core.container
     import testcontainers.core.network  # noqa: F401
 
-    import gauntlet.faultproxy.client
-    import gauntlet.fixtures.seed
-    import gauntlet.platform.migrate  # noqa: F401
+    import gauntlet.faultproxy.client  # noqa: F401
 
     for wanted, flag in ((options.api_port, "--api-port"), (options.toxiproxy_port, "--toxiproxy-port")):
         if wanted and is_listening(wanted):
@@ -238,7 +236,7 @@ def _start(
 
         # 2. Schema, replicas and proxies in parallel.
         progress("migrating, cloning replicas, wiring proxies")
-        migrated = pool.submit(_migrate, direct_primary) if options.migrate else None
+        migrated = pool.submit(program.migrate, direct_primary) if options.migrate else None
         cloned = pool.submit(_start_replicas, state, replicas, by_service, pg_port, launch, admin)
         readiness.toxiproxy(state.toxiproxy_url, state.services[TOXIPROXY])
         readiness.redis(state.direct["redis_url"], state.services[REDIS])
@@ -298,17 +296,6 @@ def _start_replicas(
         launch(specs[name], pg_port[name])
     if replicas:
         readiness.replicas_streaming(admin, [state.services[n] for n in replicas])
-
-
-def _migrate(dsn: str) -> None:
-    from gauntlet.fixtures.seed import load_seed_data
-    from gauntlet.platform.migrate import apply_migrations
-
-    async def run() -> None:
-        await apply_migrations(dsn)
-        await load_seed_data(dsn)
-
-    run_sync(run())
 
 
 def _populate_proxies(state: StackState, proxied: list[str], record: _Recorder) -> None:

@@ -19,6 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gauntlet.stack import program
 from gauntlet.stack.layout import API, PRIMARY, REDIS, TOXIPROXY
 
 Flavour = Literal["public", "runtime"]
@@ -201,13 +202,11 @@ def toxiproxy(image: str, flavour: Flavour, proxied: list[str], api_host_port: i
 
 
 def api(image: str, platform_env: dict[str, str], run_dir: str, user: str, host_port: int = 0) -> ContainerSpec:
-    from gauntlet.platform.api.serve import uvicorn_command  # the API's limits, as the embedded stack has them
-
     return ContainerSpec(
         API,
         "api",
         image,
-        uvicorn_command("0.0.0.0", API_PORT, python="python"),
+        program.serve_argv("0.0.0.0", API_PORT, python="python"),  # the API's limits, as the embedded stack has them
         env=dict(platform_env),
         user=user,
         publish=(API_PORT,),
@@ -222,7 +221,7 @@ def worker(image: str, name: str, kind: str, platform_env: dict[str, str], run_d
         name,
         "worker",
         image,
-        ["python", "-m", "gauntlet.platform.workers", kind],
+        program.worker_argv(kind, python="python"),
         env={**platform_env, "GAUNTLET_WORKER_NAME": name},
         user=user,
         binds={run_dir: run_dir},

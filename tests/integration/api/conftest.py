@@ -218,7 +218,7 @@ async def _prepare_database(services: Services) -> None:
     finally:
         await admin.close()
     await apply_migrations(services.primary_dsn)
-    from gauntlet.fixtures.seed import load_seed_data
+    from gauntlet.platform.seed import load_seed_data
 
     await load_seed_data(services.primary_dsn)
     # Wait until the replica has replayed the migrations and the seed.

@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from gauntlet.fixtures.seed import load_seed_data
 from gauntlet.platform.migrate import apply_migrations
+from gauntlet.platform.seed import load_seed_data
 from gauntlet.stack.scratch import scratch_postgres
 
 

@@ -5,7 +5,7 @@ policy query reads pg_policies' real columns (tablename, policyname; the
 guide's relname/polname do not exist), and 2D's expected counts are our
 catalog's (>= 120 interests) instead of the guide's 6. Section 2F (the queue
 worker over HTTP) is done here as the worker does it in SQL: lease, record
-the gap, ack. TEST_USER is the guide's literal uuid, seeded by fixtures/seed.py.
+the gap, ack. TEST_USER is the guide's literal uuid, seeded by platform/seed/__init__.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import asyncpg
 import pytest
 
-from gauntlet.fixtures.catalog import SMOKE_TEST_USER_ID
+from gauntlet.platform.seed.catalog import SMOKE_TEST_USER_ID
 
 pytestmark = pytest.mark.integration
 

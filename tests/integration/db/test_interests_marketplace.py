@@ -7,9 +7,9 @@ import uuid
 import asyncpg
 import pytest
 
-from gauntlet.fixtures import catalog
-from gauntlet.fixtures.embeddings import embed, to_pgvector
 from gauntlet.fixtures.roles import acting_as, make_user, seeded_interest_ids
+from gauntlet.platform.seed import catalog
+from gauntlet.platform.seed.embeddings import embed, to_pgvector
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from gauntlet.fixtures.seed import load_seed_data
 from gauntlet.platform.migrate import (
     MIGRATIONS_DIR,
     MigrationError,
@@ -20,6 +19,7 @@ from gauntlet.platform.migrate import (
     ensure_database,
     migration_status,
 )
+from gauntlet.platform.seed import load_seed_data
 
 pytestmark = pytest.mark.integration
 

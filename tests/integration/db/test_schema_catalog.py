@@ -204,7 +204,7 @@ async def test_views_have_exactly_the_seed_columns(conn: asyncpg.Connection, vie
 
 
 async def test_profile_embedding_dimension_matches_the_in_project_embedder(conn: asyncpg.Connection) -> None:
-    from gauntlet.fixtures.embeddings import DIMENSIONS
+    from gauntlet.platform.seed.embeddings import DIMENSIONS
 
     types = await conn.fetch(
         """

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from gauntlet.fixtures.seed import load_seed_data
 from gauntlet.platform.migrate import apply_migrations
+from gauntlet.platform.seed import load_seed_data
 from gauntlet.stack.scratch import scratch_postgres
 
 
