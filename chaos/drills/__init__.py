@@ -31,14 +31,9 @@ MODULES = (
 
 
 def _specs() -> list[DrillSpec]:
-    specs = []
-    for module in MODULES:
-        try:
-            loaded = importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError:
-            continue
-        specs.append(loaded.SPEC)
-    return specs
+    # Imported here, not at the top: each drill module imports DrillSpec from this package. A drill
+    # that fails to import is an error (the ImportError names it), never a drill that quietly goes missing.
+    return [importlib.import_module(f"{__name__}.{module}").SPEC for module in MODULES]
 
 
 def drill_specs() -> dict[str, DrillSpec]:
