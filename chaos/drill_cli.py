@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from gauntlet.chaos.session import run_one
 from gauntlet.chaos.summary import drill_summary, repeat_summary
 from gauntlet.chaos.target import DrillTarget, remote_target, target_from_state
 from gauntlet.progress import step_reporter
+from gauntlet.settings import harness_settings
 from gauntlet.stack.current import resolve_state_dir, running_state
 
 MAX_REPEAT = 100
@@ -166,7 +166,7 @@ def _target(
         described.api_url,
         key,
         toxiproxy_url=toxiproxy_url or described.toxiproxy_url,
-        primary_dsn=dsn or os.environ.get("GAUNTLET_CHAOS_DSN") or described.dsn,
+        primary_dsn=dsn or harness_settings().chaos_dsn or described.dsn,
         proxies=described.proxies,
         accounts=accounts,
         label=described.label,

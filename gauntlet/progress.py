@@ -10,13 +10,13 @@ latest step. Without the variable the callback does nothing, so the commands run
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gauntlet.load.runner import ProgressFeed
+from gauntlet.settings import harness_settings
 
 PROGRESS_ENV = "GAUNTLET_PROGRESS_FILE"
 
@@ -33,7 +33,7 @@ class StepEvent:
 
 def step_reporter(path: Path | None = None) -> StepCallback:
     """Appends each step to `path` (default: $GAUNTLET_PROGRESS_FILE); a no-op when there is none."""
-    target = path or (Path(os.environ[PROGRESS_ENV]) if os.environ.get(PROGRESS_ENV) else None)
+    target = path or harness_settings().progress_file
     if target is None:
         return lambda item, step: None
     target.parent.mkdir(parents=True, exist_ok=True)

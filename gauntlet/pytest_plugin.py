@@ -10,7 +10,6 @@ test adds is removed after it (`POST /reset`), so faults never leak between test
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from gauntlet.settings import harness_settings
 from gauntlet.stack import control, supervisor
 from gauntlet.stack.state import StackState, load_state
 
@@ -30,12 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gauntlet")
     group.addoption(
         "--gauntlet-state-dir",
-        default=os.environ.get("GAUNTLET_TEST_STATE_DIR"),
+        default=harness_settings().test_state_dir,
         help="use the stack already running in this state dir instead of starting one",
     )
     group.addoption(
         "--gauntlet-backend",
-        default=os.environ.get("GAUNTLET_BACKEND", "embedded"),
+        default=harness_settings().backend,
         choices=("embedded", "docker"),
         help="how the session's stack runs: embedded processes (default) or docker containers [env GAUNTLET_BACKEND]",
     )

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from gauntlet.journeys.framework import JourneyCheckFailed
+from gauntlet.settings import harness_settings
 
 PASSWORD_BYTES = 12
 # Arranging content makes dozens of calls as one user: on a platform with edge rate limits the
@@ -181,12 +182,12 @@ _ROLES = ("returning_user", "seller")
 
 
 def _pooled_account(role: str) -> Account | None:
-    path = os.environ.get(ACCOUNTS_ENV, "").strip()
-    if not path:
+    path = harness_settings().journey_accounts
+    if path is None:
         return None
     from gauntlet.load.profiles.accounts import load_accounts
 
-    accounts = load_accounts(Path(path))
+    accounts = load_accounts(path)
     index = _ROLES.index(role) if role in _ROLES else len(_ROLES)
     chosen = accounts[-1 - index % len(accounts)]
     return Account(chosen.email, chosen.password)

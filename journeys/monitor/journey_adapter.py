@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.journeys.monitor.model import JourneyAttempt, StepRecord
+from gauntlet.settings import harness_settings
 
 SERVICE_KEY_ENV = "GAUNTLET_SERVICE_KEY"
 # Beyond the journey's own total budget: Chromium start, trace and screenshot writing.
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             target=args.target,
             artifacts_dir=args.artifacts,
             headed=args.headed,
-            service_key=os.environ.get(SERVICE_KEY_ENV) or None,
+            service_key=harness_settings().service_key,
         )
     except GauntletError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,7 +50,7 @@ def up(
     """Start the stack in containers; a second `up` on a running stack is a no-op."""
     if options.external_redis_url or options.external_toxiproxy_url:
         raise GauntletError(
-            "--backend docker runs its own Redis and Toxiproxy: unset GAUNTLET_REDIS_URL and TOXIPROXY_URL"
+            "--backend docker runs its own Redis and Toxiproxy: unset GAUNTLET_EXTERNAL_REDIS_URL and TOXIPROXY_URL"
         )
     chosen = images or resolve_images(os.environ)
     engine.client()  # no engine: fail here, before any state is touched

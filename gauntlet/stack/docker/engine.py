@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from gauntlet.base.errors import EnvironmentProblem
+from gauntlet.settings import harness_settings
 from gauntlet.stack.docker import images as image_settings
 from gauntlet.stack.docker.roles import (
     LABEL_KIND,
@@ -76,11 +77,12 @@ def resolve_address(
 
 
 def host_address() -> HostAddress:
+    settings = harness_settings()
     return resolve_address(
-        docker_host=os.environ.get("DOCKER_HOST"),
+        docker_host=settings.docker_host,
         inside_container=os.path.exists("/.dockerenv"),
-        connection_mode=os.environ.get("TESTCONTAINERS_CONNECTION_MODE") or None,
-        tc_host=os.environ.get("TC_HOST") or os.environ.get("TESTCONTAINERS_HOST_OVERRIDE") or None,
+        connection_mode=settings.testcontainers_connection_mode,
+        tc_host=settings.testcontainers_host,
     )
 
 
