@@ -46,6 +46,8 @@ class Journey:
     description: str
     total_budget_ms: int
     build: StepsFactory
+    # It signs a new user up on every run (by design): never run in a loop against a target.
+    signs_up_every_run: bool = False
 
 
 @dataclass(slots=True)

@@ -145,4 +145,5 @@ JOURNEY = Journey(
     description="sign up, onboard, scroll the feed, cart a listing, calendar, live notification, mark read",
     total_budget_ms=30000,
     build=build,
+    signs_up_every_run=True,
 )

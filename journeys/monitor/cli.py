@@ -13,6 +13,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
@@ -62,7 +63,14 @@ Every = Annotated[str, typer.Option("--every", help="Period between run starts: 
 Jitter = Annotated[
     str | None, typer.Option("--jitter", help="Random delay added to each start [default: a tenth of --every]")
 ]
-Target = Annotated[str | None, typer.Option("--target", help="Platform URL [default: the running stack's API]")]
+Target = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="A target file (gauntlet-target.toml: its accounts, keys, URLs) or a platform URL "
+        "[env GAUNTLET_TARGET_FILE; default: the running stack]",
+    ),
+]
 ServiceKey = Annotated[
     str | None,
     typer.Option(
@@ -193,13 +201,58 @@ def _journey_list(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def _resolve_target(target: str | None, service_key: str | None, state_dir: Path | None) -> tuple[str, str | None]:
-    if target:
-        return _http_url(target, "--target").rstrip("/"), service_key
+@dataclass(frozen=True)
+class MonitorTarget:
+    pages_url: str  # where the journeys open pages
+    api_url: str  # what the probes call
+    service_key: str | None
+    accounts_file: Path | None
+    remote: bool  # a deployment named by --target (not the running stack): accounts, never sign-ups
+
+
+def _resolve_target(target: str | None, service_key: str | None, state_dir: Path | None) -> MonitorTarget:
+    """The running stack, or the deployment of `--target URL|FILE` (or $GAUNTLET_TARGET_FILE)."""
+    from gauntlet.target import resolve_target
+
+    described = resolve_target(target)
+    if described is not None:
+        key = service_key or described.service_key
+        return MonitorTarget(described.pages_url, described.api_url, key, described.accounts_file, remote=True)
     from gauntlet.stack.current import running_state
 
     state = running_state(state_dir)  # StackNotRunning names `gauntlet up` and --target
-    return state.api_url.rstrip("/"), service_key or state.service_key or None
+    url = state.api_url.rstrip("/")
+    return MonitorTarget(url, url, service_key or state.service_key or None, None, remote=False)
+
+
+def without_signup_loops(names: tuple[str, ...], *, named: bool, where: MonitorTarget) -> tuple[str, ...]:
+    """Against a target, the journeys run as the target's accounts and none signs a user up every run.
+
+    A journey that signs up on every run is left out of the default list, and refused when named;
+    the others need the target's accounts file (they sign in as its users, never sign up).
+    """
+    if not where.remote:
+        return names
+    from gauntlet.journeys.monitor.journey_adapter import signs_up_every_run
+
+    looping = [name for name in names if signs_up_every_run(name)]
+    if named and looping:
+        raise UsageProblem(
+            f"--journeys: {', '.join(looping)} signs a new user up on every run; against a target the monitor "
+            "never signs users up in a loop: leave it out (run it once with `gauntlet journey run`)"
+        )
+    kept = tuple(name for name in names if name not in looping)
+    if kept and where.accounts_file is None:
+        raise UsageProblem(
+            f"the monitor against {where.api_url} signs in as the target's accounts and never signs users up: "
+            "set accounts_file in the target file (`gauntlet target accounts create --count 2`) or "
+            "GAUNTLET_ACCOUNTS_FILE"
+        )
+    if where.accounts_file is not None:
+        from gauntlet.load.profiles.accounts import load_accounts
+
+        load_accounts(where.accounts_file)  # a wrong file: exit 2 now, not a red journey every minute
+    return kept
 
 
 def _monitor(
@@ -255,7 +308,9 @@ def _monitor(
     names = _journey_list(journeys)
     webhook_url = _http_url(webhook, "--webhook") if webhook else None
     page_link = _http_url(page_url, "--page-url") if page_url else None
-    base, key = _resolve_target(target, service_key, state_dir)
+    where = _resolve_target(target, service_key, state_dir)
+    names = without_signup_loops(names, named=journeys is not None, where=where)
+    base, key = where.pages_url, where.service_key
 
     home = monitor_dir(state_dir)
     history_path = (history or home / "history.sqlite3").resolve()
@@ -277,7 +332,7 @@ def _monitor(
     configure_logging(logging.WARNING)
     stop = threading.Event()
     sink = WebhookSink(webhook_url) if webhook_url else NoSink()
-    prober = HttpProber(base, service_key=key) if probes else None
+    prober = HttpProber(where.api_url, service_key=key) if probes else None
     err.print(
         f"monitor: {', '.join(names)} against {base} every {every} (jitter up to {jitter_s:g}s), "
         f"red after {fail_after} failures; page {page_path}",
@@ -288,7 +343,9 @@ def _monitor(
         with exclusive(history_path), History(history_path) as store, _stop_on_sigterm(stop):
             monitor = Monitor(
                 config,
-                journeys=SubprocessJourneys(service_key=key, headed=headed, timeout_s=timeout_s),
+                journeys=SubprocessJourneys(
+                    service_key=key, headed=headed, timeout_s=timeout_s, accounts_file=where.accounts_file
+                ),
                 prober=prober,
                 history=store,
                 sink=sink,

@@ -43,6 +43,13 @@ def journey_names() -> tuple[str, ...]:
     return tuple(JOURNEYS)
 
 
+def signs_up_every_run(name: str) -> bool:
+    """Whether the journey signs a new user up on every run (the monitor never loops it against a target)."""
+    from gauntlet.journeys.catalog import JOURNEYS
+
+    return JOURNEYS[name].signs_up_every_run
+
+
 def journey_timeout_s(name: str) -> float:
     from gauntlet.journeys.catalog import JOURNEYS
 
@@ -102,8 +109,11 @@ class SubprocessJourneys:
         headed: bool = False,
         timeout_s: float | None = None,
         child: Sequence[str] | None = None,
+        accounts_file: Path | None = None,
     ) -> None:
         self.service_key = service_key
+        # A target's accounts: journeys that need a user sign in as one of these, never sign up.
+        self.accounts_file = accounts_file
         self.headed = headed
         self.timeout_s = timeout_s
         # The child command before its arguments; tests swap in a stand-in that hangs or crashes.
@@ -115,6 +125,10 @@ class SubprocessJourneys:
         env = dict(os.environ)
         if self.service_key:
             env[SERVICE_KEY_ENV] = self.service_key  # not on the command line, where `ps` shows it
+        if self.accounts_file is not None:
+            from gauntlet.journeys.accounts import ACCOUNTS_ENV
+
+            env[ACCOUNTS_ENV] = str(self.accounts_file)
         with tempfile.TemporaryDirectory(prefix="gauntlet-journey-") as tmp:
             result_file = Path(tmp) / "result.json"
             argv = [

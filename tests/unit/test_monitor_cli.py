@@ -83,7 +83,12 @@ def test_without_a_target_or_a_stack_the_error_names_gauntlet_up(app: typer.Type
     assert "no running stack" in output and "gauntlet up" in output
 
 
-def test_a_second_monitor_on_the_same_history_is_refused(app: typer.Typer, tmp_path: Path) -> None:
+def test_a_second_monitor_on_the_same_history_is_refused(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = tmp_path / "accounts.json"  # a target: the monitor signs in as its accounts
+    accounts.write_text('[{"email": "a@accounts.gauntlet.test", "password": "Secret-pass-1"}]')
+    monkeypatch.setenv("GAUNTLET_ACCOUNTS_FILE", str(accounts))
     history = tmp_path / "history.sqlite3"
     with exclusive(history):
         code, output = run(

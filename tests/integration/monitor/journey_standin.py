@@ -27,7 +27,14 @@ def main() -> int:
     args = parser.parse_args()
     args.artifacts.mkdir(parents=True, exist_ok=True)
     (args.artifacts / "seen.json").write_text(
-        json.dumps({"target": args.target, "service_key": os.environ.get("GAUNTLET_SERVICE_KEY"), "argv": sys.argv})
+        json.dumps(
+            {
+                "target": args.target,
+                "service_key": os.environ.get("GAUNTLET_SERVICE_KEY"),
+                "accounts": os.environ.get("GAUNTLET_JOURNEY_ACCOUNTS"),
+                "argv": sys.argv,
+            }
+        )
     )
     if args.name == "hang":
         grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])

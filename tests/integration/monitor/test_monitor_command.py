@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import subprocess
@@ -69,7 +70,11 @@ def test_a_dead_target_turns_red_after_k_alerts_once_and_exits_1(
         "--history", str(tmp_path / "history.sqlite3"), "--page", str(tmp_path / "status.html"),
         "--artifacts", str(tmp_path / "artifacts"), "--state-dir", str(tmp_path / "state"),
     ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=220, stdin=subprocess.DEVNULL)
+    # A target: the monitor signs in as its accounts (never signs up), so it needs an accounts file.
+    accounts = tmp_path / "accounts.json"
+    accounts.write_text('[{"email": "a@accounts.gauntlet.test", "password": "Secret-pass-1"}]')
+    env = {**os.environ, "GAUNTLET_ACCOUNTS_FILE": str(accounts)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=220, stdin=subprocess.DEVNULL, env=env)
     assert done.returncode == 1, done.stderr
     assert "final status red" in done.stderr
     texts = webhook_receiver.texts()
