@@ -2,7 +2,8 @@
 
 On the embedded stack they are created once, straight in the database (the
 same row the signup route writes, with a password nobody can use), and given
-tokens signed with the stack's JWT secret: the signup route is rate limited
+access tokens signed with the stack's JWT secret (`access_token`: the claims a Rocker
+deployment's auth issues, minted here, not by the platform's code): the signup route is rate limited
 per address (10 per minute), which repeated drills would exhaust. On a remote
 target they are signed up through the API.
 """
@@ -10,9 +11,11 @@ target they are signed up through the API.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 
 import httpx
+import jwt
 
 from gauntlet.chaos.context import DrillContext, DrillUser
 from gauntlet.chaos.experiment import DrillError
@@ -20,6 +23,21 @@ from gauntlet.chaos.sql import sql
 
 TOKEN_TTL_S = 3600
 EMAIL_DOMAIN = "chaos.gauntlet.invalid"  # .invalid: never a real mailbox
+
+
+def access_token(secret: str, user_id: str, email: str, *, now: float | None = None) -> str:
+    """A user's access token as a Rocker (Supabase-style) deployment signs them: HS256 with the
+    project's JWT secret, role and audience `authenticated`, the user's id as `sub`."""
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "role": "authenticated",
+        "aud": "authenticated",
+        "sub": user_id,
+        "email": email,
+        "iat": issued,
+        "exp": issued + TOKEN_TTL_S,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def load_user_email(index: int) -> str:
@@ -62,14 +80,11 @@ async def _sign_in(ctx: DrillContext, email: str, password: str) -> DrillUser:
 
 
 async def _embedded_users(ctx: DrillContext, emails: list[str], secret: str) -> list[DrillUser]:
-    from gauntlet.platform.auth.tokens import mint
-
     users: list[DrillUser] = []
     async with ctx.primary() as conn:
         for email in emails:
             user_id = await conn.fetchval(sql("fixtures", "ensure_drill_user"), email, {"chaos": True})
-            token = mint(secret, role="authenticated", ttl_s=TOKEN_TTL_S, sub=str(user_id), email=email)
-            users.append(DrillUser(str(user_id), email, token))
+            users.append(DrillUser(str(user_id), email, access_token(secret, str(user_id), email)))
     return users
 
 
