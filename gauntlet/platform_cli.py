@@ -8,18 +8,18 @@ gauntlet/stack/program.py); `smoke` is the cutover guide's test over HTTP and SQ
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gauntlet.base.errors import EXIT_FAILED, GauntletError, StackNotRunning
+from gauntlet.settings import harness_settings
 
 
 def default_primary_dsn(state_dir: Path | None = None) -> str:
     """The primary DSN for commands given no --dsn: GAUNTLET_PRIMARY_DSN, else the running stack's."""
-    dsn = os.environ.get("GAUNTLET_PRIMARY_DSN", "").strip()
+    dsn = harness_settings().primary_dsn
     if dsn:
         return dsn
     from gauntlet.stack.current import running_state
@@ -48,11 +48,7 @@ def migrate(
     """
     from gauntlet.stack.program import run_migrate
 
-    try:
-        done = run_migrate(dsn or default_primary_dsn(state_dir), create_database=create_database)
-    except GauntletError as exc:
-        typer.echo(f"gauntlet migrate: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+    done = run_migrate(dsn or default_primary_dsn(state_dir), create_database=create_database)
     if done.stdout:
         typer.echo(done.stdout, nl=False)
     if done.returncode != 0:

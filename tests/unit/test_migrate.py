@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gauntlet.cliutil import GauntletGroup
 from gauntlet.platform.migrate import (
     MIGRATIONS_DIR,
     Migration,
@@ -85,7 +86,7 @@ def test_migration_file_is_written_to_be_rerun(path: Path) -> None:
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=GauntletGroup)
 
     @app.callback()
     def main() -> None:
