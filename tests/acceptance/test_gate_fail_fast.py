@@ -12,7 +12,7 @@ from tests.acceptance.cli_harness import Cli
 
 pytestmark = pytest.mark.acceptance
 
-# Load fails on purpose (no platform serves a million requests a second from 2 users); drills come after it.
+# Load fails on purpose (no platform serves a million requests a second from 5 users); drills come after it.
 PROFILE = """
 [profile.failfast]
 smoke = false
@@ -23,7 +23,7 @@ slo = "slo.yaml"
 [profile.failfast.load]
 profile = "mixed"
 scenario = "smoke"
-users = 2
+users = 5
 duration = "5s"
 """
 SLO = """

@@ -116,7 +116,7 @@ def compare_with_rpc_metrics(stack: StackState, run: LoadRun, users: int) -> Non
 def test_profile_against_the_embedded_stack(
     profile: str, run_load: RunLoad, gauntlet_stack: StackState, accounts_file: Path
 ) -> None:
-    users = 4 if profile == "mixed" else (1 if profile == "onboarding" else 2)
+    users = 5 if profile == "mixed" else (1 if profile == "onboarding" else 2)  # smoke: one user per class
     run = run_load(
         profile, "--target", gauntlet_stack.api_url, "--duration", "5s", "--users", str(users),
         "--accounts", str(accounts_file), "--think-time", "0.5,1", "--api-key", gauntlet_stack.anon_key,
