@@ -9,7 +9,8 @@ set (``gauntlet fixtures load``; ``--small`` is 10k users / 100k posts), VACUUM 
 measures, one call at a time, at a fixed request rate (open model: request *i* is sent at
 ``i / rate`` s whatever happened before, and its latency counts from that scheduled time, so a
 slow server cannot hide behind a waiting client; a send more than 10 ms behind schedule counts as
-late):
+late). The driver is the harness's own: ``gauntlet.load.async_pacing`` (the arrival schedule and
+start policy of load/arrivals.py, latencies in load/hdr.py's histograms and percentiles):
 
   feed_fusion_home per lane (for_you, following, shop; first page, 20 items)
   marketplace_suggestions_for_user (the caller's own, 12 items)
@@ -64,7 +65,6 @@ import tempfile
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,9 @@ import httpx
 import uvloop
 
 from gauntlet.fixtures.scale import load_scale_data
-from gauntlet.load.hdr import new_histogram
+from gauntlet.load.arrivals import ArrivalSchedule
+from gauntlet.load.async_pacing import Op, PacedCalls, run_open_model
+from gauntlet.load.hdr import percentile_ms
 from gauntlet.platform.api.rpc_args import Signature, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import SignatureCache, execute
 from gauntlet.platform.auth.passwords import hash_password, verify_password
@@ -89,14 +91,11 @@ RATE_LIMIT_ENV = {"GAUNTLET_RATE_LIMIT_MULTIPLIER": "1000"}
 TARGET_P95_MS = {"feed": 80.0, "suggestions": 20.0, "login": 50.0, "onboarding": 100.0}
 LANES = ("for_you", "following", "shop")
 PASSWORD = "bench-platform-pw-1"
-LATE_AFTER_S = 0.010
 MAX_IN_FLIGHT = 256
 REQUEST_TIMEOUT_S = 10.0
 DIRECT_POOL_SIZE = 10  # the API's pool_max_size default
 HTTP_POOL_SIZE = 32
 FEED_LIMIT, SUGGESTIONS_LIMIT = 20, 12
-
-Op = Callable[[int], Awaitable[None]]
 
 
 def loadavg() -> str:
@@ -114,18 +113,13 @@ def pressure() -> tuple[float, float]:
     return float(cpu.rsplit("total=", 1)[1]) / 1e6, float(io.rsplit("total=", 1)[1]) / 1e6
 
 
-# ------------------------------------------------------------------ the fixed-rate driver
+# ------------------------------------------------------------------ the fixed-rate driver (load/async_pacing.py)
 @dataclass
 class Row:
     call: str
     path: str  # http | direct | direct-replica
     target_ms: float | None
-    sent: int = 0
-    ok: int = 0
-    errors: int = 0
-    late: int = 0
-    dropped: int = 0
-    seconds: float = 0.0
+    calls: PacedCalls = field(default_factory=PacedCalls, repr=False)  # what the paced runs of this row did
     p50: float = math.nan
     p95: float = math.nan
     p99: float = math.nan
@@ -134,60 +128,46 @@ class Row:
     api_p95: float = math.nan
     cpu_wait: float = math.nan  # % of the case's wall time some task on the machine waited for a CPU (PSI)
     io_stall: float = math.nan  # % of it every task was stalled on I/O (PSI "full")
-    error_kinds: Counter[str] = field(default_factory=Counter)
-    histogram: Any = field(default_factory=new_histogram, repr=False)  # microseconds
+
+    @property
+    def ok(self) -> int:
+        return self.calls.ok
+
+    @property
+    def errors(self) -> int:
+        return self.calls.errors
+
+    @property
+    def late(self) -> int:
+        return self.calls.tally.late
+
+    @property
+    def dropped(self) -> int:
+        """Arrivals not sent: MAX_IN_FLIGHT calls were still running."""
+        return self.calls.tally.missed
+
+    @property
+    def seconds(self) -> float:
+        return self.calls.seconds
+
+    @property
+    def error_kinds(self) -> Counter[str]:
+        return self.calls.error_kinds
 
     def finish(self) -> None:
         """Percentiles (ms) from everything recorded."""
         if self.ok:
-            self.p50, self.p95, self.p99 = (self.histogram.get_value_at_percentile(p) / 1000 for p in (50, 95, 99))
-            self.max = self.histogram.get_max_value() / 1000
+            self.p50, self.p95, self.p99, self.max = (
+                percentile_ms(self.calls.histogram, p) for p in (50.0, 95.0, 99.0, 100.0)
+            )
 
 
 async def drive(row: Row, op: Op, rate: float, seconds: float, first_index: int = 0) -> int:
-    """Send ``op(first_index + i)`` on a fixed schedule for ``seconds``; record latency from each scheduled time.
-
-    Adds to ``row`` (several calls make one row); returns how many indices the schedule used.
-    """
-    # perf_counter, not loop.time(): uvloop's loop clock is libuv's, cached per iteration at 1 ms resolution.
-    clock = time.perf_counter
-    histogram = row.histogram
-    total = max(1, math.ceil(rate * seconds))
-    in_flight: set[asyncio.Task[None]] = set()
-    start = clock() + 0.02
-    last_done = start
-
-    async def one(index: int, due: float) -> None:
-        nonlocal last_done
-        began = clock()
-        if began - due > LATE_AFTER_S:
-            row.late += 1
-        origin = min(due, began)  # a timer may fire a little early: then time from the actual start
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                await op(first_index + index)
-        except Exception as exc:  # every failure is counted and named, none stops the run
-            row.errors += 1
-            row.error_kinds[f"{type(exc).__name__}: {str(exc)[:140]}"] += 1
-        else:
-            row.ok += 1
-            histogram.record_value(max(1, round((clock() - origin) * 1e6)))
-        last_done = max(last_done, clock())
-
-    for index in range(total):
-        due = start + index / rate
-        await asyncio.sleep(max(0.0, due - clock()))
-        if len(in_flight) >= MAX_IN_FLIGHT:
-            row.dropped += 1
-            continue
-        task = asyncio.create_task(one(index, due))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-        row.sent += 1
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=REQUEST_TIMEOUT_S + 1)
-    row.seconds += max(total / rate, last_done - start)
-    return total
+    """Send ``op(first_index + i)`` at ``rate`` for ``seconds`` into ``row``; return how many indices it used."""
+    schedule = ArrivalSchedule(rate_per_s=rate, duration_s=seconds)
+    return await run_open_model(
+        op, schedule, row.calls, max_in_flight=MAX_IN_FLIGHT, timeout_s=REQUEST_TIMEOUT_S, first_index=first_index
+    )
 
 
 # ------------------------------------------------------------------ calling the platform
