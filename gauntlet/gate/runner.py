@@ -268,9 +268,7 @@ def _drills_skipped_by_request(
         if f"drills:{drill}" in skip and drill not in cannot_run:
             why = f"--skip drills:{drill}"
             progress(f"drill {drill}", "skipped", why)
-            checks.append(
-                Check(name=f"gate phase drill {drill}", passed=False, skipped=True, waived=True, message=why)
-            )
+            checks.append(Check(name=f"gate phase drill {drill}", passed=False, skipped=True, waived=True, message=why))
     return checks
 
 
