@@ -6,7 +6,8 @@
 - `gauntlet.base` imports only itself (the basics both sides share);
 - the drills, journeys, load, acceptance checks, reports, gate and stack never import the platform:
   they reach it through its public surface (HTTP, SQL, its command line), as they would a real
-  deployment. ALLOWED lists documented exceptions; it is empty.
+  deployment. ALLOWED lists documented exceptions; it is empty;
+- the stack (which the drills use) imports none of the drills, journeys, load, checks, gate or reports.
 
 Outside these rules, besides tests and benchmarks: `gauntlet.fixtures` (the bulk loader writes the
 reference platform's tables and password hashes directly) and `gauntlet.platform_cli` (`gauntlet smoke`
@@ -53,6 +54,19 @@ CONTRACTS = (
             "gauntlet.stack",
         ),
         forbidden=("gauntlet.platform",),
+    ),
+    Contract(
+        "the stack knows nothing of what runs against it",
+        ("gauntlet.stack",),
+        forbidden=(
+            "gauntlet.chaos",
+            "gauntlet.journeys",
+            "gauntlet.load",
+            "gauntlet.acceptance",
+            "gauntlet.gate",
+            "gauntlet.prove",
+            "gauntlet.reports",
+        ),
     ),
 )
 
@@ -174,6 +188,11 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
             {"chaos/drills/poison_job.py": "from gauntlet.platform.workers.retry import DEFAULT_RETRY\n"},
             "the harness reaches the platform only through its surface: gauntlet.chaos.drills.poison_job (line 1) "
             "imports gauntlet.platform.workers.retry",
+        ),
+        (  # the stack importing the drills' fault proxy client from its old home
+            {"stack/supervisor.py": "def f() -> None:\n    from gauntlet.chaos.toxiproxy.client import Toxic\n"},
+            "the stack knows nothing of what runs against it: gauntlet.stack.supervisor (line 2) "
+            "imports gauntlet.chaos.toxiproxy.client",
         ),
         (  # the stack importing the platform's serve module
             {"stack/supervisor.py": "from gauntlet.platform.api import serve\n"},
