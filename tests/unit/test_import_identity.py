@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,14 @@ def test_the_session_guard_is_installed(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(SecondIdentityError):
         importlib.import_module("load.shapes")
     assert importlib.import_module("gauntlet.load.shapes").__file__ == str(Path(REPO_ROOT, "gauntlet/load/shapes.py"))
+
+
+def test_mypy_checks_each_top_level_folder_once_as_part_of_gauntlet() -> None:
+    """`mypy .` skips the bare folders (checked through gauntlet/ instead), so a new one needs the exclude too."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert {"gauntlet", "tests"} <= set(config["files"])
+    for name in FOLDERS:
+        assert any(re.search(pattern, f"{name}/module.py") for pattern in config["exclude"]), (
+            f"add {name} to [tool.mypy] exclude in pyproject.toml"
+        )
+    assert not any(re.search(pattern, "gauntlet/load/shapes.py") for pattern in config["exclude"])
