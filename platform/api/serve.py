@@ -1,7 +1,8 @@
 """How the API process is served: uvicorn's command line with its limits, and a slow-header guard.
 
-`uvicorn_command()` is the one command line that starts the API (the embedded
-stack, the Docker backend and the tests use it), so every API runs with:
+`uvicorn_command()` is the one command line that starts the API (the platform's
+program, `python -m gauntlet.platform serve`, which the stacks run, and the tests use
+it), so every API runs with:
 
 - `--timeout-keep-alive 5`: an idle keep-alive connection is closed after 5 s;
 - `--limit-concurrency 1000`: past 1000 open connections or tasks, a request
