@@ -51,9 +51,8 @@ def migrate(
     done = run_migrate(dsn or default_primary_dsn(state_dir), create_database=create_database)
     if done.stdout:
         typer.echo(done.stdout, nl=False)
-    if done.returncode != 0:
-        typer.echo("gauntlet migrate: " + done.stderr.strip().removeprefix("error: "), err=True)
-        raise typer.Exit(done.returncode)
+    if done.returncode != 0:  # the platform's own `error:` line, through the root group like every error
+        raise GauntletError(done.stderr.strip().removeprefix("error: ") or f"migrate exited {done.returncode}")
 
 
 class SmokeFailed(GauntletError):
