@@ -1,12 +1,13 @@
 -- 050_queues: events queue, worker jobs, dead letter queue, idempotency registry.
 --
--- events_queue: a leased queue like the discovery queue (RPCs in 140), keyed
---   UNIQUE (topic, key) so publishing the same event twice is a no-op.
---   status queued -> leased -> done, or -> error after 5 failed attempts.
+-- events_queue: a queue of the queue kernel (125; RPCs in 140), like the
+--   discovery queue, keyed UNIQUE (topic, key) so publishing the same event
+--   twice is a no-op. status queued -> leased -> done, or -> error when
+--   queue_policy gives up.
 -- worker_jobs: background jobs (RPCs in 150). status pending -> running ->
---   completed; a failure reschedules with backoff 2^attempts * 60 s (60, 120,
---   240 s) and, once max_attempts (3) retries are spent, moves the job to
---   'dlq' and writes a dead_letter_queue row with the reason.
+--   completed; a failure reschedules with the backoff of queue_policy (125) and,
+--   once the retries are spent (max_attempts, NULL = the policy's), moves the
+--   job to 'dlq' and writes a dead_letter_queue row with the reason.
 --   idempotency_key (optional, unique) makes enqueueing a job idempotent.
 -- idempotency_registry: keys with a 24 h TTL (expires_at); an expired key
 --   counts as absent and is overwritten on the next record.
@@ -17,6 +18,7 @@ create table if not exists public.events_queue (
     topic text not null check (topic ~ '^[a-z0-9_.:-]{1,64}$'),
     key text not null check (length(key) between 1 and 200),
     payload jsonb not null default '{}'::jsonb,
+    priority integer not null default 0,
     status text not null default 'queued' check (status in ('queued', 'leased', 'done', 'error')),
     attempts integer not null default 0 check (attempts >= 0),
     last_error text,
@@ -30,7 +32,7 @@ create table if not exists public.events_queue (
         check ((status = 'leased') = (lease_token is not null and lease_expires_at is not null))
 );
 create index if not exists idx_events_queue_ready
-    on public.events_queue (topic, available_at, id) where status = 'queued';
+    on public.events_queue (topic, priority desc, available_at, id) where status = 'queued';
 create index if not exists idx_events_queue_leases
     on public.events_queue (topic, lease_expires_at) where status = 'leased';
 
@@ -42,7 +44,7 @@ create table if not exists public.worker_jobs (
         check (status in ('pending', 'running', 'completed', 'failed', 'dlq')),
     priority integer not null default 0,
     attempts integer not null default 0 check (attempts >= 0),
-    max_attempts integer not null default 3 check (max_attempts between 0 and 25),
+    max_attempts integer check (max_attempts between 0 and 25),  -- retries; NULL = queue_policy's
     run_at timestamptz not null default now(),
     idempotency_key text unique check (length(idempotency_key) between 1 and 200),
     locked_by text,

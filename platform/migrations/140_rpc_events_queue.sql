@@ -1,4 +1,4 @@
--- 140_rpc_events_queue: publish / lease / ack / fail on events_queue.
+-- 140_rpc_events_queue: publish, and the queue kernel's (125) lease / ack / fail / release on events_queue.
 --
 --   enqueue_event(p_topic text, p_key text, p_payload jsonb default '{}')
 --       -> table(id bigint, created boolean)   created = false: (topic, key) already queued
@@ -7,8 +7,9 @@
 --                lease_token uuid, lease_expires_at timestamptz)   (NULL topic = any topic)
 --   ack_event(p_id bigint, p_token uuid) -> boolean        (false = lease lost, no-op)
 --   fail_event(p_id bigint, p_token uuid, p_error text, p_retry_in_seconds integer default NULL)
---       -> text 'queued' | 'error' (5th failure) | NULL (lease lost, no-op)
--- Same lease semantics as the discovery queue (130); status while leased is 'leased'.
+--       -> text 'queued' | 'error' (dead-lettered: the failure the policy gives up on) | NULL (lease lost, no-op)
+--   release_event(p_id bigint, p_token uuid) -> boolean   (back to queued, no attempt counted; false = lease lost)
+-- The same kernel as the discovery queue (130); policy in queue_policy (125).
 -- Topics published by the database: 'discovery.user-signup' (key = user id),
 -- from complete_onboarding. All VOLATILE, service_role only.
 
@@ -41,92 +42,39 @@ $$;
 create or replace function public.lease_events(p_topic text, p_limit integer default 10, p_ttl_seconds integer default 120)
 returns table (id bigint, topic text, key text, payload jsonb, attempts integer, lease_token uuid,
                lease_expires_at timestamptz)
-language plpgsql volatile
+language sql volatile
 set search_path = public, pg_temp
 as $$
-begin
-    if p_limit is null or p_limit not between 1 and 1000 then
-        raise exception 'p_limit must be between 1 and 1000 (got %)', p_limit using errcode = '22023';
-    end if;
-    if p_ttl_seconds is null or p_ttl_seconds not between 1 and 3600 then
-        raise exception 'p_ttl_seconds must be between 1 and 3600 (got %)', p_ttl_seconds using errcode = '22023';
-    end if;
-
-    with dead as (
-        select e.id from public.events_queue e
-         where e.status = 'leased' and e.lease_expires_at < now() and e.attempts + 1 >= 5
-           and (p_topic is null or e.topic = p_topic)
-         for update skip locked
-    )
-    update public.events_queue e
-       set status = 'error', attempts = e.attempts + 1, last_error = 'lease expired (worker lost)',
-           lease_token = null, lease_expires_at = null
-      from dead where e.id = dead.id;
-
-    return query
-    with picked as (
-        select e.id from public.events_queue e
-         where (p_topic is null or e.topic = p_topic)
-           and ((e.status = 'queued' and e.available_at <= now())
-                or (e.status = 'leased' and e.lease_expires_at < now()))
-         order by e.available_at, e.id
-         limit p_limit
-         for update skip locked
-    )
-    update public.events_queue e
-       set attempts = e.attempts + case when e.status = 'leased' then 1 else 0 end,
-           last_error = case when e.status = 'leased' then 'lease expired (worker lost)' else e.last_error end,
-           status = 'leased',
-           lease_token = gen_random_uuid(),
-           lease_expires_at = now() + make_interval(secs => p_ttl_seconds)
-      from picked
-     where e.id = picked.id
-    returning e.id, e.topic, e.key, e.payload, e.attempts, e.lease_token, e.lease_expires_at;
-end
+    select e.id, e.topic, e.key, e.payload, e.attempts, e.lease_token, e.lease_expires_at
+      from public._queue_lease(null::public.events_queue, p_limit, p_ttl_seconds, p_topic) e
 $$;
 
 create or replace function public.ack_event(p_id bigint, p_token uuid) returns boolean
-language plpgsql volatile
+language sql volatile
 set search_path = public, pg_temp
 as $$
-begin
-    update public.events_queue e
-       set status = 'done', lease_token = null, lease_expires_at = null, last_error = null
-     where e.id = p_id and e.status = 'leased' and e.lease_token = p_token and e.lease_expires_at >= now();
-    return found;
-end
+    select public._queue_ack('public.events_queue', p_id, p_token)
 $$;
 
 create or replace function public.fail_event(
     p_id bigint, p_token uuid, p_error text, p_retry_in_seconds integer default null)
 returns text
-language plpgsql volatile
+language sql volatile
 set search_path = public, pg_temp
 as $$
-declare
-    v_status text;
-begin
-    if p_retry_in_seconds is not null and p_retry_in_seconds not between 0 and 86400 then
-        raise exception 'p_retry_in_seconds must be between 0 and 86400 (got %)', p_retry_in_seconds
-            using errcode = '22023';
-    end if;
-    update public.events_queue e
-       set attempts = e.attempts + 1,
-           status = case when e.attempts + 1 >= 5 then 'error' else 'queued' end,
-           last_error = left(coalesce(nullif(p_error, ''), 'unknown error'), 2000),
-           available_at = case when e.attempts + 1 >= 5 then e.available_at
-                               else now() + make_interval(secs => coalesce(
-                                   p_retry_in_seconds, least(power(2, e.attempts + 1) * 5, 300)))
-                          end,
-           lease_token = null,
-           lease_expires_at = null
-     where e.id = p_id and e.status = 'leased' and e.lease_token = p_token and e.lease_expires_at >= now()
-    returning e.status into v_status;
-    return v_status;
-end
+    select public._queue_fail('public.events_queue', p_id, p_token, p_error, p_retry_in_seconds)
+$$;
+
+create or replace function public.release_event(p_id bigint, p_token uuid) returns boolean
+language sql volatile
+set search_path = public, pg_temp
+as $$
+    select public._queue_release('public.events_queue', p_id, p_token)
 $$;
 
 revoke all on function public.enqueue_event(text, text, jsonb), public.lease_events(text, integer, integer),
-    public.ack_event(bigint, uuid), public.fail_event(bigint, uuid, text, integer) from public;
+    public.ack_event(bigint, uuid), public.fail_event(bigint, uuid, text, integer), public.release_event(bigint, uuid)
+    from public;
 grant execute on function public.enqueue_event(text, text, jsonb), public.lease_events(text, integer, integer),
-    public.ack_event(bigint, uuid), public.fail_event(bigint, uuid, text, integer) to service_role;
+    public.ack_event(bigint, uuid), public.fail_event(bigint, uuid, text, integer), public.release_event(bigint, uuid)
+    to service_role;

@@ -2,7 +2,7 @@
 -- and the idempotency registry.
 --
 --   worker_enqueue_job(p_kind text, p_payload jsonb default '{}', p_idempotency_key text default NULL,
---                      p_run_at timestamptz default NULL, p_max_attempts integer default 3,
+--                      p_run_at timestamptz default NULL, p_max_attempts integer default NULL,
 --                      p_priority integer default 0)
 --       -> table(id bigint, created boolean)   created = false: same idempotency key already enqueued
 --   worker_claim_job(p_worker_id text, p_kinds text[] default NULL, p_lease_seconds integer default 300)
@@ -19,11 +19,12 @@
 --   gc_idempotency_registry() -> integer (expired keys deleted)
 -- service_role only unless noted.
 --
--- Retry policy (seed 003): attempts counts the retries already scheduled. A
--- failure with attempts < max_attempts (3) reschedules at now() + 2^attempts * 60 s
--- -- 60, 120, 240 s -- and increments attempts; the failure after the 3rd retry
--- moves the job to 'dlq' and writes dead_letter_queue(job_id, kind, payload,
--- reason, attempts = 3). A job whose lease expired (worker lost) is treated as a
+-- Retry policy (seed 003; queue_policy row of worker_jobs, 125): attempts counts the
+-- retries already scheduled, max_attempts the retries allowed (NULL = the policy's 3).
+-- The decision is queue_retry_delay's: a failure with retries left reschedules at
+-- now() + the policy's backoff -- 60, 120, 240 s -- and increments attempts; the failure
+-- after the last retry moves the job to 'dlq' and writes dead_letter_queue(job_id, kind,
+-- payload, reason, attempts = 3). A job whose lease expired (worker lost) is treated as a
 -- failure by the next claim, so a job that kills its worker still ends in the DLQ.
 
 create or replace function public._worker_job_failed(p_id bigint, p_error text) returns text
@@ -33,9 +34,11 @@ as $$
 declare
     v_job public.worker_jobs;
     v_error text := left(coalesce(nullif(p_error, ''), 'unknown error'), 2000);
+    v_delay_s integer;
 begin
     select * into v_job from public.worker_jobs where id = p_id for update;
-    if v_job.attempts >= v_job.max_attempts then
+    v_delay_s := public.queue_retry_delay('public.worker_jobs', v_job.attempts + 1, v_job.max_attempts);
+    if v_delay_s is null then
         update public.worker_jobs
            set status = 'dlq', last_error = v_error, lease_token = null, lease_expires_at = null, locked_by = null
          where id = p_id;
@@ -47,7 +50,7 @@ begin
     update public.worker_jobs
        set status = 'pending',
            attempts = v_job.attempts + 1,
-           run_at = now() + make_interval(secs => power(2, v_job.attempts) * 60),
+           run_at = now() + make_interval(secs => v_delay_s),
            last_error = v_error, lease_token = null, lease_expires_at = null, locked_by = null
      where id = p_id;
     return 'pending';
@@ -56,7 +59,7 @@ $$;
 
 create or replace function public.worker_enqueue_job(
     p_kind text, p_payload jsonb default '{}'::jsonb, p_idempotency_key text default null,
-    p_run_at timestamptz default null, p_max_attempts integer default 3, p_priority integer default 0)
+    p_run_at timestamptz default null, p_max_attempts integer default null, p_priority integer default 0)
 returns table (id bigint, created boolean)
 language plpgsql volatile
 set search_path = public, pg_temp
@@ -67,7 +70,7 @@ begin
     if p_kind is null or p_kind !~ '^[a-z0-9_.:-]{1,64}$' then
         raise exception 'job kind must be 1-64 of a-z 0-9 _ . : - (got "%")', p_kind using errcode = '22023';
     end if;
-    if p_max_attempts is null or p_max_attempts not between 0 and 25 then
+    if p_max_attempts not between 0 and 25 then
         raise exception 'p_max_attempts must be between 0 and 25 (got %)', p_max_attempts using errcode = '22023';
     end if;
     insert into public.worker_jobs (kind, payload, idempotency_key, run_at, max_attempts, priority)
@@ -125,8 +128,10 @@ begin
            lease_expires_at = now() + make_interval(secs => p_lease_seconds)
       from picked
      where j.id = picked.id
-    returning j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.idempotency_key, j.lease_token,
-              j.lease_expires_at;
+    returning j.id, j.kind, j.payload, j.attempts,
+              coalesce(j.max_attempts, (select p.max_retries from public.queue_policy p
+                                         where p.queue = 'public.worker_jobs'::regclass)),
+              j.idempotency_key, j.lease_token, j.lease_expires_at;
 end
 $$;
 

@@ -6,7 +6,7 @@
 --   vw_worker_jobs_health(kind, status, ct, oldest_run_at, last_activity)
 --   vw_dead_letter_queue(source, id, subject, attempts, last_error, failed_at, details)
 --       everything dead-lettered and unresolved: discovery items and events in
---       status 'error' (5 failed attempts), worker jobs in dead_letter_queue.
+--       status 'error' (the failure queue_policy gives up on), worker jobs in dead_letter_queue.
 --   vw_gap_severity(domain, category, gap_level, ct, avg_inventory)
 --   vw_kernel_slos(path, p95_ms)                      rpc_metrics, last hour, per name
 --   vw_policy_health(policy, impression_count, avg_epsilon, exploration_rate, avg_reward,

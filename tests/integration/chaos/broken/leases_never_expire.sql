@@ -1,6 +1,6 @@
 -- A deliberately broken build for tests only: the lease kernels forget expired leases.
 -- Items a crashed worker held stay `leased`/`processing` forever instead of being re-leased,
--- so the worker-crash drill must fail. Restored by re-applying migrations 130 and 140.
+-- so the worker-crash drill must fail. Restored by re-applying migrations 130 and 140 (which wrap the queue kernel, 125).
 
 create or replace function public.lease_events(p_topic text, p_limit integer default 10, p_ttl_seconds integer default 120)
 returns table (id bigint, topic text, key text, payload jsonb, attempts integer, lease_token uuid,

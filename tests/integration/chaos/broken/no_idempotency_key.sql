@@ -18,7 +18,7 @@ $$;
 
 create or replace function public.worker_enqueue_job(
     p_kind text, p_payload jsonb default '{}'::jsonb, p_idempotency_key text default null,
-    p_run_at timestamptz default null, p_max_attempts integer default 3, p_priority integer default 0)
+    p_run_at timestamptz default null, p_max_attempts integer default null, p_priority integer default 0)
 returns table (id bigint, created boolean)
 language plpgsql volatile
 set search_path = public, pg_temp
