@@ -20,8 +20,9 @@ FROM public.lease_discovery_items(p_limit => $1, p_ttl_seconds => $2);
 SELECT public.ack_discovery_item(p_id => $1, p_token => $2);
 
 -- name: fail_discovery_item
--- Record a failed attempt: 'queued' (retry after $4 s), 'error' (dead-lettered) or NULL (lease lost).
--- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds
+-- Record a failed attempt: 'queued' (retry after the policy's wait, or $4 s when not NULL), 'error'
+-- (dead-lettered) or NULL (lease lost).
+-- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds (NULL = the queue policy's)
 SELECT public.fail_discovery_item(p_id => $1, p_token => $2, p_error => $3, p_retry_in_seconds => $4);
 
 -- name: release_discovery_item
@@ -42,13 +43,18 @@ SELECT public.ack_event(p_id => $1, p_token => $2);
 
 -- name: fail_event
 -- Record a failed attempt of an event: 'queued', 'error' (dead-lettered) or NULL (lease lost).
--- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds
+-- params: $1 id, $2 lease_token, $3 error text, $4 retry_in_seconds (NULL = the queue policy's)
 SELECT public.fail_event(p_id => $1, p_token => $2, p_error => $3, p_retry_in_seconds => $4);
 
 -- name: release_event
 -- Give an unprocessed leased event back (shutdown), without counting an attempt.
 -- params: $1 id, $2 lease_token
 SELECT public.release_event(p_id => $1, p_token => $2);
+
+-- name: queue_retry_schedule
+-- A queue's retry policy as a schedule: the wait after each failure, NULL on the one that dead-letters.
+-- params: $1 queue (its table, e.g. events_queue)
+SELECT failure, retry_in_s FROM public.queue_retry_schedule(p_queue => $1::regclass);
 
 -- name: upsert_marketplace_gap
 -- The discovery step for one category: inventory -> gap level -> marketplace_gaps (idempotent).

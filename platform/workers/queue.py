@@ -5,7 +5,8 @@ finds the lease lost (expired, or re-leased by another worker) nothing is
 done; otherwise the ack's row lock keeps other workers off the item and the
 effect commits together with the ack, or neither does. So an item's effect
 happens once, however often it is leased. A failure rolls the effect back and records the attempt
-with `fail_*` (exponential backoff; the fifth failure dead-letters it). A
+with `fail_*`: the queue kernel decides from the queue's policy (migration 125) when the item is
+tried again or that it is dead-lettered; the worker only reads that policy to log it. A
 worker that crashes leaves leases that expire; the next lease picks the items
 up. On stop, the item in hand is finished and the rest of the batch released.
 
@@ -20,7 +21,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,12 +30,14 @@ import asyncpg
 from gauntlet.platform.db import UNAVAILABLE, Connection, Database
 from gauntlet.platform.queries import sql
 from gauntlet.platform.settings import PlatformSettings
-from gauntlet.platform.workers.retry import DEFAULT_RETRY, RetryPolicy
+from gauntlet.platform.workers.retry import RetryPolicy, load_retry_policy
 from gauntlet.platform.workers.runtime import WorkerRuntime
 
 log = logging.getLogger("gauntlet.worker.queue")
 
 TOPICS: tuple[str, ...] = ("discovery.user-signup", "telemetry.signal")
+QUEUE_TABLES: dict[str, str] = {"discovery": "marketplace_discovery_queue", "events": "events_queue"}
+Policies = Mapping[str, RetryPolicy]  # by Leased.queue
 
 
 class LeaseLost(Exception):
@@ -121,9 +124,18 @@ def _queries(item: Leased) -> tuple[str, str, str]:
 
 
 async def process_item(
-    db: Database, item: Leased, *, worker: str, retry: RetryPolicy = DEFAULT_RETRY, effects: dict[str, Effect] = EFFECTS
+    db: Database,
+    item: Leased,
+    *,
+    worker: str,
+    retry_in_s: int | None = None,
+    policies: Policies | None = None,
+    effects: dict[str, Effect] = EFFECTS,
 ) -> BatchResult:
-    """Run one leased item's effect and ack atomically; on failure record the attempt."""
+    """Run one leased item's effect and ack atomically; on failure record the attempt.
+
+    `retry_in_s` overrides the policy's wait (the test-only fault switch); `policies` only feed the log.
+    """
     result = BatchResult(by_kind={item.kind: 1})
     ack, fail, _ = _queries(item)
     context = {
@@ -158,9 +170,10 @@ async def process_item(
     except (asyncpg.PostgresError, PoisonItem, KeyError, ValueError, TypeError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     result.errors = 1
-    delay = retry.delay_s(item.attempts + 1)
+    policy = (policies or {}).get(item.queue)
+    delay = retry_in_s if retry_in_s is not None or policy is None else policy.delay_s(item.attempts + 1)
     async with db.primary() as conn:
-        status = await conn.fetchval(sql("workers", fail), item.id, item.token, error[:2000], delay)
+        status = await conn.fetchval(sql("workers", fail), item.id, item.token, error[:2000], retry_in_s)
     if status == "error":
         result.dead_lettered = 1
         log.error("item dead-lettered", extra={"action": "dead_letter", **context, "error": error})
@@ -170,6 +183,12 @@ async def process_item(
     else:
         log.warning("item failed; will retry", extra={"action": "fail", **context, "retry_in_s": delay, "error": error})
     return result
+
+
+async def load_policies(db: Database) -> dict[str, RetryPolicy]:
+    """The retry policy of each queue the worker leases from, as the database defines it."""
+    async with db.primary() as conn:
+        return {queue: await load_retry_policy(conn, table) for queue, table in QUEUE_TABLES.items()}
 
 
 async def lease(db: Database, *, topics: tuple[str, ...], limit: int, ttl_s: int) -> list[Leased]:
@@ -206,7 +225,8 @@ async def run_batch(
     ttl_s: int = 120,
     worker: str,
     stop: asyncio.Event | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
+    retry_in_s: int | None = None,
+    policies: Policies | None = None,
 ) -> BatchResult:
     """One pass: lease, process each item, release what a stop request left unprocessed."""
     total = BatchResult()
@@ -216,23 +236,27 @@ async def run_batch(
         if stop is not None and stop.is_set():
             total.released += await release(db, items[index:], worker=worker)
             break
-        total.add(await process_item(db, item, worker=worker, retry=retry))
+        total.add(await process_item(db, item, worker=worker, retry_in_s=retry_in_s, policies=policies))
     return total
 
 
 async def run_forever(runtime: WorkerRuntime, db: Database, settings: PlatformSettings) -> None:
     """The queue worker process: batches back to back while there is work, polling when idle."""
-    retry = RetryPolicy(base_s=0) if settings.fault_retry_without_backoff else DEFAULT_RETRY  # test-only fault switch
+    retry_in_s = 0 if settings.fault_retry_without_backoff else None  # test-only fault switch
+    policies: dict[str, RetryPolicy] = {}
 
     async def tick() -> float:
         try:
+            if not policies:
+                policies.update(await load_policies(db))
             result = await run_batch(
                 db,
                 limit=settings.queue_batch_size,
                 ttl_s=settings.lease_ttl_seconds,
                 worker=runtime.name,
                 stop=runtime.stop,
-                retry=retry,
+                retry_in_s=retry_in_s,
+                policies=policies,
             )
         except UNAVAILABLE:
             if settings.fault_worker_exits_on_db_loss:  # test-only fault switch
