@@ -2,11 +2,15 @@
 
 Two queues, two lanes:
 - events: a telemetry.signal event with no user id is published; the real
-  queue workers fail it with backoff (the platform's retry policy: 10, 20,
-  40, 80 s) and the fifth failure dead-letters it (status `error`);
+  queue workers fail it with backoff and the failure after the last retry
+  dead-letters it (status `error`);
 - worker jobs: a job is enqueued over the API and worked through the RPC
   kernels the platform's job worker uses (claim, fail); the kernel reschedules
-  it at 60, 120, 240 s and moves it to the DLQ with the reason after 3 retries.
+  it with backoff and moves it to the DLQ with the reason after the last retry.
+
+The schedule each lane must follow is the one the platform publishes
+(`queue_retry_schedule`, one policy per queue), read at the start of the run:
+the drill holds no copy of the numbers.
 
 The drill observes each scheduled delay, then moves the item's due time to
 now instead of sitting the wait out, so a run takes seconds, not minutes.
@@ -19,22 +23,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import asyncpg
+
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.drills import DrillSpec
 from gauntlet.chaos.experiment import Action, Drill, Invariant, InvariantResult, JsonValue, LoadSpec
 from gauntlet.chaos.invariants import event_prefix, unsettled
 from gauntlet.chaos.probes import health_ok, nothing_unsettled
 from gauntlet.chaos.sql import sql
-from gauntlet.platform.workers.retry import DEFAULT_RETRY
 
 NAME = "poison-job"
 LABEL = "poison"
 SIGNAL = "chaos.poison"
 EVENT_REASON = "telemetry.signal needs payload.user_id"  # what the queue worker says about this payload
 JOB_ERROR = "chaos drill: this job always fails"
-JOB_RETRIES = 3  # worker_jobs.max_attempts default (migration 050)
-JOB_BACKOFF_S = [60 * 2**n for n in range(JOB_RETRIES)]  # the kernel's 2^attempts * 60 s
-EVENT_BACKOFF_S = [DEFAULT_RETRY.delay_s(n) for n in range(1, DEFAULT_RETRY.max_attempts)]
+EVENT_QUEUE = "events_queue"
+JOB_QUEUE = "worker_jobs"
 TOLERANCE_S = 1.0
 DelaysFn = Callable[[], list[float]]
 LANE_TIMEOUT_S = 45.0
@@ -42,6 +46,8 @@ LANE_TIMEOUT_S = 45.0
 
 @dataclass
 class _Lanes:
+    event_backoff_s: list[int] = field(default_factory=list)  # the platform's policy: wait after each retried failure
+    job_backoff_s: list[int] = field(default_factory=list)
     event_id: int | None = None
     event_delays: list[float] = field(default_factory=list)
     job_id: int | None = None
@@ -55,12 +61,18 @@ def build(variant: str | None = None) -> Drill:
     async def publish_poison(ctx: DrillContext) -> JsonValue:
         payload = {"name": SIGNAL, "user_id": "not-a-user", "metadata": {"chaos_run": ctx.run_id, "seq": 1}}
         async with ctx.primary() as conn:
+            lanes.event_backoff_s = await _backoff_s(conn, EVENT_QUEUE)
+            lanes.job_backoff_s = await _backoff_s(conn, JOB_QUEUE)
             row = await conn.fetchrow(
                 sql("fixtures", "enqueue_event"), "telemetry.signal", f"{event_prefix(ctx, LABEL)}1", payload
             )
         assert row is not None
         lanes.event_id = int(row["id"])
-        return {"event_id": lanes.event_id}
+        return {
+            "event_id": lanes.event_id,
+            "event_backoff_s": [*lanes.event_backoff_s],
+            "job_backoff_s": [*lanes.job_backoff_s],
+        }
 
     async def watch_event(ctx: DrillContext) -> JsonValue:
         """Each time a worker fails the event, note the delay it scheduled and skip the wait."""
@@ -96,7 +108,7 @@ def build(variant: str | None = None) -> Drill:
     async def work_job(ctx: DrillContext) -> JsonValue:
         """Act as the platform's job worker: claim, fail with the reason, note the backoff, repeat."""
         assert lanes.job_id is not None
-        for _ in range(JOB_RETRIES + 2):
+        for _ in range(len(lanes.job_backoff_s) + 2):
             claim = await ctx.rpc(
                 "worker_claim_job",
                 {"p_worker_id": f"chaos-{ctx.run_id}", "p_kinds": [_job_kind(ctx)], "p_lease_seconds": 30},
@@ -133,9 +145,9 @@ def build(variant: str | None = None) -> Drill:
         name=NAME,
         title="A poison event and a poison job reach the DLQ with their reason, on the backoff schedule",
         proves=(
-            "Work that always fails is retried on the configured backoff (events "
-            f"{'/'.join(str(d) for d in EVENT_BACKOFF_S)} s, jobs {'/'.join(str(d) for d in JOB_BACKOFF_S)} s), "
-            "then dead-lettered with its reason after the configured attempts, and writes no effect."
+            "Work that always fails is retried on the backoff of its queue's published policy "
+            "(queue_retry_schedule), then dead-lettered with its reason after the policy's retries, "
+            "and writes no effect."
         ),
         steady_state=(health_ok(), nothing_unsettled("no poison work retrying", retrying)),
         method=(
@@ -147,14 +159,24 @@ def build(variant: str | None = None) -> Drill:
         rollbacks=(Action("remove the drill's jobs", remove_jobs),),
         invariants=(
             _event_dead_lettered(lanes),
-            _schedule("event retries back off on schedule", lambda: lanes.event_delays, EVENT_BACKOFF_S),
+            _schedule("event retries back off on schedule", lambda: lanes.event_delays, lambda: lanes.event_backoff_s),
             _no_effect(),
             _job_dead_lettered(lanes),
-            _schedule("job retries back off on schedule", lambda: lanes.job_delays, JOB_BACKOFF_S),
+            _schedule("job retries back off on schedule", lambda: lanes.job_delays, lambda: lanes.job_backoff_s),
         ),
         load=LoadSpec(rate_per_s=10, before_s=1.0, after_s=1.0),
         requires=frozenset({"database"}),
     )
+
+
+async def _backoff_s(conn: asyncpg.Connection, queue: str) -> list[int]:
+    """The waits of a queue's retry policy, as the platform publishes it; the failure after them dead-letters."""
+    rows = await conn.fetch(sql("fixtures", "retry_schedule"), queue)
+    if not rows or rows[-1]["retry_in_s"] is not None:
+        raise RuntimeError(
+            f"the platform publishes no dead-lettering retry schedule for {queue} (queue_retry_schedule)"
+        )
+    return [int(r["retry_in_s"]) for r in rows[:-1]]
 
 
 def _job_kind(ctx: DrillContext) -> str:
@@ -174,13 +196,13 @@ def _event_dead_lettered(lanes: _Lanes) -> Invariant:
         }
         ok = (
             row["status"] == "error"
-            and row["attempts"] == DEFAULT_RETRY.max_attempts
+            and row["attempts"] == len(lanes.event_backoff_s) + 1
             and EVENT_REASON in (row["last_error"] or "")
         )
         return InvariantResult.check(
             ok,
             observed,
-            {"status": "error", "attempts": DEFAULT_RETRY.max_attempts, "last_error": f"... {EVENT_REASON} ..."},
+            {"status": "error", "attempts": len(lanes.event_backoff_s) + 1, "last_error": f"... {EVENT_REASON} ..."},
             f"event {row['status']} after {row['attempts']} attempts: {row['last_error']}",
         )
 
@@ -199,7 +221,7 @@ def _job_dead_lettered(lanes: _Lanes) -> Invariant:
             job["status"] == "dlq"
             and len(letters) == 1
             and JOB_ERROR in reasons[0]
-            and letters[0]["attempts"] == JOB_RETRIES
+            and letters[0]["attempts"] == len(lanes.job_backoff_s)
         )
         observed: dict[str, JsonValue] = {
             "status": job["status"],
@@ -209,16 +231,16 @@ def _job_dead_lettered(lanes: _Lanes) -> Invariant:
         return InvariantResult.check(
             ok,
             observed,
-            {"status": "dlq", "attempts": JOB_RETRIES, "dead_letters": [f"... {JOB_ERROR}"]},
+            {"status": "dlq", "attempts": len(lanes.job_backoff_s), "dead_letters": [f"... {JOB_ERROR}"]},
             f"job {job['status']} with {len(letters)} dead letters: {reasons}",
         )
 
     return Invariant("poison job dead-lettered with its reason", check)
 
 
-def _schedule(name: str, observed: DelaysFn, expected: list[int]) -> Invariant:
+def _schedule(name: str, observed: DelaysFn, published: Callable[[], list[int]]) -> Invariant:
     async def check(ctx: DrillContext) -> InvariantResult:
-        delays = observed()
+        delays, expected = observed(), published()
         ok = len(delays) == len(expected) and all(
             abs(d - e) <= TOLERANCE_S for d, e in zip(delays, expected, strict=False)
         )

@@ -77,6 +77,12 @@ UPDATE public.events_queue SET available_at = now()
 WHERE id = $1 AND status = 'queued' AND attempts = $2 AND available_at > now()
 RETURNING id;
 
+-- name: retry_schedule
+-- A queue's retry policy as the platform publishes it: the wait after each failure, NULL on the
+-- failure that dead-letters the item.
+-- params: $1 queue (its table: events_queue, worker_jobs, marketplace_discovery_queue)
+SELECT failure, retry_in_s FROM public.queue_retry_schedule(p_queue => $1::regclass) ORDER BY failure;
+
 -- name: job_state
 -- One worker job's state; delay_s is the backoff its last failure scheduled (run_at - updated_at).
 -- params: $1 job id
