@@ -13,6 +13,7 @@ import pytest
 from gauntlet.platform.db import Database
 from gauntlet.platform.workers import discovery, gc, queue
 from gauntlet.platform.workers.queue import Leased
+from tests.integration.moving_time import end_leases
 
 if TYPE_CHECKING:
     from tests.integration.api.conftest import ApiClient, Services
@@ -51,6 +52,12 @@ async def _signals(db: asyncpg.Connection, event_ids: list[int]) -> int:
     return count
 
 
+async def _end_leases(db: asyncpg.Connection, items: list[Leased]) -> None:
+    """Every lease of `items` runs out now, as if their worker had stalled past the TTL."""
+    await end_leases(db, "events_queue", [item.id for item in items if item.queue == "events"])
+    await end_leases(db, "marketplace_discovery_queue", [item.id for item in items if item.queue == "discovery"])
+
+
 async def test_concurrent_workers_process_each_event_exactly_once(
     database: Database, db: asyncpg.Connection, api: ApiClient
 ) -> None:
@@ -72,11 +79,11 @@ async def test_crashed_workers_leases_expire_and_items_are_done_once(
 ) -> None:
     user = await api.signup()
     ids = await _publish_signals(db, user.user_id, 3)
-    # A worker leases for 1 s and dies (never acks).
-    crashed = await queue.lease(database, topics=("telemetry.signal",), limit=10, ttl_s=1)
+    # A worker leases and dies (never acks); its leases run out.
+    crashed = await queue.lease(database, topics=("telemetry.signal",), limit=10, ttl_s=60)
     assert {item.id for item in crashed} >= set(ids)
     assert (await queue.run_batch(database, topics=("telemetry.signal",), worker="early")).leased == 0
-    await asyncio.sleep(1.2)
+    await _end_leases(db, crashed)
     result = await queue.run_batch(database, topics=("telemetry.signal",), worker="rescuer")
     assert result.processed >= 3
     assert await _signals(db, ids) == 3
@@ -94,8 +101,9 @@ async def test_an_expired_lease_is_not_acked_and_the_effect_not_applied(
 ) -> None:
     user = await api.signup()
     ids = await _publish_signals(db, user.user_id, 1)
-    [item] = [i for i in await queue.lease(database, topics=("telemetry.signal",), limit=10, ttl_s=1) if i.id == ids[0]]
-    await asyncio.sleep(1.2)  # the worker stalls past its lease before starting the item
+    leased = await queue.lease(database, topics=("telemetry.signal",), limit=10, ttl_s=60)
+    [item] = [i for i in leased if i.id == ids[0]]
+    await _end_leases(db, leased)  # the worker stalls past its lease before starting the item
     outcome = await queue.process_item(database, item, worker="stalled")
     assert outcome.lease_lost == 1 and outcome.processed == 0
     assert await _signals(db, ids) == 0
@@ -109,19 +117,28 @@ async def test_a_slow_effect_keeps_other_workers_off_the_item(
     user = await api.signup()
     ids = await _publish_signals(db, user.user_id, 1)
     [item] = [i for i in await queue.lease(database, topics=("telemetry.signal",), limit=10, ttl_s=1) if i.id == ids[0]]
-    started = asyncio.Event()
+    started, rival_tried = asyncio.Event(), asyncio.Event()
 
     async def slow_signal(conn: Any, leased: Leased) -> None:
         started.set()
-        await asyncio.sleep(1.5)  # outlives the lease while holding the ack's row lock
+        await rival_tried.wait()  # holds the ack's row lock, past the lease's end, until the rival has tried
         await queue.EFFECTS["telemetry.signal"](conn, leased)
 
     slow = asyncio.create_task(
         queue.process_item(database, item, worker="slow", effects={**queue.EFFECTS, "telemetry.signal": slow_signal})
     )
     await started.wait()
-    await asyncio.sleep(1.1)
-    rival = await queue.lease(database, topics=("telemetry.signal",), limit=50, ttl_s=30)
+    # Here time cannot be moved in the database: the slow worker's ack holds the item's row lock (that is
+    # what is tested), so nothing can rewrite its lease end. The 1 s lease is waited out on the database's clock.
+    try:
+        await db.execute(
+            "select pg_sleep(extract(epoch from lease_expires_at - clock_timestamp()) + 0.05) "
+            "from public.events_queue where id = $1",
+            item.id,
+        )
+        rival = await queue.lease(database, topics=("telemetry.signal",), limit=50, ttl_s=30)
+    finally:
+        rival_tried.set()
     assert ids[0] not in {i.id for i in rival}
     assert (await slow).processed == 1
     await queue.release(database, rival, worker="rival")

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from gauntlet.fixtures.roles import acting_as
+from tests.integration.moving_time import end_leases
 
 pytestmark = pytest.mark.integration
 
@@ -94,10 +95,18 @@ async def test_ack_with_a_wrong_token_is_refused(conn: asyncpg.Connection) -> No
         assert await conn.fetchval("select public.ack_discovery_item($1, $2)", item, lease["lease_token"]) is True
 
 
+async def _lease_seconds(conn: asyncpg.Connection, lease: asyncpg.Record) -> float:
+    seconds: float = await conn.fetchval(
+        "select extract(epoch from $1::timestamptz - now())::float8", lease["lease_expires_at"]
+    )
+    return seconds
+
+
 async def test_ack_after_lease_expiry_is_a_no_op_and_the_item_is_released(conn: asyncpg.Connection) -> None:
     (item,) = await _queue_items(conn, 1)
-    (stale,) = await _lease(conn, 1, ttl=1)
-    await asyncio.sleep(1.2)
+    (stale,) = await _lease(conn, 1, ttl=30)
+    assert 25 <= await _lease_seconds(conn, stale) <= 30  # the lease lasts the TTL asked for
+    await end_leases(conn, "marketplace_discovery_queue", [item])
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.ack_discovery_item($1, $2)", item, stale["lease_token"]) is False
     assert (await _status(conn, item))["status"] == "processing"  # not done: the ack was refused
@@ -153,9 +162,10 @@ async def test_failure_backs_off_before_the_item_is_leasable_again(conn: asyncpg
 async def test_expired_leases_dead_letter_a_poison_item_that_kills_its_worker(conn: asyncpg.Connection) -> None:
     (item,) = await _queue_items(conn, 1)
     await conn.execute("update public.marketplace_discovery_queue set attempts = 4 where id = $1", item)
-    (lease,) = await _lease(conn, 1, ttl=1)
+    (lease,) = await _lease(conn, 1)
     assert lease["id"] == item
-    await asyncio.sleep(1.2)
+    assert item not in await _would_lease(conn, 100)  # a live lease holds it
+    await end_leases(conn, "marketplace_discovery_queue", [item])
     assert item not in await _would_lease(conn, 100)  # reaped instead of handed out a 6th time
     probe = conn.transaction()
     await probe.start()

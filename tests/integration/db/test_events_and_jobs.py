@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from gauntlet.fixtures.roles import acting_as, make_user
+from tests.integration.moving_time import end_leases, expire_idempotency_key
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +68,9 @@ async def test_event_ack_after_lease_expiry_is_a_no_op(conn: asyncpg.Connection)
     topic = _name("test")
     async with acting_as(conn, "service_role"):
         event = (await conn.fetchrow("select * from public.enqueue_event($1, 'k')", topic))["id"]
-        (stale,) = await conn.fetch("select * from public.lease_events($1, 1, 1)", topic)
-    await asyncio.sleep(1.2)
+        (stale,) = await conn.fetch("select * from public.lease_events($1, 1, 60)", topic)
+        assert await conn.fetch("select * from public.lease_events($1, 1, 60)", topic) == []  # a live lease holds it
+    await end_leases(conn, "events_queue", [event])
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.ack_event($1, $2)", event, stale["lease_token"]) is False
         (again,) = await conn.fetch("select * from public.lease_events($1, 1, 60)", topic)
@@ -139,9 +141,10 @@ async def test_worker_job_backs_off_60_120_240_then_dead_letters_with_reason(con
 async def test_worker_job_complete_needs_the_live_lease(conn: asyncpg.Connection) -> None:
     kind = _name("test")
     job = (await _enqueue_job(conn, kind))["id"]
-    stale = await _claim(conn, kind, lease_seconds=1)
+    stale = await _claim(conn, kind, lease_seconds=60)
     assert stale is not None
-    await asyncio.sleep(1.2)
+    assert await _claim(conn, kind) is None  # a live lease holds it
+    await end_leases(conn, "worker_jobs", [job])
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.worker_complete_job($1, $2)", job, stale["lease_token"]) is False
     again = await _claim(conn, kind)  # the lost lease counts as a failure: backoff first
@@ -190,11 +193,15 @@ async def test_idempotency_registry_records_once_and_expires(conn: asyncpg.Conne
     key = f"evt-{uuid.uuid4()}"
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.check_idempotency(p_key => $1)", key) is False
-        assert await conn.fetchval("select public.record_idempotency(p_key => $1, p_ttl_seconds => 1)", key)
-        assert await conn.fetchval("select public.record_idempotency(p_key => $1, p_ttl_seconds => 1)", key) is False
+        assert await conn.fetchval("select public.record_idempotency(p_key => $1, p_ttl_seconds => 60)", key)
+        assert await conn.fetchval("select public.record_idempotency(p_key => $1, p_ttl_seconds => 60)", key) is False
         assert await conn.fetchval("select public.check_idempotency(p_key => $1)", key) is True
         assert await conn.fetchval("select public.check_idempotency(p_key => $1, p_scope => 'other')", key) is False
-    await asyncio.sleep(1.2)
+    ttl = await conn.fetchval(
+        "select extract(epoch from expires_at - created_at) from public.idempotency_registry where key = $1", key
+    )
+    assert round(ttl) == 60
+    await expire_idempotency_key(conn, key)
     async with acting_as(conn, "service_role"):
         assert await conn.fetchval("select public.check_idempotency($1)", key) is False
         assert await conn.fetchval("select public.record_idempotency($1)", key) is True  # expired: claimable again

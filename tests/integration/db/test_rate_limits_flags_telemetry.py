@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from gauntlet.fixtures.roles import acting_as, make_user
+from tests.integration.moving_time import age_token_bucket, end_rate_window
 
 pytestmark = pytest.mark.integration
 
@@ -24,9 +25,13 @@ async def _bump(conn: asyncpg.Connection, bucket: str, limit: int, window: int) 
 
 async def test_bump_rate_allows_limit_calls_per_fixed_window(conn: asyncpg.Connection) -> None:
     bucket = f"test:{uuid.uuid4()}"
-    assert [await _bump(conn, bucket, 3, 1) for _ in range(5)] == [True, True, True, False, False]
-    await asyncio.sleep(1.1)
-    assert await _bump(conn, bucket, 3, 1) is True  # a new window
+    assert [await _bump(conn, bucket, 3, 60) for _ in range(5)] == [True, True, True, False, False]
+    window = await conn.fetchval(
+        "select extract(epoch from expires_at - now()) from public.rate_limits where bucket = $1", bucket
+    )
+    assert 55 <= window <= 60  # the window lasts the seconds asked for
+    await end_rate_window(conn, bucket)
+    assert await _bump(conn, bucket, 3, 60) is True  # a new window
     assert await conn.fetchval("select count from public.rate_limits where bucket = $1", bucket) == 1
 
 
@@ -49,7 +54,7 @@ async def test_check_rate_limit_is_a_token_bucket(conn: asyncpg.Connection) -> N
     assert [row["allowed"] for row in first] == [True, True, True, False]
     assert [row["remaining"] for row in first[:3]] == [2, 1, 0]
     assert 0 < first[3]["retry_after_seconds"] <= 1
-    await asyncio.sleep(1.1)
+    await age_token_bucket(conn, "test", subject, 1.1)
     refilled = [await _take(conn, subject, 3, 3) for _ in range(2)]
     assert [row["allowed"] for row in refilled] == [True, False]  # one token back, not a whole window
 

@@ -84,28 +84,27 @@ async def _server_counts(dsn: str, started: datetime, ended: datetime) -> dict[s
     return {row["name"]: row["n"] for row in rows}
 
 
-def server_counts(stack: StackState, run: LoadRun) -> dict[str, int]:
-    """rpc_metrics rows written during the run, once the platform's 1 s flusher has caught up."""
-    started, ended = _window(run)
-    dsn = stack.direct.get("primary_dsn") or stack.primary_dsn
-    previous: dict[str, int] | None = None
-    deadline = time.monotonic() + 15
-    while True:
-        counts = asyncio.run(_server_counts(dsn, started.replace(microsecond=0), ended))
-        if counts == previous or time.monotonic() > deadline:
-            return counts
-        previous = counts
-        time.sleep(1.5)
-
-
-def compare_with_rpc_metrics(stack: StackState, run: LoadRun, users: int) -> None:
-    seen = server_counts(stack, run)
+def _ours(run: LoadRun, seen: dict[str, int]) -> dict[str, int]:
+    """Gauntlet's request counts under the server's names."""
     ours: dict[str, int] = {}
     for name, stats in run.result["requests"].items():
         if name.startswith(NOT_RPC_METRICS):
             continue  # table reads and the realtime socket are not RPCs: rpc_metrics does not record them
         key = server_name(name, seen)
         ours[key] = ours.get(key, 0) + stats["requests"]
+    return ours
+
+
+def compare_with_rpc_metrics(stack: StackState, run: LoadRun, users: int) -> None:
+    started, ended = _window(run)
+    dsn = stack.direct.get("primary_dsn") or stack.primary_dsn
+    deadline = time.monotonic() + 15
+    while True:  # until the platform's 1 s flusher has written every request Gauntlet counted
+        seen = asyncio.run(_server_counts(dsn, started.replace(microsecond=0), ended))
+        ours = _ours(run, seen)
+        if all(seen.get(name, 0) >= count for name, count in ours.items()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)  # a poll interval, not a wait for time to pass
     assert ours, "no traffic"
     for name, count in ours.items():
         # The server also logs the few requests still in flight when Locust stopped (one per user at most).
@@ -166,26 +165,31 @@ def test_injected_database_latency_shows_in_the_percentiles(
     stats = run.result["requests"]["rpc:marketplace_suggestions_for_user"]
     assert stats["requests"] >= 3
     assert stats["min_ms"] >= slow_database  # at least one database round trip, each delayed
-    server = asyncio.run(_server_p50(gauntlet_stack, run))
+    server = asyncio.run(_server_p50(gauntlet_stack, run, stats["requests"]))
     # The client sees the server's time plus HTTP on loopback: a little more, never less.
     assert server - 2 <= stats["p50_ms"] <= server + 30, (stats["p50_ms"], server)
 
 
-async def _server_p50(stack: StackState, run: LoadRun) -> float:
+async def _server_p50(stack: StackState, run: LoadRun, requests: int) -> float:
+    """The server's p50 of the run's suggestions calls, once the 1 s flusher has written all `requests` of them."""
     started, ended = _window(run)
-    time.sleep(2.5)  # let the 1 s flusher write the samples
     conn = await asyncpg.connect(stack.direct.get("primary_dsn") or stack.primary_dsn)
     try:
-        value: Any = await conn.fetchval(
-            "select percentile_cont(0.5) within group (order by duration_ms) from public.rpc_metrics "
-            "where name = 'marketplace_suggestions_for_user' and ts between $1 and $2",
-            started.replace(microsecond=0),
-            ended,
-        )
+        deadline = time.monotonic() + 15
+        while True:
+            row: Any = await conn.fetchrow(
+                "select count(*) as n, percentile_cont(0.5) within group (order by duration_ms) as p50 "
+                "from public.rpc_metrics where name = 'marketplace_suggestions_for_user' and ts between $1 and $2",
+                started.replace(microsecond=0),
+                ended,
+            )
+            if row["n"] >= requests or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)  # a poll interval, not a wait for time to pass
     finally:
         await conn.close()
-    assert value is not None, "the platform recorded no suggestions calls"
-    return float(value)
+    assert row["n"] >= requests, f"the platform recorded {row['n']} of the run's {requests} suggestions calls"
+    return float(row["p50"])
 
 
 def test_results_timestamps_are_utc(run_load: RunLoad, gauntlet_stack: StackState, accounts_file: Path) -> None:
