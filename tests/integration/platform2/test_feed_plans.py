@@ -2,7 +2,10 @@
 
 The stream functions the feeds run (_feed_*) are inlinable SQL functions, so
 EXPLAIN of a call shows the real plan of the query inside (a "Function Scan"
-would hide it: that fails the test too). The arguments are literals, as the
+would hide it: that fails the test too), and so are the item and score
+functions inside them (240_feed_items.sql): a _feed_ function left anywhere in
+a verbose plan (a per-row call the planner could not inline) fails the test.
+The arguments are literals, as the
 feeds plan each call with its own arguments (plan_cache_mode =
 force_custom_plan): first pages and deep pages, for a heavy follower and for
 the most popular page.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +29,7 @@ from tests.integration.platform2.builders import home, profile, rpc
 pytestmark = pytest.mark.integration
 
 LARGE = 5_000  # rows: a table this big must be reached through an index
+CALL = re.compile(r"\b_feed_\w+\(")  # a call in a verbose plan's Output or Filter (an inlined stream's alias has none)
 ANCHOR = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
 
 
@@ -35,7 +40,7 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 async def _plan(conn: asyncpg.Connection, call: str) -> list[dict[str, Any]]:
-    raw = await conn.fetchval(f"explain (format json) {call}")
+    raw = await conn.fetchval(f"explain (format json, verbose) {call}")
     return list(_nodes(json.loads(raw)[0]["Plan"]))
 
 
@@ -97,6 +102,9 @@ async def test_feed_queries_never_scan_a_large_table_sequentially(
                 problems.append(f"{call}: not inlined, its plan is hidden")
             if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in large:
                 problems.append(f"{call}: Seq Scan on {node['Relation Name']}")
+            called = [key for key, value in node.items() if key != "Plans" and CALL.search(json.dumps(value))]
+            if called and node["Node Type"] != "Function Scan":
+                problems.append(f"{call}: {node['Node Type']} {called} calls a _feed_ function (not inlined)")
     assert problems == []
 
 
