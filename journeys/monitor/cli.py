@@ -45,7 +45,8 @@ monitor_app = typer.Typer(
     name="monitor",
     help="Run the synthetic journeys on a schedule; status page, metrics and alerts. "
     "`gauntlet monitor [OPTIONS]` is `gauntlet monitor run [OPTIONS]`.\n\n"
-    "Example: gauntlet monitor run --every 60s --webhook https://hooks.slack.com/services/T0/B0/X",
+    "Example: gauntlet monitor run --every 60s --webhook https://hooks.slack.com/services/T0/B0/X\n\n"
+    "Example: gauntlet monitor run --every 60s --alert mailto://ops:PASS@example.com --alerts examples/alerts.toml",
     add_completion=False,
 )
 
@@ -85,6 +86,18 @@ Webhook = Annotated[
     str | None,
     typer.Option("--webhook", envvar="GAUNTLET_MONITOR_WEBHOOK", help="Slack-compatible webhook URL for alerts"),
 ]
+AlertUrls = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--alert",
+        help="An alert channel as an Apprise URL (repeatable): mailto://, slack://, pagerduty://, opsgenie://, "
+        "msteams://, json:// ...",
+    ),
+]
+AlertsFile = Annotated[
+    Path | None,
+    typer.Option("--alerts", help="Alert channels file (TOML [[channel]] tables; see examples/alerts.toml)"),
+]
 HistoryOpt = Annotated[
     Path | None, typer.Option("--history", help="SQLite history [default STATE_DIR/monitor/history.sqlite3]")
 ]
@@ -123,6 +136,8 @@ def run(
     fail_after: FailAfter = 3,
     cooldown: Cooldown = "30m",
     webhook: Webhook = None,
+    alert: AlertUrls = None,
+    alerts: AlertsFile = None,
     history: HistoryOpt = None,
     page: PageOpt = None,
     artifacts: Artifacts = None,
@@ -266,6 +281,8 @@ def _monitor(
     fail_after: int,
     cooldown: str,
     webhook: str | None,
+    alert: list[str] | None,
+    alerts: Path | None,
     history: Path | None,
     page: Path | None,
     artifacts: Path | None,
@@ -280,7 +297,8 @@ def _monitor(
     state_dir: Path | None,
 ) -> int:
     from gauntlet.base.logfmt import configure_logging
-    from gauntlet.journeys.monitor.alerts import NoSink, WebhookSink
+    from gauntlet.journeys.monitor.alerts import AlertSink, NoSink, WebhookSink
+    from gauntlet.journeys.monitor.channels import NamedSink, channels_for
     from gauntlet.journeys.monitor.history import History, HistoryError
     from gauntlet.journeys.monitor.journey_adapter import SubprocessJourneys
     from gauntlet.journeys.monitor.probes import HttpProber
@@ -307,6 +325,12 @@ def _monitor(
     timeout_s = _duration(journey_timeout, "--journey-timeout") if journey_timeout is not None else None
     names = _journey_list(journeys)
     webhook_url = _http_url(webhook, "--webhook") if webhook else None
+    webhook_sink = WebhookSink(webhook_url) if webhook_url else None
+    channels = channels_for(
+        alerts=alert or [],
+        alerts_file=alerts,
+        webhook=NamedSink("--webhook", webhook_sink) if webhook_sink else None,
+    )
     page_link = _http_url(page_url, "--page-url") if page_url else None
     where = _resolve_target(target, service_key, state_dir)
     names = without_signup_loops(names, named=journeys is not None, where=where)
@@ -331,7 +355,7 @@ def _monitor(
     # The console line per run is the progress report; logfmt carries the warnings (alerts, overruns).
     configure_logging(logging.WARNING)
     stop = threading.Event()
-    sink = WebhookSink(webhook_url) if webhook_url else NoSink()
+    sink: AlertSink = channels or NoSink()
     prober = HttpProber(where.api_url, service_key=key) if probes else None
     err.print(
         f"monitor: {', '.join(names)} against {base} every {every} (jitter up to {jitter_s:g}s), "
@@ -356,8 +380,8 @@ def _monitor(
     except (MonitorBusy, HistoryError) as exc:
         raise UsageProblem(str(exc)) from None
     finally:
-        if isinstance(sink, WebhookSink):
-            sink.close()
+        if webhook_sink is not None:
+            webhook_sink.close()
         if prober is not None:
             prober.close()
     colour = report.final_colour

@@ -116,3 +116,25 @@ def test_sigterm_asks_the_loop_to_stop_and_the_old_handler_comes_back() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.wait(5)
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--alert", "nosuch://x/y"), "--alert 'nosuch://x/...': Apprise cannot send to it (unknown scheme 'nosuch'"),
+        (("--alert", "hooks.slack.com"), "--alert 'hooks.slack.com': Apprise cannot send to it"),
+        (("--alert", "slack://"), "e.g. mailto://user:pass@example.com"),
+    ],
+)
+def test_a_bad_alert_url_exits_2_naming_it_and_the_fix(app: typer.Typer, args: tuple[str, ...], message: str) -> None:
+    code, output = run(app, *args, *TARGET)
+    assert code == 2, output
+    assert message in " ".join(output.split())
+    assert output.strip().startswith("error:") and "Traceback" not in output
+
+
+def test_a_bad_alerts_file_names_the_channel_and_key(app: typer.Typer, tmp_path: Path) -> None:
+    bad = tmp_path / "alerts.toml"
+    bad.write_text('[[channel]]\nname = "ops"\nurl = "json://127.0.0.1:9/hook"\n\n[[channel]]\nurl = "nosuch://x"\n')
+    code, output = run(app, "--alerts", str(bad), *TARGET)
+    assert code == 2 and "channel 2" in output and "Apprise cannot send to it" in " ".join(output.split())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.journeys.monitor.alerts import WebhookSink
+from gauntlet.journeys.monitor.alerts import AlertSink, WebhookSink
 from gauntlet.journeys.monitor.fakes import ScriptedJourneys, outcomes
 from gauntlet.journeys.monitor.history import History
 from gauntlet.journeys.monitor.model import HEALTH_CHECK
@@ -38,6 +38,7 @@ def run_monitor(
     runs: int,
     retries: int = 1,
     policy: AlertPolicy | None = None,
+    sink: AlertSink | None = None,
 ) -> tuple[LoopReport, ScriptedJourneys]:
     journeys = ScriptedJourneys(None, script, write_evidence=True)
     config = MonitorConfig(
@@ -50,7 +51,8 @@ def run_monitor(
         page_path=tmp_path / "monitor" / "status.html",
         metrics_path=tmp_path / "monitor" / "metrics.prom",
     )
-    sink = WebhookSink(receiver.url, timeout_s=5)
+    webhook = WebhookSink(receiver.url, timeout_s=5)
+    sink = sink or webhook
     prober = HttpProber(stub.url, service_key=stub.service_key, timeout_s=5)
     started = time.monotonic()
     try:
@@ -64,7 +66,7 @@ def run_monitor(
                 clock=SystemClock(threading.Event()),
             ).run()
     finally:
-        sink.close()
+        webhook.close()
         prober.close()
     # The loop really waited for its slots, and no longer than the runs need.
     assert (runs - 1) * PERIOD_S <= time.monotonic() - started < 30
