@@ -11,7 +11,7 @@ const RockerRealtime = (() => {
   const CROWDED_MS = 30000; // too many sockets for this user (other tabs): wait longer
 
   // subscribe({topic, bindings, token, onChange, onSystem, onState}) -> {setToken, close}
-  //   token():    the access token to join with (called on every (re)join)
+  //   token():    the access token to join with (called on every (re)join; rejecting stops the channel)
   //   onChange:   a postgres_changes payload's `data` (record, old_record, type, ...)
   //   onSystem:   a system message with status ok (e.g. "Subscribed to PostgreSQL")
   //   onState:    "joined" | "down" (socket lost, join refused or channel closed; it retries)
@@ -83,7 +83,12 @@ const RockerRealtime = (() => {
       ws = new WebSocket(url);
       ws.onopen = () => {
         heartbeat = setInterval(() => send("heartbeat", {}, "phoenix"), HEARTBEAT_MS);
-        join().catch(() => down(0));
+        join().catch(() => {
+          // No token to join with (signed out): stop; the page's next request sends the user to /login.
+          closed = true;
+          down(0);
+          onState("down");
+        });
       };
       ws.onmessage = (event) => {
         try {
