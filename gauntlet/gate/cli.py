@@ -114,6 +114,8 @@ def gate(
     with Live(console=console, refresh_per_second=2, transient=False, get_renderable=view.render) as live:
         outcome = run_gate(options, view.progress)
         live.refresh()
+    if not console.is_terminal:
+        console.line()  # off a terminal the final table ends without a newline: keep the FAILED lines apart
     for culprit in outcome.run.culprits():
         console.print(f"[red]FAILED[/] {culprit.sentence()}", soft_wrap=True)
     if outcome.exit_code == EXIT_INTERRUPTED:

@@ -51,7 +51,7 @@ def test_fail_fast_stops_after_the_failed_phase_and_reports_the_rest_as_not_run(
     assert "--fail-fast stopped the gate after load failed" in drills["message"]
     assert not (out / "drills").exists(), "a drill ran after --fail-fast should have stopped the gate"
     assert checks["gate phase load ran"]["passed"] is True
-    failed = [line for line in gate.stdout.splitlines() if line.startswith("FAILED")]
-    assert failed and all("rps" in line for line in failed), gate.stdout  # the load threshold, nothing else
+    failed = [line for line in gate.stderr.splitlines() if line.startswith("FAILED")]
+    assert failed and all("rps" in line for line in failed), gate.stderr  # the load threshold, nothing else
     junit = (out / "junit.xml").read_text()
     assert "--fail-fast stopped the gate after load failed" in junit

@@ -73,12 +73,19 @@ async def _queue_discovery(
 async def _lease_discovery(conn: asyncpg.Connection, item: int, *, expire: bool = False) -> dict[str, Any] | None:
     """Make `item` ready (or, with `expire`, its lease expired) and lease it in one transaction.
 
-    The platform's workers cannot take it in between: the transaction holds the row.
+    The platform's workers cannot take it in between: the transaction holds the row. The item is
+    first raised above every other item's priority, so a lease of one hands out exactly it: other
+    checks' ready or expired items (running concurrently) can neither come first nor be taken.
 
-    Calls lease_discovery_items as the service role, as the RPC surface would. Any other item the
-    lease hands out is released at once. Returns the lease of `item`, or None when it was not handed out.
+    Calls lease_discovery_items as the service role, as the RPC surface would. Returns the lease
+    of `item`, or None when it was not handed out (anything else handed out is given back).
     """
     async with conn.transaction():
+        await conn.execute(
+            "update public.marketplace_discovery_queue "
+            "set priority = (select max(priority) + 1 from public.marketplace_discovery_queue) where id = $1",
+            item,
+        )
         await conn.execute(
             "update public.marketplace_discovery_queue set available_at = now() where id = $1 and status = 'queued'",
             item,
@@ -86,8 +93,7 @@ async def _lease_discovery(conn: asyncpg.Connection, item: int, *, expire: bool 
         if expire:
             await _expire(conn, "marketplace_discovery_queue", item)
         await conn.execute("set local role service_role")
-        # A few, not one: another check's expired top-priority item may come first (it is given back).
-        rows = await conn.fetch("select * from public.lease_discovery_items(p_limit => 3, p_ttl_seconds => 120)")
+        rows = await conn.fetch("select * from public.lease_discovery_items(p_limit => 1, p_ttl_seconds => 120)")
     mine = None
     for row in rows:
         if row["id"] == item:
