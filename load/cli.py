@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import urlparse
@@ -19,6 +19,8 @@ from rich.console import Console, Group
 from rich.live import Live
 
 from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, GauntletError
+from gauntlet.durations import DurationError
+from gauntlet.durations import parse_duration as parse_any_duration
 from gauntlet.load import display
 from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S
 from gauntlet.load.baseline import (
@@ -31,6 +33,10 @@ from gauntlet.load.baseline import (
     resolve_baseline_path,
     with_baseline,
 )
+from gauntlet.load.breakpoint import SCENARIO as BREAKPOINT
+from gauntlet.load.breakpoint import ladder
+from gauntlet.load.breakpoint_run import climb
+from gauntlet.load.locustfiles import Locustfile, read_locustfile
 from gauntlet.load.mix import smoke_mix, smoke_users
 from gauntlet.load.plan import (
     ABORT_GRACE_S,
@@ -42,16 +48,27 @@ from gauntlet.load.plan import (
     thresholds_to_dicts,
 )
 from gauntlet.load.profiles.accounts import load_accounts
-from gauntlet.load.profiles.catalog import PROFILES
+from gauntlet.load.profiles.catalog import PROFILES, Profile
 from gauntlet.load.results import LoadResult, build_result, judge, read_measurements, write_json
-from gauntlet.load.runner import STARTUP_SLACK_S, LocustLaunch, Mode, run_locust, run_worker, tail
+from gauntlet.load.runner import (
+    LOCUSTFILE,
+    MEASURE_LOCUSTFILE,
+    STARTUP_SLACK_S,
+    LocustLaunch,
+    Mode,
+    run_locust,
+    run_worker,
+    tail,
+)
 from gauntlet.load.shapes import LOCAL_SCALE, SCENARIOS, ScenarioName, ScenarioRequest, build_plan, parse_duration
-from gauntlet.load.thresholds import applicable, default_slo, load_slo_file
+from gauntlet.load.thresholds import Threshold, applicable, default_slo, load_slo_file, unmade_requests
 from gauntlet.stack.current import resolve_state_dir
 from gauntlet.stack.ports import free_ports
 from gauntlet.stack.state import load_state
 
 LOCUST_MASTER_PORT = 5557
+# Every request a built-in profile makes: an SLO file with `scope: profile` may name any of them.
+CATALOG_REQUESTS = frozenset().union(*(p.requests for p in PROFILES.values()))
 err = Console(stderr=True)
 out = Console()
 PROGRESS_LINE_EVERY_S = 5.0
@@ -89,8 +106,17 @@ class LoadOptions:
     api_key: str | None
     progress: bool | None
     state_dir: Path | None
+    # --scenario breakpoint: the ladder of arrival rates (None: the named default times --scale).
+    start: float | None = None
+    step: float | None = None
+    every: str | None = None
+    max_rate: float | None = None
     baseline: Path | None = None
     regression_factor: float | None = None
+    locustfile: Path | None = None
+    spawn_rate: float | None = None
+    tags: list[str] | None = None
+    exclude_tags: list[str] | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -99,18 +125,42 @@ def register(app: typer.Typer) -> None:
 
 
 def load(
-    profile: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PROFILES)}")] = None,
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}")] = "smoke",
-    users: Annotated[int | None, typer.Option(help="Users (rate: slots for arrivals in flight)")] = None,
+    profile: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PROFILES)} (or -f FILE)")] = None,
+    locustfile: Annotated[
+        Path | None,
+        typer.Option("--locustfile", "-f", help="Run the Locust User classes of this file instead of a profile"),
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help=f"One of: {', '.join((*SCENARIOS, BREAKPOINT))}")
+    ] = "smoke",
+    users: Annotated[
+        int | None, typer.Option("--users", "-u", help="Users (rate: slots for arrivals in flight)")
+    ] = None,
+    spawn_rate: Annotated[
+        float | None,
+        typer.Option("--spawn-rate", "-r", help="Users started per second (smoke, soak, rate; default: scenario's)"),
+    ] = None,
     duration: Annotated[
-        str | None, typer.Option(help="90 (seconds), 30s, 5m, 1h30m (scenario default if unset)")
+        str | None,
+        typer.Option("--duration", "-t", "--run-time", help="90 (seconds), 30s, 5m, 1h30m (scenario default if unset)"),
     ] = None,
     rate: Annotated[float | None, typer.Option(help="rate scenario: arrivals (requests) per second")] = None,
     scale: Annotated[
         float | None, typer.Option(help="Multiply the named user counts and rates (default 0.01; 1 with --master)")
     ] = None,
     target: Annotated[
-        str | None, typer.Option(help="Base URL or target file to load (default: the running stack's API)")
+        str | None,
+        typer.Option(
+            "--target", "-H", "--host", help="Base URL or target file to load (default: the running stack's API)"
+        ),
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option("--tags", "-T", help="Run only the tasks with one of these Locust tags (repeat or a,b)"),
+    ] = None,
+    exclude_tags: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-tags", "-E", help="Skip the tasks with one of these Locust tags (repeat or a,b)"),
     ] = None,
     workers: Annotated[int, typer.Option(help="Run a Locust master and K worker processes here")] = 0,
     master: Annotated[bool, typer.Option("--master", help="Be the master of workers on other machines")] = False,
@@ -139,10 +189,22 @@ def load(
     regression_factor: Annotated[
         float | None, typer.Option(help="With --baseline: a p95 above this many times the baseline's regressed")
     ] = None,
+    start: Annotated[
+        float | None, typer.Option(help="breakpoint: first step's arrivals/s (default 1000 x scale)")
+    ] = None,
+    step: Annotated[
+        float | None, typer.Option(help="breakpoint: arrivals/s added each step (default 1000 x scale)")
+    ] = None,
+    every: Annotated[str | None, typer.Option(help="breakpoint: how long each step holds (default 30s)")] = None,
+    max_rate: Annotated[
+        float | None, typer.Option("--max", help="breakpoint: the last step's arrivals/s (default 100000 x scale)")
+    ] = None,
 ) -> None:
-    """Load the platform with a profile and scenario; exit 1 if an SLO threshold is missed (or p95 regressed).
+    """Load the platform with a profile (or your locustfile) and scenario; exit 1 if an SLO is missed.
 
     Example: gauntlet load mixed --scenario ramp --users 10 --duration 30s
+
+    Example: gauntlet load -f examples/locustfile.py -u 4 -r 2 -t 10s --slo examples/k6_thresholds.yaml
     """
     try:
         code = _load(LoadOptions(**locals()))
@@ -178,7 +240,7 @@ def _resolve_target(target: str | None, state_dir: Path | None) -> Target:
         return Target(url=url, anon_key=described.anon_key, stack_marker=marker, accounts=described.accounts_file)
     state = load_state(resolve_state_dir(state_dir))
     if state is None or state.status != "up" or not state.api_url:
-        raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL")
+        raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL (or -H URL)")
     return Target(url=state.api_url.rstrip("/"), anon_key=state.anon_key or None, stack_marker=state.state_dir)
 
 
@@ -218,9 +280,13 @@ def _load(o: LoadOptions) -> int:
     mode = _mode(o)
     started = time.strftime("%Y%m%dT%H%M%S")
     if mode == "worker":
+        if o.profile is not None:
+            raise UsageProblem("a --worker takes its profile from the master: drop the profile name")
         launch = LocustLaunch(
             mode="worker",
             user_classes=(),
+            # With -f FILE, each worker needs the same file (the master sends only class names).
+            locustfiles=_locustfiles(read_locustfile(o.locustfile)) if o.locustfile else (LOCUSTFILE,),
             target="",
             out_dir=(o.out_dir or resolve_state_dir(o.state_dir) / "load" / f"worker-{started}").resolve(),
             master_host=o.master_host or "",
@@ -228,12 +294,13 @@ def _load(o: LoadOptions) -> int:
         )
         err.print(f"worker: connecting to {launch.master_host}:{launch.master_port}; logs in {launch.out_dir}")
         return run_worker(launch)
-    profile_name = o.profile
-    if profile_name is None:
-        raise UsageProblem(f"name a profile: gauntlet load PROFILE (one of {', '.join(PROFILES)})")
-    profile = PROFILES.get(profile_name)
-    if profile is None:
-        raise UsageProblem(f"unknown profile {profile_name!r}; choose one of {', '.join(PROFILES)}")
+    profile, locustfile = _profile(o)
+    if o.scenario == BREAKPOINT:
+        return _breakpoint(o, mode, started)
+    ladder_flags = (("--start", o.start), ("--step", o.step), ("--every", o.every), ("--max", o.max_rate))
+    for flag, given in ladder_flags:
+        if given is not None:
+            raise UsageProblem(f"{flag} applies only to --scenario breakpoint")
     if o.scenario not in SCENARIOS:
         raise UsageProblem(f"unknown scenario {o.scenario!r}; choose one of {', '.join(SCENARIOS)}")
     scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
@@ -247,13 +314,13 @@ def _load(o: LoadOptions) -> int:
             duration_s=parse_duration(o.duration) if o.duration is not None else None,
             rate_per_s=o.rate,
             scale=scale,
+            spawn_rate=o.spawn_rate,
         )
     )
     user_mix = smoke_mix(profile, plan_shape.table.peak_users) if smoke else {}
+    thresholds = _thresholds(o, profile, locustfile)
     resolved = _resolve_target(o.target, o.state_dir)
     target, anon_key = resolved.url, resolved.anon_key
-    spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
-    thresholds = applicable(spec, profile.requests)
     think_time_s = _think_time(o.think_time)
     accounts_file = None
     accounts = o.accounts or resolved.accounts  # --accounts, else the target file's
@@ -314,6 +381,9 @@ def _load(o: LoadOptions) -> int:
         web_port=o.web_port,
         expect_workers_max_wait_s=300 if mode == "master" else 60,
         stack_marker=resolved.stack_marker,
+        locustfiles=_locustfiles(locustfile) if locustfile else (LOCUSTFILE,),
+        tags=_tags(o.tags),
+        exclude_tags=_tags(o.exclude_tags),
     )
     where = {
         "local": "1 process",
@@ -335,6 +405,53 @@ def _load(o: LoadOptions) -> int:
     ended_from_ui = o.ui and end.signal_name == "SIGINT"
     interrupted = end.signal_name if end.interrupted and not ended_from_ui else None
     return _finish(plan, out_dir, thresholds, end.timed_out, interrupted, comparison, ui=o.ui)
+
+
+def _profile(o: LoadOptions) -> tuple[Profile, Locustfile | None]:
+    """The built-in profile named, or the profile of the person's locustfile (`-f`)."""
+    if o.profile is not None and o.locustfile is not None:
+        raise UsageProblem(
+            f"a profile ({o.profile}) and -f {o.locustfile} cannot be combined: pass a profile name or your locustfile"
+        )
+    if o.locustfile is not None:
+        locustfile = read_locustfile(o.locustfile)
+        if locustfile.shapes:
+            err.print(
+                f"[yellow]note:[/] {', '.join(locustfile.shapes)} in {locustfile.path} is not used: "
+                "--scenario shapes the run",
+                highlight=False,
+            )
+        return locustfile.profile, locustfile
+    if o.profile is None:
+        raise UsageProblem(f"name a profile: gauntlet load PROFILE (one of {', '.join(PROFILES)}) or -f FILE.py")
+    profile = PROFILES.get(o.profile)
+    if profile is None:
+        raise UsageProblem(f"unknown profile {o.profile!r}; choose one of {', '.join(PROFILES)} (or -f FILE.py)")
+    return profile, None
+
+
+def _locustfiles(locustfile: Locustfile) -> tuple[Path, ...]:
+    return (MEASURE_LOCUSTFILE, locustfile.path)
+
+
+def _tags(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(tag.strip() for value in values or () for tag in value.split(",") if tag.strip())
+
+
+def _thresholds(o: LoadOptions, profile: Profile, locustfile: Locustfile | None) -> tuple[Threshold, ...]:
+    """The run's thresholds, each checked (before any load) against the requests its users can make."""
+    spec = load_slo_file(o.slo) if o.slo is not None else default_slo()
+    open_ended = locustfile is not None and locustfile.requests.open_ended
+    unsure = unmade_requests(spec, profile.requests, made_elsewhere=CATALOG_REQUESTS, open_ended=open_ended)
+    if unsure and locustfile is not None:
+        lines = ", ".join(str(n) for n in locustfile.requests.dynamic_lines)
+        err.print(
+            f"[yellow]warning:[/] {locustfile.path} names requests at run time (lines {lines}), so "
+            f"{', '.join(sorted({t.scope for t in unsure}))} cannot be checked before the run; "
+            "pass name='...' to those requests to have it checked",
+            highlight=False,
+        )
+    return applicable(spec, profile.requests)
 
 
 @dataclass(frozen=True)
@@ -423,3 +540,33 @@ def _finish(
         err.print("[red]error:[/] no load ran: start a run in Locust's web UI before ending it with Ctrl-C")
         return EXIT_USAGE
     return EXIT_OK if result["passed"] else EXIT_FAILED
+
+
+def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
+    """--scenario breakpoint: `rate` steps (each a whole run of this command) climbing until an SLO breaks."""
+    given = (("--rate", o.rate), ("--duration", o.duration), ("--baseline", o.baseline))
+    for flag, value in given:
+        if value is not None:
+            raise UsageProblem(
+                f"{flag} does not apply to --scenario breakpoint: --start, --step, --every and --max set the steps"
+            )
+    if o.ui:
+        raise UsageProblem("--ui cannot drive --scenario breakpoint: it runs its steps headless; drop --ui")
+    try:
+        every_s = parse_any_duration(o.every, option="--every") if o.every is not None else None
+    except DurationError as exc:
+        raise UsageProblem(str(exc)) from None
+    scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
+    steps = ladder(start=o.start, step=o.step, every_s=every_s, max_per_s=o.max_rate, scale=scale)
+    name = f"{started}-{uuid.uuid4().hex[:6]}-{o.profile or 'locustfile'}-breakpoint"
+    out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / name).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    err.print(
+        f"breakpoint: at most {len(steps.rates())} steps, {steps.start_per_s:g}/s up to {steps.max_per_s:g}/s"
+        f" by {steps.step_per_s:g}/s, {steps.every_s:g} s each; results in {out_dir}"
+    )
+
+    def run_step(rate: float, step_dir: Path) -> int:
+        return _load(replace(o, scenario="rate", rate=rate, duration=f"{steps.every_s:g}", out_dir=step_dir))
+
+    return climb(steps, run_step, out_dir, out=out, err=err)

@@ -308,12 +308,14 @@ def _progress_line(controller: RunController, runner: Runner, now: float) -> dic
 
 def _check_abort(controller: RunController, now: float) -> None:
     plan = controller.plan
-    if plan is None or not plan["abort_on_fail"] or controller.aborted or controller.started_at is None:
+    if plan is None or controller.aborted or controller.started_at is None:
         return
-    if now - controller.started_at < plan["abort_grace_s"]:
+    # --abort-on-fail: every threshold can end the run; else only those marked (k6's abortOnFail).
+    watched = [t for t in thresholds_from_dicts(plan["thresholds"]) if plan["abort_on_fail"] or t.abort_on_fail]
+    if not watched or now - controller.started_at < plan["abort_grace_s"]:
         return
     scopes = scopes_of_recorder(controller.recorder)
-    verdicts = evaluate(thresholds_from_dicts(plan["thresholds"]), scopes, duration_s=controller.load_duration_s(now))
+    verdicts = evaluate(watched, scopes, duration_s=controller.load_duration_s(now))
     lost = already_lost(verdicts, scopes, min_samples=plan["abort_min_samples"])
     if lost:
         reason = "; ".join(v.describe() for v in lost)

@@ -37,6 +37,8 @@ class ThresholdDict(TypedDict):
     metric: str
     op: Op
     limit: float
+    # k6's abortOnFail: losing this one threshold stops the run. Absent: False.
+    abort_on_fail: NotRequired[bool]
 
 
 class UserConfig(TypedDict):
@@ -85,11 +87,23 @@ def stages_from_dicts(raw: list[StageDict]) -> StageTable:
 
 
 def thresholds_to_dicts(thresholds: tuple[Threshold, ...]) -> list[ThresholdDict]:
-    return [ThresholdDict(scope=t.scope, metric=t.metric, op=t.op, limit=t.limit) for t in thresholds]
+    return [
+        ThresholdDict(scope=t.scope, metric=t.metric, op=t.op, limit=t.limit, abort_on_fail=t.abort_on_fail)
+        for t in thresholds
+    ]
 
 
 def thresholds_from_dicts(raw: list[ThresholdDict]) -> tuple[Threshold, ...]:
-    return tuple(Threshold(scope=t["scope"], metric=t["metric"], op=t["op"], limit=t["limit"]) for t in raw)
+    return tuple(
+        Threshold(
+            scope=t["scope"],
+            metric=t["metric"],
+            op=t["op"],
+            limit=t["limit"],
+            abort_on_fail=t.get("abort_on_fail", False),
+        )
+        for t in raw
+    )
 
 
 def write_plan(plan: RunPlan, path: Path) -> None:

@@ -27,6 +27,8 @@ from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.load.plan import RunPlan
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# `-f FILE`: Gauntlet's shape and measurement, run next to the person's own locustfile.
+MEASURE_LOCUSTFILE = Path(__file__).with_name("measure_locustfile.py")
 # Beyond the plan's own duration: process start-up, workers connecting, the drain and the summary.
 STARTUP_SLACK_S = 60.0
 SHUTDOWN_GRACE_S = 20.0
@@ -60,17 +62,25 @@ class LocustLaunch:
     expect_workers_max_wait_s: int = WORKERS_CONNECT_S
     # The stack's state dir when the target is the stack's own API (see STACK_MARKER).
     stack_marker: str | None = None
+    # The built-in profiles' locustfile, or (`-f FILE`) Gauntlet's measurement and the person's file.
+    locustfiles: tuple[Path, ...] = (LOCUSTFILE,)
+    # Locust's --tags / --exclude-tags (the master forwards them to its workers).
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
 
 
-def _python_locust() -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
+def _python_locust(launch: LocustLaunch) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", ",".join(str(f) for f in launch.locustfiles)]
 
 
 def master_command(launch: LocustLaunch, plan_path: Path) -> list[str]:
     """The command of the single process (mode local) or of the master (no secrets: see USERS_ENV)."""
     out = launch.out_dir
     cmd = [
-        *_python_locust(),
+        *_python_locust(launch),
+        # Before the other options: each takes any number of values, up to the next option.
+        *(["--tags", *launch.tags] if launch.tags else []),
+        *(["--exclude-tags", *launch.exclude_tags] if launch.exclude_tags else []),
         "--host",
         launch.target,
         "--gauntlet-plan",
@@ -105,7 +115,7 @@ def master_command(launch: LocustLaunch, plan_path: Path) -> list[str]:
 
 def worker_command(launch: LocustLaunch, index: int) -> list[str]:
     return [
-        *_python_locust(),
+        *_python_locust(launch),
         "--worker",
         "--master-host",
         launch.master_host,

@@ -107,6 +107,8 @@ class ScenarioRequest:
     duration_s: float | None = None
     rate_per_s: float | None = None
     scale: float = 1.0
+    # Locust's -r: users started per second (smoke, soak, rate); ramp and spike set their own.
+    spawn_rate: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +146,14 @@ def build_plan(req: ScenarioRequest) -> ScenarioPlan:
         raise ShapeError(f"--duration must be a positive time, got {req.duration_s!r}")
     if req.rate_per_s is not None and req.scenario != "rate":
         raise ShapeError("--rate applies only to --scenario rate (the open model)")
+    if req.spawn_rate is not None:
+        if not (req.spawn_rate > 0 and math.isfinite(req.spawn_rate)):
+            raise ShapeError(f"--spawn-rate must be a positive number of users per second, got {req.spawn_rate!r}")
+        if req.scenario in ("ramp", "spike"):
+            raise ShapeError(
+                f"--spawn-rate cannot apply to --scenario {req.scenario}: its rate of change is the scenario; "
+                "set --users and --duration instead"
+            )
     build = {"smoke": _smoke, "ramp": _ramp, "spike": _spike, "soak": _soak, "rate": _rate}[req.scenario]
     return build(req)
 
@@ -151,7 +161,8 @@ def build_plan(req: ScenarioRequest) -> ScenarioPlan:
 def _smoke(req: ScenarioRequest) -> ScenarioPlan:
     users = req.users or SMOKE_USERS  # "a few users": not scaled
     duration = req.duration_s or SMOKE_DURATION_S
-    stages = (Stage(until_s=duration, users=users, spawn_rate=_per_s(users, min(duration / 2, 5.0))),)
+    spawn_rate = req.spawn_rate or _per_s(users, min(duration / 2, 5.0))
+    stages = (Stage(until_s=duration, users=users, spawn_rate=spawn_rate),)
     return ScenarioPlan(scenario="smoke", table=ensure_stages_are_valid(stages))
 
 
@@ -184,7 +195,7 @@ def _soak(req: ScenarioRequest) -> ScenarioPlan:
     users = req.users or _scaled(SOAK_USERS, req.scale)
     duration = req.duration_s or SOAK_DURATION_S
     ramp_s = min(60.0, duration / 10)
-    stages = (Stage(until_s=duration, users=users, spawn_rate=_per_s(users, ramp_s)),)
+    stages = (Stage(until_s=duration, users=users, spawn_rate=req.spawn_rate or _per_s(users, ramp_s)),)
     return ScenarioPlan(scenario="soak", table=ensure_stages_are_valid(stages))
 
 
@@ -200,7 +211,7 @@ def _rate(req: ScenarioRequest) -> ScenarioPlan:
     duration = req.duration_s or RATE_DURATION_S
     users = req.users or rate_concurrency(rate)
     # Users are only slots for arrivals: start them all at once, the schedule sets the pace.
-    stages = (Stage(until_s=duration + RATE_DRAIN_S, users=users, spawn_rate=float(users)),)
+    stages = (Stage(until_s=duration + RATE_DRAIN_S, users=users, spawn_rate=req.spawn_rate or float(users)),)
     return ScenarioPlan(
         scenario="rate",
         table=ensure_stages_are_valid(stages),

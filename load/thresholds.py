@@ -1,6 +1,6 @@
 """SLO thresholds for a load run: parse an SLO file, evaluate it against what was measured.
 
-An SLO file (YAML or TOML) has up to four top-level keys::
+An SLO file (YAML or TOML) has up to five top-level keys::
 
     scope: all            # or `profile`: per-request thresholds only for requests the profile makes
     overall:              # every request of the run together
@@ -19,6 +19,11 @@ Metrics: any percentile `pNN_ms` (`p50_ms`, `p99.9_ms`, also written `p99_9_ms`)
 (throughput over the load period), `requests` (a count) and, overall only,
 `late_arrival_rate` (open-model `rate` runs: arrivals started late or never).
 
+k6's syntax is accepted too, under a top-level `thresholds:` key (see
+`gauntlet.load.k6`): `http_req_duration{name:auth:token}: ['p(95)<500']`.
+Every per-request threshold is checked against the requests the run's users can
+make before any load starts (`unmade_requests`), with a did-you-mean.
+
 A threshold whose metric saw no samples *fails* with reason "no samples": a
 gate that cannot see its subject must not pass. Latency metrics are read over
 successful requests only (k6's semantics: failures are judged by `error_rate`),
@@ -27,6 +32,7 @@ so a latency threshold on a scope where every request failed has no samples.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -40,6 +46,7 @@ from hdrh.histogram import HdrHistogram
 
 from gauntlet.base.errors import GauntletError
 from gauntlet.load.hdr import percentile_ms, percentile_of_metric
+from gauntlet.load.k6 import K6ThresholdError, parse_k6_thresholds
 
 Op = Literal["<", "<=", ">", ">="]
 Scope = Literal["all", "profile"]
@@ -53,7 +60,7 @@ _LATENCY_NAMED = {"max_ms": "max", "mean_ms": "mean"}
 _RATE_METRICS = ("error_rate", "late_arrival_rate")
 _COUNT_METRICS = ("rps", "requests")
 _DEFAULT_OP: dict[str, Op] = {"error_rate": "<", "late_arrival_rate": "<=", "rps": ">=", "requests": ">="}
-_TOP_LEVEL_KEYS = ("version", "scope", OVERALL, "requests")
+_TOP_LEVEL_KEYS = ("version", "scope", OVERALL, "requests", "thresholds")
 
 
 class SloFileError(GauntletError):
@@ -68,6 +75,8 @@ class Threshold:
     metric: str
     op: Op
     limit: float
+    # k6's `abortOnFail`: losing this threshold stops the run (as --abort-on-fail does for all).
+    abort_on_fail: bool = False
 
     @property
     def is_latency(self) -> bool:
@@ -167,6 +176,14 @@ def ensure_slo_file_is_valid(raw: object, *, source: str) -> SloSpec:
         if not isinstance(name, str) or not name or name == OVERALL:
             raise SloFileError(f"{source}: requests: {name!r} is not a usable request name")
         thresholds += _thresholds_of(name, metrics, f"{source}: requests.{name}")
+    if "thresholds" in raw:
+        try:
+            k6 = parse_k6_thresholds(raw["thresholds"], where=f"{source}: thresholds")
+        except K6ThresholdError as exc:
+            raise SloFileError(str(exc)) from None
+        thresholds += [
+            Threshold(scope=t.scope, metric=t.metric, op=t.op, limit=t.limit, abort_on_fail=t.abort_on_fail) for t in k6
+        ]
     if not thresholds:
         raise SloFileError(f"{source}: no thresholds: a gate with nothing to check would always pass")
     return SloSpec(thresholds=tuple(thresholds), scope=scope, source=source)
@@ -200,6 +217,35 @@ def applicable(spec: SloSpec, profile_requests: Iterable[str]) -> tuple[Threshol
         return spec.thresholds
     made = set(profile_requests)
     return tuple(t for t in spec.thresholds if t.scope == OVERALL or t.scope in made)
+
+
+def unmade_requests(
+    spec: SloSpec, makes: Iterable[str], *, made_elsewhere: Iterable[str] = (), open_ended: bool = False
+) -> tuple[Threshold, ...]:
+    """Refuse, before any load, a threshold on a request that no user of the run can make.
+
+    `makes`: the request names the run's users can make. With `scope: profile`, a request that
+    another profile makes (`made_elsewhere`) is simply not judged, as `applicable` does. When some
+    of the run's requests are named only at run time (`open_ended`), an unknown name cannot be
+    refused: the thresholds it concerns are returned, to be named in a warning.
+    """
+    made = set(makes)
+    elsewhere = set(made_elsewhere) if spec.scope == "profile" else set()
+    unsure = []
+    for t in spec.thresholds:
+        if t.scope == OVERALL or t.scope in made or t.scope in elsewhere:
+            continue
+        if open_ended:
+            unsure.append(t)
+            continue
+        close = difflib.get_close_matches(t.scope, sorted(made | elsewhere), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        listed = ", ".join(sorted(made)) or "none"
+        raise SloFileError(
+            f"{spec.source}: threshold {t.describe()!r} names a request no user of this run makes; {hint}"
+            f"the run's requests: {listed}"
+        )
+    return tuple(unsure)
 
 
 class ScopeMetrics(Protocol):
