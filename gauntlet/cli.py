@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GauntletError
 from gauntlet.cliutil import GauntletGroup, flags_without_type, show_error, show_usage_error
 from gauntlet.stack import supervisor
 from gauntlet.stack.current import resolve_state_dir, running_state
+from gauntlet.stack.development import describe as describe_limits
+from gauntlet.stack.development import development_env
 from gauntlet.stack.state import load_state
 from gauntlet.stack.status import ServiceStatus, as_json, stack_status
 
@@ -98,6 +101,7 @@ def up(
         api_port=api_port,
         toxiproxy_port=toxiproxy_port,
         migrate=migrate,
+        platform_env=development_env(os.environ),  # one machine: every user comes from 127.0.0.1
     )
     start = supervisor.up
     if backend == "docker":
@@ -116,6 +120,8 @@ def up(
     from gauntlet.target import write_for_stack
 
     console.print(f"target file: {write_for_stack(result.state)} (gauntlet gate --target FILE)", highlight=False)
+    if not result.already_running and backend == "embedded":
+        console.print(describe_limits(options.platform_env, os.environ), highlight=False, soft_wrap=True)
     _print_status(stack_status(result.state))
 
 
