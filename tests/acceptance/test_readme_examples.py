@@ -3,19 +3,18 @@
 The examples are the ```bash blocks of README.md's "The CLI" section (up to the next `## `
 heading), one command line each (`a && b` and pipes included); a trailing `# comment` is not
 part of the command. Each runs with `bash -o pipefail -c` in the test's own working directory
-(shared by the examples, as a reader's checkout is), with the venv's `gauntlet` first on PATH and no GAUNTLET_STATE_DIR, so `.gauntlet/` in an
-example is this test's own state dir, as it is a reader's in their checkout. They share one
-stack: the first example (`gauntlet up`) starts it, `gauntlet down` stops it, and whatever is
-still running at the end is stopped.
+(shared by the examples, as a reader's checkout is), with the venv's `gauntlet` first on PATH
+and no GAUNTLET_STATE_DIR, so `.gauntlet/` in an example is this test's own state dir. They
+share one stack: the first example (`gauntlet up`) starts it, `gauntlet down` stops it, and
+whatever is still running at the end is stopped.
 
 What runs here may differ from the README only through SHORTER (a README fragment -> the
 shorter run used here: durations and data sizes; the whole file still takes about 10 minutes on
-the shared 2-core VM, 3.5 of them the ci gate),
-PLACEHOLDERS (words a reader replaces, such as the run folder `RUN-mixed`) and OWN_PATHS (a
-fixed path outside the checkout -> one under this test's directory). Each entry must apply to
-an example (test_every_substitution_still_applies). An example that cannot run here is listed in
-NOT_HERE with the reason; a README example that is neither run nor listed fails
-test_every_example_is_run_or_listed_with_a_reason.
+the shared 2-core VM, 3.5 of them the ci gate), PLACEHOLDERS (words a reader replaces, such as
+the run folder `RUN-mixed`) and OWN_PATHS (a fixed path outside the checkout -> one under this
+test's directory). Each entry must apply to an example (test_every_substitution_still_applies).
+An example that cannot run here is listed in NOT_HERE with the reason; a README example that is
+neither run nor listed fails test_every_example_is_run_or_listed_with_a_reason.
 """
 
 from __future__ import annotations
