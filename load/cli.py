@@ -38,6 +38,7 @@ from gauntlet.load.breakpoint import ladder
 from gauntlet.load.breakpoint_run import climb
 from gauntlet.load.locustfiles import Locustfile, read_locustfile
 from gauntlet.load.mix import smoke_mix, smoke_users
+from gauntlet.load.outputs import OutputDict, check_can_listen, split_out
 from gauntlet.load.plan import (
     ABORT_GRACE_S,
     ABORT_MIN_SAMPLES,
@@ -117,6 +118,7 @@ class LoadOptions:
     spawn_rate: float | None = None
     tags: list[str] | None = None
     exclude_tags: list[str] | None = None
+    outputs: tuple[OutputDict, ...] = ()  # --out json=FILE / prometheus=HOST:PORT
 
 
 def register(app: typer.Typer) -> None:
@@ -175,7 +177,12 @@ def load(
     slo: Annotated[Path | None, typer.Option(help="SLO file (YAML or TOML); default: DESIGN.md's SLOs")] = None,
     abort_on_fail: Annotated[bool, typer.Option("--abort-on-fail", help="Stop once a threshold is lost")] = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for results (default .gauntlet/load/RUN)")
+        list[str] | None,
+        typer.Option(
+            "--out",
+            help="Folder for results (default .gauntlet/load/RUN); and, repeatable, metrics out during the run: "
+            "json=FILE (a JSON line per request), prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646)",
+        ),
     ] = None,
     accounts: Annotated[Path | None, typer.Option(help="Fixture accounts (JSON or CSV of email,password)")] = None,
     think_time: Annotated[str, typer.Option(help="Seconds between a user's tasks: MIN,MAX or one value")] = "0.5,2",
@@ -205,9 +212,16 @@ def load(
     Example: gauntlet load mixed --scenario ramp --users 10 --duration 30s
 
     Example: gauntlet load -f examples/locustfile.py -u 4 -r 2 -t 10s --slo examples/k6_thresholds.yaml
+
+    Example: gauntlet load mixed --scenario ramp --out json=requests.jsonl --out prometheus=127.0.0.1:9646
     """
+    split = split_out(out_dir)  # --out DIR, --out json=FILE, --out prometheus[=HOST:PORT] (load/outputs.py)
+    for output in split.outputs:
+        if output["kind"] == "prometheus":
+            check_can_listen(output)
+    given = {name: value for name, value in locals().items() if name not in ("split", "output")}
     try:
-        code = _load(LoadOptions(**locals()))
+        code = _load(LoadOptions(**{**given, "out_dir": split.folder, "outputs": split.outputs}))
     except KeyboardInterrupt:  # before Locust started: nothing ran
         err.print("[yellow]interrupted[/] before the load started; nothing ran", highlight=False)
         code = EXIT_USAGE
@@ -365,6 +379,7 @@ def _load(o: LoadOptions) -> int:
             late_after_s=DEFAULT_LATE_AFTER_S,
             give_up_after_s=DEFAULT_GIVE_UP_AFTER_S,
             one_signup_per_user=smoke,
+            outputs=list(o.outputs),
         ),
         user_mix=user_mix,
     )

@@ -25,7 +25,8 @@ from locust.event import EventHook, Events
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, Runner, WorkerRunner
 
 from gauntlet.load.arrivals import ArrivalReport, ArrivalSchedule, StartPolicy, merge_reports
-from gauntlet.load.hdr import LatencyRecorder, RecorderSnapshot, percentile_ms
+from gauntlet.load.hdr import LatencyRecorder, RecorderSnapshot, decode, percentile_ms
+from gauntlet.load.outputs import JsonLines, LiveMetrics, serve_metrics
 from gauntlet.load.pacing import ArrivalPacer
 from gauntlet.load.plan import (
     DRAIN_S,
@@ -114,6 +115,10 @@ class RunController:
     workers_seen: set[str] = field(default_factory=set)
     pacer: ArrivalPacer | None = None
     rate_mode: bool = False
+    # --out json=FILE (generators) and --out prometheus (local or master): load/outputs.py
+    json_out: JsonLines | None = None
+    live: LiveMetrics | None = None
+    outputs_opened: bool = False
 
     def tick(self, run_time_s: float) -> tuple[int, float] | None:
         """The shape: the stage table, stopped early on abort, then (with workers) a short drain."""
@@ -173,6 +178,10 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
             latency += context.get("lateness_ms", 0.0)
         at_s = start_time + latency / 1000.0 if start_time else time.time()
         controller.recorder.record(name, latency, failed=exception is not None, at_s=at_s)
+        if controller.json_out is not None:
+            controller.json_out.record(at_s=at_s, name=name, latency_ms=latency, ok=exception is None)
+        if controller.live is not None:
+            controller.live.record(name, latency, ok=exception is None)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         arrivals = controller.pacer.report() if controller.pacer is not None else None
@@ -185,6 +194,11 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
         controller.workers_seen.add(client_id)
         snapshot: RecorderSnapshot = part["hdr"]
         controller.recorder.merge(snapshot)
+        if controller.live is not None:
+            for name, tally in snapshot["names"].items():
+                controller.live.add(
+                    name, requests=tally["requests"], failures=tally["failures"], histogram=decode(tally["hdr"])
+                )
         if part.get("arrivals"):
             controller.worker_arrivals[client_id] = part["arrivals"]
 
@@ -224,9 +238,40 @@ def _prepare_generator(environment: Environment, controller: RunController) -> N
         runtime.pacer = controller.pacer = ArrivalPacer(schedule, policy)
 
 
+def _flush_every_second(json_out: JsonLines) -> None:
+    while True:
+        gevent.sleep(1.0)
+        json_out.flush()
+
+
+def open_outputs(environment: Environment, controller: RunController) -> None:
+    """Once per process: the JSON lines where requests are made, Prometheus where they are all seen."""
+    if controller.outputs_opened:
+        return
+    controller.outputs_opened = True
+    config = _user_config(environment)
+    for output in config.get("outputs", []) if config else []:
+        if output["kind"] == "json" and controller.role != "master":
+            controller.json_out = JsonLines(Path(output["target"]))
+            gevent.spawn(_flush_every_second, controller.json_out)
+        elif output["kind"] == "prometheus" and controller.role != "worker":
+            controller.live = LiveMetrics()
+            try:
+                serve_metrics(controller.live, output["target"])
+            except OSError as exc:
+                logger.error("--out prometheus=%s: cannot listen: %s", output["target"], exc)
+
+
+def close_outputs(controller: RunController) -> None:
+    if controller.json_out is not None:
+        controller.json_out.close()
+        controller.json_out = None
+
+
 def setup_lifecycle_listeners(events: Events, controller: RunController) -> None:
     def on_test_start(environment: Environment, **_: Any) -> None:
         controller.recorder = LatencyRecorder()
+        open_outputs(environment, controller)
         if controller.role != "master":
             _prepare_generator(environment, controller)
         if controller.role != "worker" and controller.started_at is None:
@@ -241,6 +286,8 @@ def setup_lifecycle_listeners(events: Events, controller: RunController) -> None
             controller.pacer.close()
         if controller.role != "worker" and controller.load_ended_at is None:
             controller.load_ended_at = time.time()
+        if controller.json_out is not None:
+            controller.json_out.flush()
 
     _listen(events.test_start, on_test_start)
     _listen(events.spawning_complete, on_spawning_complete)
@@ -368,6 +415,7 @@ def install(events: Events) -> None:
                 apply_user_mix(environment, controller.plan.get("user_mix") or {})
         setup_recorder_listeners(events, controller)
         setup_lifecycle_listeners(events, controller)
+        _listen(events.quit, lambda **_: close_outputs(controller))
         if controller.role == "worker" or runner is None:
             return
         plan = controller.plan

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
+from gauntlet.load.outputs import OutputDict
 from gauntlet.load.shapes import Stage, StageTable
 from gauntlet.load.thresholds import Op, Threshold
 
@@ -57,6 +58,9 @@ class UserConfig(TypedDict):
     # The smoke scenario: each onboarding user signs up one new person, then stays that person
     # (no sign-up loop against a target's rate limit). Absent: a new person every task.
     one_signup_per_user: NotRequired[bool]
+    # `--out json=FILE` / `--out prometheus=HOST:PORT` (load/outputs.py): generators write the JSON
+    # lines; the local process, or the master, serves Prometheus.
+    outputs: NotRequired[list[OutputDict]]
 
 
 class RunPlan(TypedDict):

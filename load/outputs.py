@@ -1,0 +1,220 @@
+"""Metrics out during a load run (k6's `--out`): a JSON line per request, and a Prometheus endpoint.
+
+`--out json=FILE` appends one line per completed request, `{"time", "name", "ms", "ok"}`
+(`time`: epoch seconds it finished; `ms`: its latency, what the HDR recorder records). Each load
+generator writes its own requests: the one local process, or, with `--workers`, every worker,
+appending whole lines to the same FILE (one `write` per batch of complete lines, so lines
+never interleave); a remote `--worker` writes FILE on its own machine.
+
+`--out prometheus[=HOST:PORT]` (default 127.0.0.1:9646) serves `/metrics` while the run lasts:
+`gauntlet_load_requests_total`, `gauntlet_load_request_failures_total` and the histogram
+`gauntlet_load_request_duration_seconds` (successful requests, as the HDR percentiles), each
+labelled by request `name`. The local process feeds it per request; with workers the master
+serves it, fed by the HDR deltas every worker ships each report interval (every 3 s).
+
+`--out otlp=URL` is refused (exit 2, not supported yet).
+
+Specs are parsed here (pure); `JsonLines` and `LiveMetrics` are the writers the Locust process
+calls from Gauntlet's request listener.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from hdrh.histogram import HdrHistogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gauntlet.base.errors import GauntletError
+
+OutputKind = Literal["json", "prometheus"]
+KINDS = ("json", "prometheus", "otlp")
+DEFAULT_PROMETHEUS = "127.0.0.1:9646"
+# Latency bucket bounds (seconds) of the Prometheus histogram; HDR keeps the exact percentiles.
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+FLUSH_LINES = 512  # a JSON output writes at least this often (and once a second, and at the end)
+USAGE = "write --out json=FILE, --out prometheus[=HOST:PORT] or --out DIR (the results folder)"
+
+
+class OutputProblem(GauntletError):
+    """An `--out` that cannot work as given."""
+
+
+class OutputDict(TypedDict):
+    kind: OutputKind
+    target: str  # json: an absolute file path; prometheus: HOST:PORT
+
+
+@dataclass(frozen=True, slots=True)
+class OutSplit:
+    folder: Path | None
+    outputs: tuple[OutputDict, ...]
+
+
+def split_out(values: Sequence[str] | None) -> OutSplit:
+    """`--out` values: at most one results folder, plus metric outputs (`KIND=...` or `prometheus`)."""
+    folder: Path | None = None
+    outputs: list[OutputDict] = []
+    for value in values or ():
+        kind, sep, rest = value.partition("=")
+        if kind in KINDS or (sep and kind.isalpha() and "/" not in kind):
+            outputs.append(_output(value, kind, rest, has_value=bool(sep)))
+        elif folder is not None:
+            raise OutputProblem(f"--out {value!r}: a second results folder (already {str(folder)!r}); {USAGE}")
+        else:
+            folder = Path(value)
+    kinds = [o["kind"] for o in outputs]
+    for kind in set(kinds):
+        if kinds.count(kind) > 1:
+            raise OutputProblem(f"--out {kind}= given twice; give each output once")
+    return OutSplit(folder, tuple(outputs))
+
+
+def _output(value: str, kind: str, rest: str, *, has_value: bool) -> OutputDict:
+    if kind == "otlp":
+        raise OutputProblem(
+            f"--out {value!r}: OpenTelemetry output is not supported yet; use --out prometheus[=HOST:PORT] "
+            "(scrape it with an OpenTelemetry Collector's prometheus receiver) or --out json=FILE"
+        )
+    if kind == "json":
+        if not rest:
+            raise OutputProblem(f"--out {value!r}: name the file, e.g. --out json=requests.jsonl")
+        return OutputDict(kind="json", target=str(Path(rest).expanduser().resolve()))
+    if kind == "prometheus":
+        address = rest if has_value else DEFAULT_PROMETHEUS
+        host, colon, port = address.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+            raise OutputProblem(f"--out {value!r}: give HOST:PORT, e.g. --out prometheus={DEFAULT_PROMETHEUS}")
+        return OutputDict(kind="prometheus", target=address)
+    raise OutputProblem(f"--out {value!r}: unknown output {kind!r}; {USAGE}")
+
+
+def check_can_listen(output: OutputDict) -> None:
+    """Refuse a Prometheus address that is taken now, before Locust starts (exit 2, naming it)."""
+    host, _, port = output["target"].rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), int(port)))
+        except OSError as exc:
+            raise OutputProblem(
+                f"--out prometheus={output['target']}: cannot listen there ({exc.strerror or exc}); "
+                "pick a free port, e.g. --out prometheus=127.0.0.1:9647"
+            ) from None
+
+
+def request_line(*, at_s: float, name: str, latency_ms: float, ok: bool) -> str:
+    """One request as a JSON line (pure)."""
+    return json.dumps({"time": round(at_s, 6), "name": name, "ms": round(latency_ms, 3), "ok": ok}) + "\n"
+
+
+class JsonLines:
+    """Appends request lines to a file; whole lines per `write`, so several processes can share it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._pending: list[str] = []
+
+    def record(self, *, at_s: float, name: str, latency_ms: float, ok: bool) -> None:
+        self._pending.append(request_line(at_s=at_s, name=name, latency_ms=latency_ms, ok=ok))
+        if len(self._pending) >= FLUSH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = "".join(self._pending).encode()
+        self._pending = []
+        written = 0
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+
+    def close(self) -> None:
+        self.flush()
+        os.close(self._fd)
+
+
+@dataclass
+class NameSeries:
+    requests: int = 0
+    failures: int = 0
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS_S) + 1))  # last: +Inf
+    sum_s: float = 0.0
+
+
+class LiveMetrics(Collector):
+    """Per request name counters and a latency histogram, as Prometheus reads them at each scrape."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, NameSeries] = {}
+
+    def _series(self, name: str) -> NameSeries:
+        series = self.names.get(name)
+        if series is None:
+            series = self.names[name] = NameSeries()
+        return series
+
+    def record(self, name: str, latency_ms: float, *, ok: bool) -> None:
+        """One request (the local process)."""
+        series = self._series(name)
+        series.requests += 1
+        if not ok:
+            series.failures += 1
+            return
+        seconds = latency_ms / 1000.0
+        series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += 1
+        series.sum_s += seconds
+
+    def add(self, name: str, *, requests: int, failures: int, histogram: HdrHistogram) -> None:
+        """A worker's delta for one name (the master): counts, and the HDR latencies (microseconds)."""
+        series = self._series(name)
+        series.requests += requests
+        series.failures += failures
+        for item in histogram.get_recorded_iterator():
+            seconds = float(item.value_iterated_to) / 1_000_000.0
+            count = int(item.count_at_value_iterated_to)
+            series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += count
+            series.sum_s += seconds * count
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily("gauntlet_load_requests", "Requests completed", labels=["name"])
+        failures = CounterMetricFamily("gauntlet_load_request_failures", "Requests failed", labels=["name"])
+        latency = HistogramMetricFamily(
+            "gauntlet_load_request_duration_seconds", "Latency of successful requests", labels=["name"]
+        )
+        for name, series in sorted(self.names.items()):
+            requests.add_metric([name], series.requests)
+            failures.add_metric([name], series.failures)
+            latency.add_metric([name], _cumulative(series.buckets), series.sum_s)
+        yield requests
+        yield failures
+        yield latency
+
+
+def _cumulative(buckets: Iterable[int]) -> list[tuple[str, float]]:
+    bounds = [*(repr(b) for b in BUCKETS_S), "+Inf"]
+    total = 0
+    out = []
+    for bound, count in zip(bounds, buckets, strict=True):
+        total += count
+        out.append((bound, float(total)))
+    return out
+
+
+def serve_metrics(live: LiveMetrics, address: str) -> None:
+    """Serve `live` on http://HOST:PORT/metrics for the rest of the process (a daemon thread)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(live)
+    host, _, port = address.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]"), registry=registry)
