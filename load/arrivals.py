@@ -13,12 +13,14 @@ Pure: the gevent pacer in `gauntlet.load.pacing` feeds it the clock.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal, TypedDict
+from dataclasses import dataclass, replace
+from typing import Literal, NotRequired, TypedDict
 
 Start = Literal["on_time", "late", "missed"]
 DEFAULT_LATE_AFTER_S = 0.010
 DEFAULT_GIVE_UP_AFTER_S = 1.0
+# A scheduler wake-up this late is the load generator's own lag (its CPU or event loop), not the target's.
+DEFAULT_LAG_AFTER_S = 0.100
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +83,9 @@ class ArrivalReport(TypedDict):
     late: int
     missed: int
     max_lateness_ms: float
+    # The scheduler's own wake-ups, and those more than `lag_after_s` late: the generator's lag, not the target's.
+    wakeups: NotRequired[int]
+    lagged_wakeups: NotRequired[int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,20 +95,20 @@ class ArrivalTally:
     late: int = 0
     missed: int = 0
     max_lateness_s: float = 0.0
+    wakeups: int = 0
+    lagged_wakeups: int = 0
 
     def released(self, count: int) -> ArrivalTally:
-        return ArrivalTally(
-            scheduled=self.scheduled + count,
-            on_time=self.on_time,
-            late=self.late,
-            missed=self.missed,
-            max_lateness_s=self.max_lateness_s,
-        )
+        return replace(self, scheduled=self.scheduled + count)
+
+    def woke(self, lag_s: float, *, lag_after_s: float) -> ArrivalTally:
+        """Count one wake-up of the scheduler, `lag_s` after it meant to wake."""
+        return replace(self, wakeups=self.wakeups + 1, lagged_wakeups=self.lagged_wakeups + (lag_s > lag_after_s))
 
     def started(self, start: Start, lateness_s: float) -> ArrivalTally:
         """Count one arrival that a slot picked up (or dropped, if `start` is missed)."""
-        return ArrivalTally(
-            scheduled=self.scheduled,
+        return replace(
+            self,
             on_time=self.on_time + (start == "on_time"),
             late=self.late + (start == "late"),
             missed=self.missed + (start == "missed"),
@@ -112,13 +117,7 @@ class ArrivalTally:
 
     def never_started(self, count: int) -> ArrivalTally:
         """Arrivals still waiting when the run ended, and those never released: missed."""
-        return ArrivalTally(
-            scheduled=self.scheduled,
-            on_time=self.on_time,
-            late=self.late,
-            missed=self.missed + count,
-            max_lateness_s=self.max_lateness_s,
-        )
+        return replace(self, missed=self.missed + count)
 
     @property
     def not_on_time(self) -> int:
@@ -131,6 +130,8 @@ class ArrivalTally:
             late=self.late,
             missed=self.missed,
             max_lateness_ms=round(self.max_lateness_s * 1000.0, 3),
+            wakeups=self.wakeups,
+            lagged_wakeups=self.lagged_wakeups,
         )
 
 
@@ -144,6 +145,8 @@ def merge_reports(reports: list[ArrivalReport]) -> ArrivalReport | None:
         late=sum(r["late"] for r in reports),
         missed=sum(r["missed"] for r in reports),
         max_lateness_ms=max(r["max_lateness_ms"] for r in reports),
+        wakeups=sum(r.get("wakeups", 0) for r in reports),
+        lagged_wakeups=sum(r.get("lagged_wakeups", 0) for r in reports),
     )
 
 

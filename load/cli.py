@@ -582,6 +582,7 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
     )
 
     def run_step(rate: float, step_dir: Path) -> int:
-        return _load(replace(o, scenario="rate", rate=rate, duration=f"{steps.every_s:g}", out_dir=step_dir))
+        one = replace(o, scenario="rate", rate=rate, duration=f"{steps.every_s:g}", out_dir=step_dir)
+        return _load(replace(one, start=None, step=None, every=None, max_rate=None))
 
     return climb(steps, run_step, out_dir, out=out, err=err)

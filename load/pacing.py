@@ -12,7 +12,14 @@ import gevent
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
-from gauntlet.load.arrivals import ArrivalReport, ArrivalSchedule, ArrivalTally, StartPolicy, end_of_run
+from gauntlet.load.arrivals import (
+    DEFAULT_LAG_AFTER_S,
+    ArrivalReport,
+    ArrivalSchedule,
+    ArrivalTally,
+    StartPolicy,
+    end_of_run,
+)
 
 # After the last release, give waiting arrivals this long beyond the give-up time before closing the books.
 CLOSE_MARGIN_S = 0.05
@@ -45,8 +52,11 @@ class ArrivalPacer:
     def _release_on_schedule(self) -> None:
         assert self._started_at is not None
         released = 0
+        meant = 0.0  # when this wake-up was meant to happen, seconds since the start
         while True:
             elapsed = time.monotonic() - self._started_at
+            # How late the scheduler itself woke: the generator's lag, whatever the target does.
+            self.tally = self.tally.woke(max(0.0, elapsed - meant), lag_after_s=DEFAULT_LAG_AFTER_S)
             batch = self.schedule.release(released, elapsed)
             for index in batch:
                 self._queue.put(index)
@@ -55,6 +65,7 @@ class ArrivalPacer:
             due = self.schedule.next_due(released)
             if due is None:
                 break
+            meant = max(due, time.monotonic() - self._started_at)
             gevent.sleep(max(0.0, due - (time.monotonic() - self._started_at)))
         gevent.sleep(self.policy.give_up_after_s + CLOSE_MARGIN_S)
         self.close()

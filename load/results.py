@@ -16,6 +16,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from gauntlet.base.files import write_atomically
 from gauntlet.load.arrivals import ArrivalReport
+from gauntlet.load.breakpoint import BreakpointRecord
 from gauntlet.load.hdr import NameSnapshot, SecondRow, decode, encode, new_histogram, summarize
 from gauntlet.load.plan import RunPlan, StageDict
 from gauntlet.load.thresholds import (
@@ -199,6 +200,8 @@ class LoadResult(TypedDict):
     errors: list[ErrorRecord]
     # Added after v1 shipped (optional): set when the run was compared with a baseline.
     baseline: NotRequired[BaselineReport]
+    # `--scenario breakpoint`: the per-step table and the knee (load/breakpoint.py).
+    breakpoint: NotRequired[BreakpointRecord]
 
 
 def _iso(epoch_s: float) -> str:

@@ -171,6 +171,56 @@ def load_error_chart(entry: LoadEntry) -> str:
         return _svg(fig)
 
 
+def load_breakpoint_chart(entry: LoadEntry) -> str:
+    """A breakpoint climb: each step's rate against its p95, p99 and % failed, the knee marked."""
+    with _styled():
+        fig = _figure(3.0)
+        ax = fig.add_subplot()
+        climb = entry.breakpoint
+        if climb is not None and climb.steps:
+            rates = [s.rate_per_s for s in climb.steps]
+            ax.plot(rates, [s.p95_ms for s in climb.steps], marker="o", color="#1e88e5", label="p95", linewidth=1.2)
+            ax.plot(rates, [s.p99_ms for s in climb.steps], marker="o", color="#0d47a1", label="p99", linewidth=1.2)
+            for metric, limit in overall_thresholds(entry).items():
+                if metric in _PERCENTILE_COLORS:
+                    name = metric.removesuffix("_ms")
+                    _threshold_line(ax, limit, metric=metric, label=f"{name} SLO {limit:g} ms", color="#616161")
+            errors = ax.twinx()
+            errors.plot(
+                rates,
+                [100.0 * s.error_rate for s in climb.steps],
+                marker="s",
+                color=BAD,
+                linestyle=":",
+                linewidth=1.0,
+                label="% failed",
+            )
+            errors.set_ylabel("% failed")
+            errors.grid(False)
+            errors.set_ylim(bottom=0)
+            if climb.knee_per_s is not None:
+                knee = ax.axvline(climb.knee_per_s, color=OK, linewidth=1.6, label=f"knee {climb.knee_per_s:g}/s")
+                knee.set_gid("breakpoint-knee")
+            if climb.broke_at_per_s is not None:
+                why = "generator limit" if climb.limited_by == "generator" else "broke"
+                broke = ax.axvline(
+                    climb.broke_at_per_s, color=BAD, linestyle=(0, (5, 3)), linewidth=1.1,
+                    label=f"{why} {climb.broke_at_per_s:g}/s",
+                )  # fmt: skip
+                broke.set_gid("breakpoint-broke")
+            ax.set_ylim(bottom=0)
+            ax.legend(
+                handles=[*ax.get_lines(), *errors.get_lines()],
+                loc="upper left",
+                bbox_to_anchor=(1.1, 1.0),
+                frameon=False,
+            )
+        else:
+            _empty(ax, "breakpoint steps")
+        ax.set(title=f"{entry.name}: latency and errors by arrival rate", xlabel="arrivals/s", ylabel="ms")
+        return _svg(fig)
+
+
 def drill_marks(drill: DrillEntry) -> list[tuple[str, float]]:
     """The chart's `detected` and `recovered` marks, in seconds from the drill's origin (the fault's start)."""
     origin, _ = drill_origin(drill)

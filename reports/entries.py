@@ -18,6 +18,8 @@ from gauntlet.reports.jsonfields import Fields, iso
 
 DrillStatus = Literal["completed", "failed", "aborted", "interrupted"]
 DRILL_STATUSES: tuple[str, ...] = ("completed", "failed", "aborted", "interrupted")
+BREAKPOINT_VERDICTS: tuple[str, ...] = ("held", "broke", "generator_saturated")
+BREAKPOINT_LIMITS: tuple[str, ...] = ("slo", "generator", "max")
 PHASES: tuple[str, ...] = ("setup", "steady-state-before", "method", "steady-state-after", "rollback")
 
 
@@ -159,6 +161,78 @@ class LoadError:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BreakpointStep:
+    """One step of a breakpoint climb: its arrival rate and what that step's own samples showed."""
+
+    rate_per_s: float
+    requests: int
+    error_rate: float
+    p95_ms: float
+    p99_ms: float
+    verdict: str  # held, broke or generator_saturated
+    missed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rate_per_s": self.rate_per_s,
+            "requests": self.requests,
+            "error_rate": self.error_rate,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "verdict": self.verdict,
+            "missed": list(self.missed),
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> BreakpointStep:
+        raw = f.raw.get("missed") or []
+        missed = [m for m in raw if isinstance(m, str)] if isinstance(raw, list) else []
+        f.ensure(isinstance(raw, list) and len(missed) == len(raw), "missed", "expected a list of strings")
+        return cls(
+            rate_per_s=f.number("rate_per_s"),
+            requests=f.count("requests"),
+            error_rate=f.number("error_rate"),
+            p95_ms=f.number("p95_ms"),
+            p99_ms=f.number("p99_ms"),
+            verdict=f.choice("verdict", BREAKPOINT_VERDICTS),
+            missed=missed,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakpoint:
+    """A breakpoint climb (`gauntlet load --scenario breakpoint`): the knee and the per-step table."""
+
+    knee_per_s: float | None
+    broke_at_per_s: float | None
+    limited_by: str  # slo, generator or max
+    first_broken: str | None
+    summary: str
+    steps: list[BreakpointStep]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "knee_per_s": self.knee_per_s,
+            "broke_at_per_s": self.broke_at_per_s,
+            "limited_by": self.limited_by,
+            "first_broken": self.first_broken,
+            "summary": self.summary,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, f: Fields) -> Breakpoint:
+        return cls(
+            knee_per_s=f.optional_number("knee_per_s"),
+            broke_at_per_s=f.optional_number("broke_at_per_s"),
+            limited_by=f.choice("limited_by", BREAKPOINT_LIMITS),
+            first_broken=f.optional_text("first_broken"),
+            summary=f.text("summary"),
+            steps=f.items("steps", BreakpointStep.from_json, required=True),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoadEntry:
     """One load run: per request name statistics, a per-second series and the SLO thresholds as checks."""
 
@@ -172,6 +246,7 @@ class LoadEntry:
     overall: RequestStats | None = None
     series: list[SeriesPoint] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)  # most frequent first
+    breakpoint: Breakpoint | None = None  # `--scenario breakpoint` only
 
     @property
     def duration_s(self) -> float:
@@ -193,12 +268,14 @@ class LoadEntry:
             "requests": {n: s.to_json() for n, s in self.requests.items()},
             "series": [p.to_json() for p in self.series],
             **({"errors": [e.to_json() for e in self.errors]} if self.errors else {}),
+            **({"breakpoint": self.breakpoint.to_json()} if self.breakpoint else {}),
         }
 
     @classmethod
     def from_json(cls, f: Fields) -> LoadEntry:
         started, finished = _span(f)
         overall = f.optional_obj("overall")
+        climb = f.optional_obj("breakpoint")
         return _checked(
             f,
             cls(
@@ -212,6 +289,7 @@ class LoadEntry:
                 overall=RequestStats.from_json(overall) if overall else None,
                 series=_series(f),
                 errors=f.items("errors", LoadError.from_json),
+                breakpoint=Breakpoint.from_json(climb) if climb else None,
             ),
         )
 

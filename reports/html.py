@@ -275,7 +275,7 @@ def _load(entry: LoadEntry, i: int) -> str:
     if entry.errors:
         errors = f'<div data-testid="load-errors-{i}"><b>Failures by message</b>{_error_items(entry.errors)}</div>'
     body = (
-        f"{_checks_table(entry.checks, 'threshold')}{errors}{html_table(header, rows)}"
+        f"{_checks_table(entry.checks, 'threshold')}{errors}{_breakpoint(entry, i)}{html_table(header, rows)}"
         f"{_chart(charts.load_latency_chart(entry), f'chart-load-latency-{i}', f'{entry.name} latency')}"
         f"{_chart(charts.load_throughput_chart(entry), f'chart-load-throughput-{i}', f'{entry.name} throughput')}"
         f"{_chart(charts.load_error_chart(entry), f'chart-load-errors-{i}', f'{entry.name} error rate')}"
@@ -283,6 +283,34 @@ def _load(entry: LoadEntry, i: int) -> str:
     failed = bool(entry.culprits())
     title = f"load {escape(entry.name)}: {_verdict_cell(not failed)}"
     return _fold(f"load-{i}", title, body, open_=failed, level=3)
+
+
+def _breakpoint(entry: LoadEntry, i: int) -> str:
+    """A breakpoint climb: the knee in one sentence, one row per step, and the rate chart with the knee marked."""
+    climb = entry.breakpoint
+    if climb is None:
+        return ""
+    rows = [
+        (
+            [
+                f"{s.rate_per_s:g}/s" + (" (knee)" if s.rate_per_s == climb.knee_per_s else ""),
+                f"{s.requests:,}",
+                percent(s.error_rate),
+                ms(s.p95_ms),
+                ms(s.p99_ms),
+                escape(s.verdict.replace("_", " ") + (f": {s.missed[0]}" if s.missed else "")),
+            ],
+            s.verdict != "held",
+        )
+        for s in climb.steps
+    ]
+    header = ["rate", "requests", "errors", "p95", "p99", "step"]
+    chart = charts.load_breakpoint_chart(entry)
+    return (
+        f'<p data-testid="breakpoint-knee-{i}"><b>Breakpoint</b>: {escape(climb.summary)}</p>'
+        f"{html_table(header, rows, testid=f'breakpoint-steps-{i}')}"
+        f"{_chart(chart, f'chart-load-breakpoint-{i}', f'{entry.name} latency and errors by arrival rate')}"
+    )
 
 
 def _merged(run: Run) -> str:

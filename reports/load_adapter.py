@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from gauntlet.reports.budgets import slo_record
-from gauntlet.reports.entries import LoadError
+from gauntlet.reports.entries import Breakpoint, LoadError
 from gauntlet.reports.errors import ResultFileError
 from gauntlet.reports.jsonfields import Fields
 from gauntlet.reports.model import Check, LoadEntry, RequestStats, Run, SeriesPoint, SloRecord
@@ -195,6 +195,7 @@ def _run(f: Fields) -> Run:
         overall=overall,
         series=f.items("series", _point),
         errors=sorted(f.items("errors", LoadError.from_json), key=lambda e: -e.occurrences),
+        breakpoint=Breakpoint.from_json(climb) if (climb := f.optional_obj("breakpoint")) else None,
     )
     slos: list[SloRecord] = []
     for t in thresholds:

@@ -70,14 +70,29 @@ def test_tally_and_end_of_run() -> None:
     tally = ArrivalTally().released(6)
     tally = tally.started("on_time", 0.001).started("late", 0.2).started("missed", 1.5)
     tally = end_of_run(tally, s, waiting=3)  # 3 still queued, 4 never released
-    assert tally.report() == ArrivalReport(scheduled=10, on_time=1, late=1, missed=8, max_lateness_ms=1500.0)
+    assert tally.report() == ArrivalReport(
+        scheduled=10, on_time=1, late=1, missed=8, max_lateness_ms=1500.0, wakeups=0, lagged_wakeups=0
+    )
     assert tally.not_on_time == 9
+
+
+def test_scheduler_wakeups_later_than_the_lag_limit_count_as_the_generators_lag() -> None:
+    tally = ArrivalTally().woke(0.0, lag_after_s=0.1).woke(0.1, lag_after_s=0.1).woke(0.25, lag_after_s=0.1)
+    assert (tally.wakeups, tally.lagged_wakeups) == (3, 1)
+    report = tally.report()
+    assert (report.get("wakeups"), report.get("lagged_wakeups")) == (3, 1)
 
 
 def test_merge_reports() -> None:
     a = ArrivalReport(scheduled=10, on_time=9, late=1, missed=0, max_lateness_ms=20.0)
     b = ArrivalReport(scheduled=5, on_time=3, late=0, missed=2, max_lateness_ms=5.0)
-    assert merge_reports([a, b]) == ArrivalReport(scheduled=15, on_time=12, late=1, missed=2, max_lateness_ms=20.0)
+    merged = ArrivalReport(
+        scheduled=15, on_time=12, late=1, missed=2, max_lateness_ms=20.0, wakeups=0, lagged_wakeups=0
+    )
+    assert merge_reports([a, b]) == merged
+    lagging = ArrivalReport(scheduled=1, on_time=1, late=0, missed=0, max_lateness_ms=0.0, wakeups=10, lagged_wakeups=4)
+    both = merge_reports([a, lagging, lagging])
+    assert both is not None and (both.get("wakeups"), both.get("lagged_wakeups")) == (20, 8)
     assert merge_reports([]) is None
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from gauntlet.load import results as r
 from gauntlet.load.arrivals import ArrivalReport
+from gauntlet.load.breakpoint import BreakpointRecord, StepRecord
 from gauntlet.load.hdr import LatencyRecorder, decode
 from gauntlet.load.plan import RunPlan, StageDict, UserConfig, thresholds_from_dicts
 from gauntlet.load.thresholds import Threshold
@@ -158,6 +159,8 @@ def test_write_and_read_back(tmp_path: Path) -> None:
         r.BaselineReport,
         r.BaselineComparison,
         ArrivalReport,
+        BreakpointRecord,
+        StepRecord,
     ],
 )
 def test_results_md_documents_every_key(typed_dict: type) -> None:

@@ -1,0 +1,234 @@
+"""Breakpoint testing: climb an open-model arrival rate in steps until an SLO breaks, and name the knee.
+
+Each step is one `rate` run (the open model, `load/arrivals.py`) at one rate for
+`every_s` seconds, judged on that step's own samples by the run's SLO
+thresholds (the error budget is the `error_rate` threshold). The climb stops at
+the first step that breaks a threshold, or at the first step where the load
+generator itself fell behind its schedule (then the limit is the generator's,
+not the target's), or at `max_per_s`.
+
+The **knee** is the highest rate held with every threshold green. Steps are not
+repeated, so its band is the step's interval: the true limit lies between the
+knee (held) and the next rate (broke), or above the knee when nothing broke.
+
+Pure: `gauntlet.load.breakpoint_run` runs the steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from gauntlet.load.arrivals import ArrivalReport
+from gauntlet.load.shapes import ShapeError
+
+SCENARIO = "breakpoint"
+StepVerdict = Literal["held", "broke", "generator_saturated"]
+LimitedBy = Literal["slo", "generator", "max"]
+# The generator fell behind when more than this share of its scheduler's wake-ups were late
+# (arrivals.DEFAULT_LAG_AFTER_S): its own CPU or event loop, whatever the target does.
+GENERATOR_LAGGED_SHARE = 0.05
+# Named defaults, times the run's --scale (0.01 on one machine: 10/s, +10/s every 30 s, up to 1,000/s).
+START_PER_S = 1_000.0
+STEP_PER_S = 1_000.0
+EVERY_S = 30.0
+MAX_PER_S = 100_000.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ladder:
+    """The rates to climb: start, start + step, ... up to max (inclusive), each held for every_s."""
+
+    start_per_s: float
+    step_per_s: float
+    every_s: float
+    max_per_s: float
+
+    def __post_init__(self) -> None:
+        for flag, value in (("--start", self.start_per_s), ("--step", self.step_per_s), ("--max", self.max_per_s)):
+            if not (value > 0 and math.isfinite(value)):
+                raise ShapeError(f"{flag} must be a positive number of arrivals per second, got {value!r}")
+        if not (self.every_s > 0 and math.isfinite(self.every_s)):
+            raise ShapeError(f"--every must be a positive time, got {self.every_s!r}")
+        if self.max_per_s < self.start_per_s:
+            raise ShapeError(f"--max {self.max_per_s:g} is below --start {self.start_per_s:g}: raise --max")
+
+    def rates(self) -> list[float]:
+        count = math.floor((self.max_per_s - self.start_per_s) / self.step_per_s + 1e-9) + 1
+        return [round(self.start_per_s + i * self.step_per_s, 6) for i in range(count)]
+
+
+def ladder(
+    *,
+    start: float | None,
+    step: float | None,
+    every_s: float | None,
+    max_per_s: float | None,
+    scale: float,
+) -> Ladder:
+    """The ladder asked for; an unset option is its named default times `scale`."""
+    return Ladder(
+        start_per_s=start if start is not None else START_PER_S * scale,
+        step_per_s=step if step is not None else STEP_PER_S * scale,
+        every_s=every_s if every_s is not None else EVERY_S,
+        max_per_s=max_per_s if max_per_s is not None else MAX_PER_S * scale,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepOutcome:
+    """What one step measured: its rate, its overall figures, the thresholds it missed (in SLO order)."""
+
+    rate_per_s: float
+    requests: int
+    error_rate: float
+    p95_ms: float
+    p99_ms: float
+    missed: tuple[str, ...]
+    late_arrival_rate: float
+    wakeups: int
+    lagged_wakeups: int
+
+    @property
+    def generator_lagged_share(self) -> float:
+        return self.lagged_wakeups / self.wakeups if self.wakeups else 0.0
+
+    @property
+    def verdict(self) -> StepVerdict:
+        # A generator behind its schedule inflates every latency it measures: nothing can be blamed on the target.
+        if self.generator_lagged_share > GENERATOR_LAGGED_SHARE:
+            return "generator_saturated"
+        return "broke" if self.missed else "held"
+
+
+def generator_figures(arrivals: ArrivalReport | None) -> tuple[float, int, int]:
+    """(late arrival rate, scheduler wake-ups, lagged wake-ups) of a step's arrival report."""
+    if arrivals is None:
+        return 0.0, 0, 0
+    scheduled = arrivals["scheduled"]
+    late = (arrivals["late"] + arrivals["missed"]) / scheduled if scheduled else 0.0
+    return late, arrivals.get("wakeups", 0), arrivals.get("lagged_wakeups", 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Knee:
+    knee_per_s: float | None  # None: even the first step did not hold
+    band_per_s: tuple[float, float | None] | None  # the step's interval; high None when nothing broke
+    limited_by: LimitedBy
+    broke_at_per_s: float | None  # the first rate that did not hold
+    first_broken: str | None  # the first threshold missed there (SLO order); None for the generator or max
+
+    def describe(self) -> str:
+        if self.knee_per_s is None:
+            assert self.broke_at_per_s is not None
+            why = self._why()
+            return f"no knee: the first step ({self.broke_at_per_s:g}/s) already {why}; start lower (--start)"
+        text = f"knee: {self.knee_per_s:g}/s held with every SLO green"
+        if self.limited_by == "max":
+            return text + f"; nothing broke up to {self.knee_per_s:g}/s, the last step run: the limit is higher"
+        assert self.broke_at_per_s is not None
+        return text + (
+            f"; at {self.broke_at_per_s:g}/s {self._why()}"
+            f" (band {self.knee_per_s:g}-{self.broke_at_per_s:g}/s: the step's interval, steps not repeated)"
+        )
+
+    def _why(self) -> str:
+        if self.limited_by == "generator":
+            return (
+                "the load generator fell behind its own schedule: that is the generator's limit, not the target's"
+                " (add --workers)"
+            )
+        return f"broke {self.first_broken}"
+
+
+def find_knee(steps: list[StepOutcome]) -> Knee:
+    """The knee of the steps run so far, in climbing order (the climb stops at the first step that did not hold)."""
+    if not steps:
+        raise ValueError("no steps: nothing to find a knee in")
+    held: float | None = None
+    for step in steps:
+        verdict = step.verdict
+        if verdict == "held":
+            held = step.rate_per_s
+            continue
+        limited: LimitedBy = "generator" if verdict == "generator_saturated" else "slo"
+        return Knee(
+            knee_per_s=held,
+            band_per_s=(held, step.rate_per_s) if held is not None else None,
+            limited_by=limited,
+            broke_at_per_s=step.rate_per_s,
+            first_broken=step.missed[0] if limited == "slo" else None,
+        )
+    return Knee(knee_per_s=held, band_per_s=(held, None) if held is not None else None, limited_by="max",
+                broke_at_per_s=None, first_broken=None)  # fmt: skip
+
+
+def should_climb(step: StepOutcome) -> bool:
+    return step.verdict == "held"
+
+
+class StepRecord(TypedDict):
+    """One row of `breakpoint.steps` in results.json."""
+
+    rate_per_s: float
+    duration_s: float
+    requests: int
+    error_rate: float
+    p95_ms: float
+    p99_ms: float
+    late_arrival_rate: float
+    generator_lagged_share: float
+    verdict: StepVerdict
+    missed: list[str]
+    results: str  # the step's own results.json, relative to the run's folder
+
+
+class BreakpointRecord(TypedDict):
+    """`breakpoint` in results.json."""
+
+    start_per_s: float
+    step_per_s: float
+    every_s: float
+    max_per_s: float
+    knee_per_s: float | None
+    band_per_s: list[float | None] | None
+    band_basis: str
+    limited_by: LimitedBy
+    broke_at_per_s: float | None
+    first_broken: str | None
+    summary: str
+    steps: list[StepRecord]
+
+
+def step_record(step: StepOutcome, *, duration_s: float, results: str) -> StepRecord:
+    return StepRecord(
+        rate_per_s=step.rate_per_s,
+        duration_s=duration_s,
+        requests=step.requests,
+        error_rate=step.error_rate,
+        p95_ms=step.p95_ms,
+        p99_ms=step.p99_ms,
+        late_arrival_rate=round(step.late_arrival_rate, 6),
+        generator_lagged_share=round(step.generator_lagged_share, 6),
+        verdict=step.verdict,
+        missed=list(step.missed),
+        results=results,
+    )
+
+
+def breakpoint_record(plan: Ladder, knee: Knee, steps: list[StepRecord]) -> BreakpointRecord:
+    return BreakpointRecord(
+        start_per_s=plan.start_per_s,
+        step_per_s=plan.step_per_s,
+        every_s=plan.every_s,
+        max_per_s=plan.max_per_s,
+        knee_per_s=knee.knee_per_s,
+        band_per_s=list(knee.band_per_s) if knee.band_per_s is not None else None,
+        band_basis="step interval (steps not repeated)",
+        limited_by=knee.limited_by,
+        broke_at_per_s=knee.broke_at_per_s,
+        first_broken=knee.first_broken,
+        summary=knee.describe(),
+        steps=steps,
+    )
