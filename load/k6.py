@@ -37,7 +37,7 @@ _METRICS: dict[str, dict[str, str]] = {
 _CHECKS = "checks"
 _KEY = re.compile(r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\{(?P<tags>.*)\})?\s*$")
 _EXPRESSION = re.compile(
-    r"^\s*(?P<agg>p\(\s*(?P<pct>\d+(?:\.\d+)?)\s*\)|[a-z]+)\s*(?P<op>===|==|!=|<=|>=|<|>)\s*"
+    r"^\s*(?P<agg>p\(\s*(?P<pct>\d+(?:\.\d+)?)\s*\)|[a-z][a-z0-9]*)\s*(?P<op>===|==|!=|<=|>=|<|>)\s*"
     r"(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$"
 )
 _OBJECT_KEYS = ("threshold", "abortOnFail", "delayAbortEval")
@@ -59,6 +59,8 @@ class K6Threshold:
 def _scope_of(key: str, tags: str | None) -> str:
     if tags is None:
         return OVERALL
+    if not tags.strip():
+        raise K6ThresholdError(f"{key}: an empty tag filter; write {{name:REQUEST_NAME}} or drop the braces")
     name: str | None = None
     for part in tags.split(","):
         tag, sep, value = part.partition(":")
@@ -73,16 +75,15 @@ def _scope_of(key: str, tags: str | None) -> str:
         if not value or value == OVERALL:
             raise K6ThresholdError(f"{key}: {{name:{value}}} is not a usable request name")
         name = value
-    if name is None:
-        raise K6ThresholdError(f"{key}: an empty tag filter; write {{name:REQUEST_NAME}} or drop the braces")
+    assert name is not None  # at least one part, each a name tag
     return name
 
 
-def _metric_of(key: str) -> tuple[str, str]:
-    """(k6 metric, scope) of a key like `http_req_duration{name:auth:token}`."""
-    match = _KEY.match(key)
+def _metric_of(key: str, raw: str) -> tuple[str, str]:
+    """(k6 metric, scope) of a key like `http_req_duration{name:auth:token}`; errors name `key`."""
+    match = _KEY.match(raw)
     if match is None:
-        raise K6ThresholdError(f"{key!r}: not a k6 metric; write e.g. http_req_duration or http_req_duration{{name:X}}")
+        raise K6ThresholdError(f"{key}: not a k6 metric; write e.g. http_req_duration or http_req_duration{{name:X}}")
     metric = match["metric"]
     if metric == _CHECKS:
         raise K6ThresholdError(
@@ -109,6 +110,8 @@ def _expression(key: str, metric: str, text: object) -> tuple[str, K6Op, float]:
     agg = "p" if match["pct"] is not None else match["agg"]
     if agg not in aggregations:
         why = " (min is not kept: use p(1) or avg)" if agg == "min" else ""
+        if re.fullmatch(r"p\d+", agg):
+            why = f" (write p({agg[1:]}))"
         raise K6ThresholdError(f"{key}: {metric} has no aggregation {match['agg']!r}{why}; use {shown}")
     op = match["op"]
     if op not in ("<", "<=", ">", ">="):
@@ -158,7 +161,7 @@ def parse_k6_thresholds(raw: object, *, where: str) -> list[K6Threshold]:
         key = f"{where}.{key_raw}"
         if not isinstance(key_raw, str):
             raise K6ThresholdError(f"{key}: a metric name must be a string")
-        metric, scope = _metric_of(key_raw)
+        metric, scope = _metric_of(key, key_raw)
         if not isinstance(values, list) or not values:
             raise K6ThresholdError(f"{key}: expected a list, e.g. {key_raw}: ['p(95)<500']")
         for value in values:

@@ -83,3 +83,20 @@ def test_private_files_are_0600_from_creation(tmp_path: Path) -> None:
     write_private(path, "new")
     assert path.read_text() == "new"
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_locustfile_runs_next_to_gauntlets_measurement_with_its_tags() -> None:
+    from gauntlet.load.runner import MEASURE_LOCUSTFILE
+
+    mine = Path("/tmp/mine/locustfile.py")
+    cmd = master_command(
+        launch(locustfiles=(MEASURE_LOCUSTFILE, mine), user_classes=("Reader",), tags=("a", "b"), exclude_tags=("c",)),
+        Path("/tmp/out/plan.json"),
+    )
+    assert cmd[4] == f"{MEASURE_LOCUSTFILE},{mine}"
+    # Each tag option takes values up to the next option: never next to the class names.
+    assert cmd[5:11] == ["--tags", "a", "b", "--exclude-tags", "c", "--host"]
+    assert cmd[-1] == "Reader"
+    worker = worker_command(launch(locustfiles=(MEASURE_LOCUSTFILE, mine)), 0)
+    assert worker[4] == f"{MEASURE_LOCUSTFILE},{mine}" and "--tags" not in worker  # the master forwards tags
+    assert MEASURE_LOCUSTFILE.exists()

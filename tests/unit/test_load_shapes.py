@@ -97,6 +97,15 @@ def test_overrides() -> None:
     assert soak.table.duration_s == 100
 
 
+def test_spawn_rate_is_locusts_r_for_smoke_soak_and_rate() -> None:
+    smoke = build_plan(ScenarioRequest(scenario="smoke", users=4, duration_s=10, spawn_rate=2))
+    assert smoke.table.stages == (Stage(until_s=10, users=4, spawn_rate=2),)
+    soak = build_plan(ScenarioRequest(scenario="soak", users=4, duration_s=100, spawn_rate=0.5))
+    assert soak.table.stages[0].spawn_rate == 0.5
+    rate = build_plan(ScenarioRequest(scenario="rate", rate_per_s=5, duration_s=20, spawn_rate=5))
+    assert rate.table.stages[0].spawn_rate == 5
+
+
 def test_rate_plan_schedules_arrivals_and_starts_all_slots_at_once() -> None:
     plan = build_plan(ScenarioRequest(scenario="rate", rate_per_s=250, duration_s=20))
     assert (plan.rate_per_s, plan.rate_duration_s) == (250, 20)
@@ -118,6 +127,9 @@ def test_rate_plan_schedules_arrivals_and_starts_all_slots_at_once() -> None:
         (ScenarioRequest(scenario="ramp", duration_s=-1), "--duration must be a positive time"),
         (ScenarioRequest(scenario="rate", rate_per_s=0), "--rate must be a positive number"),
         (ScenarioRequest(scenario="bogus"), "unknown scenario 'bogus'"),  # type: ignore[arg-type]
+        (ScenarioRequest(scenario="smoke", spawn_rate=0), "--spawn-rate must be a positive number"),
+        (ScenarioRequest(scenario="ramp", spawn_rate=2), "--spawn-rate cannot apply to --scenario ramp"),
+        (ScenarioRequest(scenario="smoke", users=10, duration_s=4, spawn_rate=1), "takes 10 s, longer than"),
     ],
 )
 def test_bad_requests(req: ScenarioRequest, message: str) -> None:

@@ -1,0 +1,70 @@
+"""`gauntlet load -f FILE.py`: a plain Locust file runs with Gauntlet's shape, HDR percentiles and thresholds.
+
+The example locustfile (examples/locustfile.py) against the embedded stack, in one process and with a
+master and a worker; and k6's abortOnFail stopping a run early, against the calibration target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gauntlet.load.calibration_target import CalibrationTarget
+from gauntlet.load.hdr import decode
+from gauntlet.stack.state import StackState
+from tests.integration.load.loadrun import RunLoad
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "locustfile.py"
+# The example's own requests, with latency limits a shared 2-core test machine meets: what this checks
+# is that each threshold is evaluated on samples, not the machine's milliseconds.
+K6_SLO = """\
+thresholds:
+  http_req_duration: ["p(95)<10000", "p(99)<10000"]
+  http_req_failed: ["rate<0.01"]
+  http_reqs: ["count>=5"]
+  "http_req_duration{name:rpc:feed_fusion_home}": ["p(95)<10000"]
+  "http_req_duration{name:rpc:interest_catalog_browse}": ["p(95)<10000"]
+  "http_req_failed{name:auth:signup}":
+    - threshold: "rate<0.5"
+      abortOnFail: true
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_example_locustfile_runs_against_the_stack(
+    run_load: RunLoad, gauntlet_stack: StackState, tmp_path: Path, workers: int
+) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text(K6_SLO)
+    run = run_load(
+        "-f", str(EXAMPLE), "-u", "2", "-r", "2", "-t", "10s", "-H", gauntlet_stack.api_url,
+        "--tags", "anonymous,signed_in", "--slo", str(slo), "--workers", str(workers),
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output + run.locust_log()
+    result = run.result
+    assert result["run"]["profile"] == "locustfile"
+    # The smoke mix: one user of each class, so both the visitor's and the reader's requests are made.
+    assert {"auth:signup", "rpc:feed_fusion_home", "rpc:interest_catalog_browse"} <= set(result["requests"])
+    overall = result["overall"]
+    assert 0 < overall["p50_ms"] <= overall["p95_ms"] <= overall["p99_ms"] <= overall["max_ms"]
+    assert decode(overall["hdr"]).get_total_count() == overall["requests"] - overall["failures"]
+    verdicts = result["thresholds"]
+    assert len(verdicts) == 7
+    assert all(v["observed"] is not None and v["passed"] for v in verdicts), verdicts
+    assert result["aborted"] is None
+
+
+def test_k6_abort_on_fail_stops_the_run_early(
+    run_load: RunLoad, slow_target: CalibrationTarget, tmp_path: Path
+) -> None:
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("thresholds:\n  http_req_duration:\n    - threshold: 'p(95)<10'\n      abortOnFail: true\n")
+    run = run_load(
+        "suggestions", "-H", slow_target.url, "-t", "60s", "-u", "3", "--think-time", "0.05", "--slo", str(slo)
+    )
+    assert run.exit_code == 1, run.output
+    result = run.result
+    assert result["aborted"] is not None and "p95_ms < 10 ms" in result["aborted"]["reason"]
+    assert result["run"]["duration_s"] < 20  # not the 60 s asked for
