@@ -294,8 +294,6 @@ def _load(o: LoadOptions) -> int:
     mode = _mode(o)
     started = time.strftime("%Y%m%dT%H%M%S")
     if mode == "worker":
-        if o.profile is not None:
-            raise UsageProblem("a --worker takes its profile from the master: drop the profile name")
         launch = LocustLaunch(
             mode="worker",
             user_classes=(),
