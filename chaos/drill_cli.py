@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +26,9 @@ from gauntlet.chaos.journal import Journal, journal_file_name
 from gauntlet.chaos.session import run_one
 from gauntlet.chaos.summary import drill_summary, repeat_summary
 from gauntlet.chaos.target import DrillTarget, remote_target, target_from_state
-from gauntlet.progress import step_reporter
+from gauntlet.chaos.windows import Sample
+from gauntlet.load.outputs import OutputDict, OutputProblem, RequestOutputs, check_can_listen, split_out
+from gauntlet.progress import StepCallback, step_reporter
 from gauntlet.settings import harness_settings
 from gauntlet.stack.current import resolve_state_dir, running_state
 
@@ -83,12 +87,21 @@ def run(
     dsn: Annotated[
         str | None, typer.Option(help="Primary database DSN for --target's invariants [env GAUNTLET_CHAOS_DSN]")
     ] = None,
+    out_specs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--out",
+            help="Metrics of the background load during the run (repeatable): json=FILE (a JSON line per request), "
+            "prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646)",
+        ),
+    ] = None,
 ) -> None:
     """Run drills against the running stack (or --target) and print each verdict; exit 1 unless all pass.
 
     Example: gauntlet chaos run replica-loss worker-crash
     """
     names = _names(drills or [], all_drills, variant)
+    outputs = _outputs(out_specs)
     if repeat > MAX_REPEAT:
         raise DrillError(f"--repeat {repeat} is too many: at most {MAX_REPEAT} runs per drill")
     planned = [get_drill(name, variant) for name in names]  # unknown variants fail here, before the target
@@ -96,8 +109,25 @@ def run(
     for drill in planned:  # refuse before breaking anything, not half-way through --all
         ensure_target_supports(drill, resolved_target.capabilities, resolved_target.label, resolved_target.proxies)
     directory = journal_dir or _default_journal_dir(resolved_target)
-    journals: list[Journal] = []
     report = step_reporter()  # each step to $GAUNTLET_PROGRESS_FILE (the gate's live table), if set
+    with _request_outputs(outputs) as on_sample:
+        journals = _run_all(names, variant, repeat, resolved_target, directory, report, on_sample)
+    if repeat > 1 or len(names) > 1:
+        out.print(repeat_summary(journals))
+    if not all(j["passed"] for j in journals):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _run_all(
+    names: list[str],
+    variant: str | None,
+    repeat: int,
+    resolved_target: DrillTarget,
+    directory: Path,
+    report: StepCallback,
+    on_sample: Callable[[Sample], None] | None,
+) -> list[Journal]:
+    journals: list[Journal] = []
     for round_ in range(1, repeat + 1):
         for index, name in enumerate(names, start=1):
             label = f"{name} ({round_}/{repeat})" if repeat > 1 else name
@@ -110,6 +140,7 @@ def run(
                         resolved_target,
                         journal_dir=directory,
                         on_step=functools.partial(report, place),
+                        on_sample=on_sample,
                     )
                 )
             except KeyboardInterrupt:
@@ -119,10 +150,40 @@ def run(
             journals.append(journal)
             out.print(drill_summary(journal))
             out.print(f"journal: {directory / journal_file_name(journal)}\n", highlight=False)
-    if repeat > 1 or len(names) > 1:
-        out.print(repeat_summary(journals))
-    if not all(j["passed"] for j in journals):
-        raise typer.Exit(EXIT_FAILED)
+    return journals
+
+
+def _outputs(values: list[str] | None) -> tuple[OutputDict, ...]:
+    """`--out json=FILE` / `--out prometheus[=HOST:PORT]`, checked before any drill (load/outputs.py)."""
+    split = split_out(values)
+    if split.folder is not None:
+        raise OutputProblem(
+            f"--out {str(split.folder)!r}: journals go to --journal-dir; "
+            "--out takes json=FILE or prometheus[=HOST:PORT]"
+        )
+    for output in split.outputs:
+        if output["kind"] == "prometheus":
+            check_can_listen(output)
+    return split.outputs
+
+
+@contextmanager
+def _request_outputs(outputs: tuple[OutputDict, ...]) -> Iterator[Callable[[Sample], None] | None]:
+    """Each background-load request to the `--out` outputs, for every drill of this command."""
+    if not outputs:
+        yield None
+        return
+    sinks = RequestOutputs(outputs)
+
+    def on_sample(sample: Sample) -> None:
+        sinks.record(
+            at_s=sample.at + sample.latency_ms / 1000.0, name=sample.kind, latency_ms=sample.latency_ms, ok=sample.ok
+        )
+
+    try:
+        yield on_sample
+    finally:
+        sinks.close()
 
 
 def _names(drills: list[str], all_drills: bool, variant: str | None) -> list[str]:

@@ -111,6 +111,7 @@ class LoadDriver:
         seed: int | None = None,
         max_duration_s: float = MAX_DURATION_S,
         transport: httpx.AsyncBaseTransport | None = None,  # tests drive a fake platform through this
+        on_sample: Callable[[Sample], None] | None = None,  # each request as it completes (`--out`)
     ) -> None:
         unknown = sorted(set(spec.mix) - set(REQUEST_KINDS))
         if unknown:
@@ -123,6 +124,7 @@ class LoadDriver:
         self._weights = [spec.mix[kind] for kind in self._kinds]
         self._max_duration_s = max_duration_s
         self._transport = transport
+        self._on_sample = on_sample
         self._samples: list[Sample] = []
         self._signals: dict[int, int] = {}  # emit_signal seq -> HTTP status (NO_RESPONSE if none)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -213,6 +215,9 @@ class LoadDriver:
         *,
         retry_after: bool,
     ) -> None:
-        self._samples.append(Sample(sent_at, round(latency_ms, 3), status, kind, group, retry_after))
+        sample = Sample(sent_at, round(latency_ms, 3), status, kind, group, retry_after)
+        self._samples.append(sample)
+        if self._on_sample is not None:
+            self._on_sample(sample)
         if request.signal_seq is not None:
             self._signals[request.signal_seq] = status

@@ -22,11 +22,12 @@ from gauntlet.chaos.load_driver import LoadDriver, RequestPlan
 from gauntlet.chaos.runner import StackKeeper, TrafficReader, run_drill
 from gauntlet.chaos.target import DrillTarget
 from gauntlet.chaos.users import catalog_interest_ids, ensure_users, load_user_email, subject_email
+from gauntlet.chaos.windows import Sample
 
 API_TIMEOUT_S = 10.0
 
 
-def _prepare(drill: Drill, seed: int | None) -> Action:
+def _prepare(drill: Drill, seed: int | None, on_sample: Callable[[Sample], None] | None) -> Action:
     async def prepare(ctx: DrillContext) -> JsonValue:
         spec = drill.load
         users = spec.users if spec is not None else 0
@@ -36,7 +37,7 @@ def _prepare(drill: Drill, seed: int | None) -> Action:
         ctx.interest_ids = await catalog_interest_ids(ctx)
         if spec is not None:
             plan = RequestPlan(ctx.run_id, ctx.users, ctx.interest_ids)
-            ctx.load = LoadDriver(ctx.target.api_url, spec, plan, seed=seed)
+            ctx.load = LoadDriver(ctx.target.api_url, spec, plan, seed=seed, on_sample=on_sample)
         return {"load_users": len(ctx.users), "interests": len(ctx.interest_ids), "subject": ctx.subject.user_id}
 
     return Action("prepare users, catalog and load", prepare)
@@ -49,6 +50,7 @@ async def run_one(
     journal_dir: Path | None = None,
     seed: int | None = None,
     on_step: Callable[[str], None] | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
 ) -> Journal:
     """Run `drill` once against `target`; the journal is written to `journal_dir` when given.
 
@@ -60,7 +62,7 @@ async def run_one(
     run_id = secrets.token_hex(4)
     async with httpx.AsyncClient(base_url=target.api_url, timeout=API_TIMEOUT_S) as api:
         ctx = DrillContext(target=target, run_id=run_id, api=api)
-        prepared = drill.with_(setup=(_prepare(drill, seed), *drill.setup))
+        prepared = drill.with_(setup=(_prepare(drill, seed, on_sample), *drill.setup))
         keeper: StackKeeper = EmbeddedStackKeeper(ctx) if target.embedded else RemoteKeeper(ctx)
 
         def on_done(journal: Journal) -> None:

@@ -238,12 +238,6 @@ def _prepare_generator(environment: Environment, controller: RunController) -> N
         runtime.pacer = controller.pacer = ArrivalPacer(schedule, policy)
 
 
-def _flush_every_second(json_out: JsonLines) -> None:
-    while True:
-        gevent.sleep(1.0)
-        json_out.flush()
-
-
 def open_outputs(environment: Environment, controller: RunController) -> None:
     """Once per process: the JSON lines where requests are made, Prometheus where they are all seen."""
     if controller.outputs_opened:
@@ -252,8 +246,7 @@ def open_outputs(environment: Environment, controller: RunController) -> None:
     config = _user_config(environment)
     for output in config.get("outputs", []) if config else []:
         if output["kind"] == "json" and controller.role != "master":
-            controller.json_out = JsonLines(Path(output["target"]))
-            gevent.spawn(_flush_every_second, controller.json_out)
+            controller.json_out = JsonLines(Path(output["target"]))  # flushes once a second as requests come
         elif output["kind"] == "prometheus" and controller.role != "worker":
             controller.live = LiveMetrics()
             try:

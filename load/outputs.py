@@ -14,6 +14,9 @@ serves it, fed by the HDR deltas every worker ships each report interval (every 
 
 `--out otlp=URL` is refused (exit 2, not supported yet).
 
+`gauntlet chaos run DRILL --out ...` gives the same outputs for a drill's background load (one
+process: `RequestOutputs`, fed from the load driver's every sample; `name` is the request kind).
+
 Specs are parsed here (pure); `JsonLines` and `LiveMetrics` are the writers the Locust process
 calls from Gauntlet's request listener.
 """
@@ -24,7 +27,8 @@ import bisect
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -41,6 +45,7 @@ DEFAULT_PROMETHEUS = "127.0.0.1:9646"
 # Latency bucket bounds (seconds) of the Prometheus histogram; HDR keeps the exact percentiles.
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 FLUSH_LINES = 512  # a JSON output writes at least this often (and once a second, and at the end)
+FLUSH_EVERY_S = 1.0
 USAGE = "write --out json=FILE, --out prometheus[=HOST:PORT] or --out DIR (the results folder)"
 
 
@@ -123,13 +128,15 @@ class JsonLines:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._pending: list[str] = []
+        self._flushed_at = time.monotonic()
 
     def record(self, *, at_s: float, name: str, latency_ms: float, ok: bool) -> None:
         self._pending.append(request_line(at_s=at_s, name=name, latency_ms=latency_ms, ok=ok))
-        if len(self._pending) >= FLUSH_LINES:
+        if len(self._pending) >= FLUSH_LINES or time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
             self.flush()
 
     def flush(self) -> None:
+        self._flushed_at = time.monotonic()
         if not self._pending:
             return
         data = "".join(self._pending).encode()
@@ -210,11 +217,51 @@ def _cumulative(buckets: Iterable[int]) -> list[tuple[str, float]]:
     return out
 
 
-def serve_metrics(live: LiveMetrics, address: str) -> None:
-    """Serve `live` on http://HOST:PORT/metrics for the rest of the process (a daemon thread)."""
+def serve_metrics(live: LiveMetrics, address: str) -> Callable[[], None]:
+    """Serve `live` on http://HOST:PORT/metrics (a daemon thread); returns what stops it."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(live)
     host, _, port = address.rpartition(":")
-    start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+    server, thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return stop
+
+
+class RequestOutputs:
+    """Every `--out` of one process that records all its requests itself (a drill's background load)."""
+
+    def __init__(self, outputs: Sequence[OutputDict]) -> None:
+        self.json_out: JsonLines | None = None
+        self.live: LiveMetrics | None = None
+        self._stop_serving: Callable[[], None] | None = None
+        for output in outputs:
+            if output["kind"] == "json":
+                self.json_out = JsonLines(Path(output["target"]))
+            else:
+                self.live = LiveMetrics()
+                self._stop_serving = serve_metrics(self.live, output["target"])
+
+    def record(self, *, at_s: float, name: str, latency_ms: float, ok: bool) -> None:
+        if self.json_out is not None:
+            self.json_out.record(at_s=at_s, name=name, latency_ms=latency_ms, ok=ok)
+        if self.live is not None:
+            self.live.record(name, latency_ms, ok=ok)
+
+    def flush(self) -> None:
+        if self.json_out is not None:
+            self.json_out.flush()
+
+    def close(self) -> None:
+        if self.json_out is not None:
+            self.json_out.close()
+            self.json_out = None
+        if self._stop_serving is not None:
+            self._stop_serving()
+            self._stop_serving = None
