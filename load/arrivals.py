@@ -21,6 +21,8 @@ DEFAULT_LATE_AFTER_S = 0.010
 DEFAULT_GIVE_UP_AFTER_S = 1.0
 # A scheduler wake-up this late is the load generator's own lag (its CPU or event loop), not the target's.
 DEFAULT_LAG_AFTER_S = 0.100
+# Slots that sign in before the schedule starts (breakpoint steps) get this long to do it.
+SIGN_IN_WARM_UP_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)

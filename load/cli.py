@@ -22,7 +22,7 @@ from gauntlet.base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentPr
 from gauntlet.durations import DurationError
 from gauntlet.durations import parse_duration as parse_any_duration
 from gauntlet.load import display
-from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S
+from gauntlet.load.arrivals import DEFAULT_GIVE_UP_AFTER_S, DEFAULT_LATE_AFTER_S, SIGN_IN_WARM_UP_S
 from gauntlet.load.baseline import (
     DEFAULT_FACTOR,
     PlanKey,
@@ -112,6 +112,8 @@ class LoadOptions:
     step: float | None = None
     every: str | None = None
     max_rate: float | None = None
+    # Set on breakpoint steps: slots sign in before the arrival schedule starts (UserConfig.sign_in_first).
+    sign_in_first: bool = False
     baseline: Path | None = None
     regression_factor: float | None = None
     locustfile: Path | None = None
@@ -181,7 +183,8 @@ def load(
         typer.Option(
             "--out",
             help="Folder for results (default .gauntlet/load/RUN); and, repeatable, metrics out during the run: "
-            "json=FILE (a JSON line per request), prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646)",
+            "json=FILE (a JSON line per request), prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646), "
+            "otlp[=URL] (OpenTelemetry metrics over OTLP/HTTP, default http://127.0.0.1:4318/v1/metrics)",
         ),
     ] = None,
     accounts: Annotated[Path | None, typer.Option(help="Fixture accounts (JSON or CSV of email,password)")] = None,
@@ -327,6 +330,7 @@ def _load(o: LoadOptions) -> int:
             rate_per_s=o.rate,
             scale=scale,
             spawn_rate=o.spawn_rate,
+            warm_up_s=SIGN_IN_WARM_UP_S if o.sign_in_first else 0.0,
         )
     )
     user_mix = smoke_mix(profile, plan_shape.table.peak_users) if smoke else {}
@@ -377,6 +381,7 @@ def _load(o: LoadOptions) -> int:
             late_after_s=DEFAULT_LATE_AFTER_S,
             give_up_after_s=DEFAULT_GIVE_UP_AFTER_S,
             one_signup_per_user=smoke,
+            sign_in_first=o.sign_in_first,
             outputs=list(o.outputs),
         ),
         user_mix=user_mix,
@@ -581,6 +586,6 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
 
     def run_step(rate: float, step_dir: Path) -> int:
         one = replace(o, scenario="rate", rate=rate, duration=f"{steps.every_s:g}", out_dir=step_dir)
-        return _load(replace(one, start=None, step=None, every=None, max_rate=None))
+        return _load(replace(one, start=None, step=None, every=None, max_rate=None, sign_in_first=True))
 
     return climb(steps, run_step, out_dir, out=out, err=err)

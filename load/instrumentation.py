@@ -24,7 +24,7 @@ from locust.env import Environment
 from locust.event import EventHook, Events
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, Runner, WorkerRunner
 
-from gauntlet.load.arrivals import ArrivalReport, ArrivalSchedule, StartPolicy, merge_reports
+from gauntlet.load.arrivals import SIGN_IN_WARM_UP_S, ArrivalReport, ArrivalSchedule, StartPolicy, merge_reports
 from gauntlet.load.hdr import LatencyRecorder, RecorderSnapshot, decode, percentile_ms
 from gauntlet.load.outputs import JsonLines, LiveMetrics, serve_metrics
 from gauntlet.load.pacing import ArrivalPacer
@@ -51,7 +51,7 @@ from gauntlet.load.results import (
     write_json,
 )
 from gauntlet.load.runner import USERS_ENV
-from gauntlet.load.shapes import StageTable
+from gauntlet.load.shapes import RATE_DRAIN_S, StageTable
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, already_lost, evaluate
 
 logger = logging.getLogger("gauntlet.load")
@@ -124,7 +124,7 @@ class RunController:
         """The shape: the stage table, stopped early on abort, then (with workers) a short drain."""
         if self.table is None:
             return None
-        target = None if self.aborted else self.table.tick(run_time_s)
+        target = None if self.aborted or self._warmed_schedule_done() else self.table.tick(run_time_s)
         if target is not None:
             return target
         if self.load_ended_at is None:
@@ -134,6 +134,14 @@ class RunController:
         if self.drain_until_s is None:
             self.drain_until_s = run_time_s + DRAIN_S
         return (0, float(max(self.table.peak_users, 1))) if run_time_s < self.drain_until_s else None
+
+    def _warmed_schedule_done(self) -> bool:
+        """A run whose slots signed in first ends once its schedule and drain are over, not at its warm-up allowance."""
+        pacer = self.pacer
+        if pacer is None or self.plan is None or not self.plan["users"].get("sign_in_first"):
+            return False
+        elapsed = pacer.elapsed_s()
+        return elapsed is not None and elapsed >= pacer.schedule.duration_s + RATE_DRAIN_S
 
     def arrivals(self) -> ArrivalReport | None:
         if self.role == "master":
@@ -272,7 +280,11 @@ def setup_lifecycle_listeners(events: Events, controller: RunController) -> None
 
     def on_spawning_complete(user_count: int, **_: Any) -> None:
         if controller.pacer is not None and not controller.pacer.started:
-            controller.pacer.start()
+            config = base.RUNTIME.config
+            if config and config.get("sign_in_first"):
+                controller.pacer.start_when_ready(user_count, SIGN_IN_WARM_UP_S)
+            else:
+                controller.pacer.start()
 
     def on_test_stop(environment: Environment, **_: Any) -> None:
         if controller.pacer is not None:

@@ -37,10 +37,35 @@ class ArrivalPacer:
         self._opened = Event()
         self._closed = Event()
         self._greenlet: gevent.Greenlet[[], None] | None = None
+        self._ready = 0  # slots that finished their warm-up
+        self._waiting_for: int | None = None
 
     @property
     def started(self) -> bool:
         return self._started_at is not None
+
+    def slot_ready(self) -> None:
+        """A slot finished its warm-up (signed in): see `start_when_ready`."""
+        self._ready += 1
+        if self._waiting_for is not None and self._ready >= self._waiting_for:
+            self.start()
+
+    def start_when_ready(self, slots: int, within_s: float) -> None:
+        """Start the schedule once `slots` slots are ready (signed in, outside the schedule), or after `within_s`.
+
+        Sign-ins then neither take arrivals nor hold slots when the first arrivals fall due: the
+        run measures the load, not the warm-up. A slot that never says it is ready (a user class
+        without a warm-up) only delays the start to `within_s`.
+        """
+        self._waiting_for = slots
+        if self._ready >= slots:
+            self.start()
+            return
+        gevent.spawn_later(within_s, self.start)
+
+    def elapsed_s(self) -> float | None:
+        """Seconds since the schedule started; None before."""
+        return None if self._started_at is None else time.monotonic() - self._started_at
 
     def start(self) -> None:
         if self._started_at is not None:

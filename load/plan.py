@@ -61,6 +61,9 @@ class UserConfig(TypedDict):
     # `--out json=FILE` / `--out prometheus=HOST:PORT` (load/outputs.py): generators write the JSON
     # lines; the local process, or the master, serves Prometheus.
     outputs: NotRequired[list[OutputDict]]
+    # Breakpoint steps: every slot signs in before the arrival schedule starts (no arrival taken,
+    # no slot busy signing in when the first arrivals fall due). Absent: sign-ins take arrivals.
+    sign_in_first: NotRequired[bool]
 
 
 class RunPlan(TypedDict):

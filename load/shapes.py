@@ -109,6 +109,8 @@ class ScenarioRequest:
     scale: float = 1.0
     # Locust's -r: users started per second (smoke, soak, rate); ramp and spike set their own.
     spawn_rate: float | None = None
+    # rate: seconds before the schedule starts (slots signing in first), added to the run's length.
+    warm_up_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,7 +213,8 @@ def _rate(req: ScenarioRequest) -> ScenarioPlan:
     duration = req.duration_s or RATE_DURATION_S
     users = req.users or rate_concurrency(rate)
     # Users are only slots for arrivals: start them all at once, the schedule sets the pace.
-    stages = (Stage(until_s=duration + RATE_DRAIN_S, users=users, spawn_rate=req.spawn_rate or float(users)),)
+    until_s = duration + RATE_DRAIN_S + req.warm_up_s
+    stages = (Stage(until_s=until_s, users=users, spawn_rate=req.spawn_rate or float(users)),)
     return ScenarioPlan(
         scenario="rate",
         table=ensure_stages_are_valid(stages),

@@ -110,6 +110,7 @@ class RockerUser(FastHttpUser):
         self.user_id: str | None = None
         self.email: str | None = None
         self._session_headers: dict[str, str] | None = None
+        self._unpaced = False  # a warm-up request that takes no arrival (see on_start)
         # Locust's session and its user agent share one jar: replace it in both.
         self.client.cookiejar = self.client.client.cookiejar = QuietCookieJar()
 
@@ -117,8 +118,19 @@ class RockerUser(FastHttpUser):
         return RUNTIME.think_time_s(self.rng)
 
     def on_start(self) -> None:
-        if self.accounts == "fixtures":
-            self.sign_in()
+        pacer = RUNTIME.pacer
+        if pacer is None or not (RUNTIME.config and RUNTIME.config.get("sign_in_first")):
+            if self.accounts == "fixtures":
+                self.sign_in()
+            return
+        # Breakpoint steps: sign in outside the arrival schedule, then tell the pacer this slot is ready.
+        self._unpaced = True
+        try:
+            if self.accounts == "fixtures":
+                self.sign_in()
+        finally:
+            self._unpaced = False
+            pacer.slot_ready()
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -160,7 +172,7 @@ class RockerUser(FastHttpUser):
     ) -> tuple[bool, Any]:
         context = _NO_CONTEXT
         pacer = RUNTIME.pacer
-        if pacer is not None:
+        if pacer is not None and not self._unpaced:
             context = {"lateness_ms": pacer.take() * 1000.0}
         with self.client.request(
             method, path, name=name, json=body, headers=headers, catch_response=True, context=context

@@ -158,3 +158,10 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_refuses_nonsense(text: str) -> None:
     with pytest.raises(ShapeError, match="--duration"):
         parse_duration(text)
+
+
+def test_a_rate_runs_warm_up_lengthens_the_run_not_the_schedule() -> None:
+    plain = build_plan(ScenarioRequest(scenario="rate", rate_per_s=10, duration_s=4))
+    warmed = build_plan(ScenarioRequest(scenario="rate", rate_per_s=10, duration_s=4, warm_up_s=5))
+    assert warmed.table.duration_s == plain.table.duration_s + 5
+    assert (warmed.rate_per_s, warmed.rate_duration_s) == (plain.rate_per_s, plain.rate_duration_s)
