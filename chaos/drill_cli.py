@@ -92,7 +92,7 @@ def run(
         typer.Option(
             "--out",
             help="Metrics of the background load during the run (repeatable): json=FILE (a JSON line per request), "
-            "prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646)",
+            "prometheus[=HOST:PORT] (/metrics, default 127.0.0.1:9646), otlp[=URL] (OTLP/HTTP metrics)",
         ),
     ] = None,
 ) -> None:
@@ -159,7 +159,7 @@ def _outputs(values: list[str] | None) -> tuple[OutputDict, ...]:
     if split.folder is not None:
         raise OutputProblem(
             f"--out {str(split.folder)!r}: journals go to --journal-dir; "
-            "--out takes json=FILE or prometheus[=HOST:PORT]"
+            "--out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
         )
     for output in split.outputs:
         if output["kind"] == "prometheus":

@@ -26,7 +26,7 @@ from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, Runner, WorkerR
 
 from gauntlet.load.arrivals import SIGN_IN_WARM_UP_S, ArrivalReport, ArrivalSchedule, StartPolicy, merge_reports
 from gauntlet.load.hdr import LatencyRecorder, RecorderSnapshot, decode, percentile_ms
-from gauntlet.load.outputs import JsonLines, LiveMetrics, serve_metrics
+from gauntlet.load.outputs import JsonLines, RequestMetrics, open_metrics
 from gauntlet.load.pacing import ArrivalPacer
 from gauntlet.load.plan import (
     DRAIN_S,
@@ -117,7 +117,7 @@ class RunController:
     rate_mode: bool = False
     # --out json=FILE (generators) and --out prometheus (local or master): load/outputs.py
     json_out: JsonLines | None = None
-    live: LiveMetrics | None = None
+    metrics: list[RequestMetrics] = field(default_factory=list)  # --out prometheus / otlp
     outputs_opened: bool = False
 
     def tick(self, run_time_s: float) -> tuple[int, float] | None:
@@ -188,8 +188,8 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
         controller.recorder.record(name, latency, failed=exception is not None, at_s=at_s)
         if controller.json_out is not None:
             controller.json_out.record(at_s=at_s, name=name, latency_ms=latency, ok=exception is None)
-        if controller.live is not None:
-            controller.live.record(name, latency, ok=exception is None)
+        for metrics in controller.metrics:
+            metrics.record(name, latency, ok=exception is None)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         arrivals = controller.pacer.report() if controller.pacer is not None else None
@@ -202,9 +202,9 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
         controller.workers_seen.add(client_id)
         snapshot: RecorderSnapshot = part["hdr"]
         controller.recorder.merge(snapshot)
-        if controller.live is not None:
+        for metrics in controller.metrics:
             for name, tally in snapshot["names"].items():
-                controller.live.add(
+                metrics.add(
                     name, requests=tally["requests"], failures=tally["failures"], histogram=decode(tally["hdr"])
                 )
         if part.get("arrivals"):
@@ -255,18 +255,20 @@ def open_outputs(environment: Environment, controller: RunController) -> None:
     for output in config.get("outputs", []) if config else []:
         if output["kind"] == "json" and controller.role != "master":
             controller.json_out = JsonLines(Path(output["target"]))  # flushes once a second as requests come
-        elif output["kind"] == "prometheus" and controller.role != "worker":
-            controller.live = LiveMetrics()
+        elif output["kind"] != "json" and controller.role != "worker":
             try:
-                serve_metrics(controller.live, output["target"])
+                controller.metrics.append(open_metrics(output))
             except OSError as exc:
-                logger.error("--out prometheus=%s: cannot listen: %s", output["target"], exc)
+                logger.error("--out %s=%s: cannot start: %s", output["kind"], output["target"], exc)
 
 
 def close_outputs(controller: RunController) -> None:
     if controller.json_out is not None:
         controller.json_out.close()
         controller.json_out = None
+    for metrics in controller.metrics:
+        metrics.close()  # OTLP: the last push, with the run's final counts
+    controller.metrics = []
 
 
 def setup_lifecycle_listeners(events: Events, controller: RunController) -> None:

@@ -12,7 +12,10 @@ never interleave); a remote `--worker` writes FILE on its own machine.
 labelled by request `name`. The local process feeds it per request; with workers the master
 serves it, fed by the HDR deltas every worker ships each report interval (every 3 s).
 
-`--out otlp=URL` is refused (exit 2, not supported yet).
+`--out otlp[=URL]` (default http://127.0.0.1:4318/v1/metrics, an OpenTelemetry Collector's OTLP/HTTP
+receiver) pushes the same three as OpenTelemetry metrics (`gauntlet.load.requests`,
+`gauntlet.load.request.failures`, the histogram `gauntlet.load.request.duration` in ms; attribute
+`name`) every 5 s and once more at the end of the run; fed like the Prometheus endpoint.
 
 `gauntlet chaos run DRILL --out ...` gives the same outputs for a drill's background load (one
 process: `RequestOutputs`, fed from the load driver's every sample; `name` is the request kind).
@@ -31,7 +34,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, Protocol, TypedDict
+from urllib.parse import urlparse
 
 from hdrh.histogram import HdrHistogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -39,14 +43,16 @@ from prometheus_client.registry import Collector
 
 from gauntlet.base.errors import GauntletError
 
-OutputKind = Literal["json", "prometheus"]
+OutputKind = Literal["json", "prometheus", "otlp"]
 KINDS = ("json", "prometheus", "otlp")
 DEFAULT_PROMETHEUS = "127.0.0.1:9646"
+DEFAULT_OTLP = "http://127.0.0.1:4318/v1/metrics"
+OTLP_EXPORT_EVERY_S = 5.0
 # Latency bucket bounds (seconds) of the Prometheus histogram; HDR keeps the exact percentiles.
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 FLUSH_LINES = 512  # a JSON output writes at least this often (and once a second, and at the end)
 FLUSH_EVERY_S = 1.0
-USAGE = "write --out json=FILE, --out prometheus[=HOST:PORT] or --out DIR (the results folder)"
+USAGE = "write --out json=FILE, --out prometheus[=HOST:PORT], --out otlp[=URL] or --out DIR (the results folder)"
 
 
 class OutputProblem(GauntletError):
@@ -55,7 +61,7 @@ class OutputProblem(GauntletError):
 
 class OutputDict(TypedDict):
     kind: OutputKind
-    target: str  # json: an absolute file path; prometheus: HOST:PORT
+    target: str  # json: an absolute file path; prometheus: HOST:PORT; otlp: the OTLP/HTTP metrics URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +91,11 @@ def split_out(values: Sequence[str] | None) -> OutSplit:
 
 def _output(value: str, kind: str, rest: str, *, has_value: bool) -> OutputDict:
     if kind == "otlp":
-        raise OutputProblem(
-            f"--out {value!r}: OpenTelemetry output is not supported yet; use --out prometheus[=HOST:PORT] "
-            "(scrape it with an OpenTelemetry Collector's prometheus receiver) or --out json=FILE"
-        )
+        url = rest if has_value else DEFAULT_OTLP
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise OutputProblem(f"--out {value!r}: give the OTLP/HTTP metrics URL, e.g. --out otlp={DEFAULT_OTLP}")
+        return OutputDict(kind="otlp", target=url)
     if kind == "json":
         if not rest:
             raise OutputProblem(f"--out {value!r}: name the file, e.g. --out json=requests.jsonl")
@@ -158,6 +165,16 @@ class NameSeries:
     sum_s: float = 0.0
 
 
+class RequestMetrics(Protocol):
+    """A metrics output fed per request (local) or per worker delta (master)."""
+
+    def record(self, name: str, latency_ms: float, *, ok: bool) -> None: ...
+
+    def add(self, name: str, *, requests: int, failures: int, histogram: HdrHistogram) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class LiveMetrics(Collector):
     """Per request name counters and a latency histogram, as Prometheus reads them at each scrape."""
 
@@ -191,6 +208,9 @@ class LiveMetrics(Collector):
             count = int(item.count_at_value_iterated_to)
             series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += count
             series.sum_s += seconds * count
+
+    def close(self) -> None:
+        """Nothing to flush: Prometheus pulls."""
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily("gauntlet_load_requests", "Requests completed", labels=["name"])
@@ -234,25 +254,99 @@ def serve_metrics(live: LiveMetrics, address: str) -> Callable[[], None]:
     return stop
 
 
+class OtlpMetrics:
+    """The same counters and latency histogram, pushed as OpenTelemetry metrics over OTLP/HTTP."""
+
+    def __init__(self, url: str, *, export_every_s: float = OTLP_EXPORT_EVERY_S) -> None:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.resources import Resource
+
+        reader = PeriodicExportingMetricReader(
+            OTLPMetricExporter(endpoint=url, timeout=5), export_interval_millis=export_every_s * 1000
+        )
+        self._provider = MeterProvider(
+            metric_readers=[reader], resource=Resource.create({"service.name": "gauntlet-load"})
+        )
+        meter = self._provider.get_meter("gauntlet.load")
+        self._requests = meter.create_counter(
+            "gauntlet.load.requests", unit="{request}", description="Requests completed"
+        )
+        self._failures = meter.create_counter(
+            "gauntlet.load.request.failures", unit="{request}", description="Requests failed"
+        )
+        self._latency = meter.create_histogram(
+            "gauntlet.load.request.duration",
+            unit="ms",
+            description="Latency of successful requests",
+            explicit_bucket_boundaries_advisory=[b * 1000.0 for b in BUCKETS_S],
+        )
+
+    def record(self, name: str, latency_ms: float, *, ok: bool) -> None:
+        labels = {"name": name}
+        self._requests.add(1, labels)
+        if ok:
+            self._latency.record(latency_ms, labels)
+        else:
+            self._failures.add(1, labels)
+
+    def add(self, name: str, *, requests: int, failures: int, histogram: HdrHistogram) -> None:
+        labels = {"name": name}
+        self._requests.add(requests, labels)
+        self._failures.add(failures, labels)
+        for item in histogram.get_recorded_iterator():
+            latency_ms = float(item.value_iterated_to) / 1000.0
+            for _ in range(int(item.count_at_value_iterated_to)):
+                self._latency.record(latency_ms, labels)
+
+    def close(self) -> None:
+        """Export what is left, then stop (the last push carries the run's final counts)."""
+        self._provider.shutdown()
+
+
+def open_metrics(output: OutputDict) -> RequestMetrics:
+    """A Prometheus endpoint (serving from now on) or an OTLP pusher, for a `prometheus`/`otlp` output."""
+    if output["kind"] == "otlp":
+        return OtlpMetrics(output["target"])
+    live = LiveMetrics()
+    stop = serve_metrics(live, output["target"])
+    return _Served(live, stop)
+
+
+class _Served:
+    """A Prometheus collector and the server showing it; closing stops the server."""
+
+    def __init__(self, live: LiveMetrics, stop: Callable[[], None]) -> None:
+        self.live, self._stop = live, stop
+
+    def record(self, name: str, latency_ms: float, *, ok: bool) -> None:
+        self.live.record(name, latency_ms, ok=ok)
+
+    def add(self, name: str, *, requests: int, failures: int, histogram: HdrHistogram) -> None:
+        self.live.add(name, requests=requests, failures=failures, histogram=histogram)
+
+    def close(self) -> None:
+        self._stop()
+
+
 class RequestOutputs:
     """Every `--out` of one process that records all its requests itself (a drill's background load)."""
 
     def __init__(self, outputs: Sequence[OutputDict]) -> None:
         self.json_out: JsonLines | None = None
-        self.live: LiveMetrics | None = None
-        self._stop_serving: Callable[[], None] | None = None
+        self.metrics: list[RequestMetrics] = []
         for output in outputs:
             if output["kind"] == "json":
                 self.json_out = JsonLines(Path(output["target"]))
             else:
-                self.live = LiveMetrics()
-                self._stop_serving = serve_metrics(self.live, output["target"])
+                self.metrics.append(open_metrics(output))
 
     def record(self, *, at_s: float, name: str, latency_ms: float, ok: bool) -> None:
         if self.json_out is not None:
             self.json_out.record(at_s=at_s, name=name, latency_ms=latency_ms, ok=ok)
-        if self.live is not None:
-            self.live.record(name, latency_ms, ok=ok)
+        for metrics in self.metrics:
+            metrics.record(name, latency_ms, ok=ok)
 
     def flush(self) -> None:
         if self.json_out is not None:
@@ -262,6 +356,6 @@ class RequestOutputs:
         if self.json_out is not None:
             self.json_out.close()
             self.json_out = None
-        if self._stop_serving is not None:
-            self._stop_serving()
-            self._stop_serving = None
+        for metrics in self.metrics:
+            metrics.close()
+        self.metrics = []

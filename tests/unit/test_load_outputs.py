@@ -15,15 +15,18 @@ from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
 from gauntlet.load.hdr import LatencyRecorder
 from gauntlet.load.outputs import (
+    DEFAULT_OTLP,
     DEFAULT_PROMETHEUS,
     JsonLines,
     LiveMetrics,
+    OtlpMetrics,
     OutputDict,
     OutputProblem,
     check_can_listen,
     request_line,
     split_out,
 )
+from tests.unit.otlp_receiver import otlp_receiver
 
 
 def test_a_folder_and_metric_outputs_are_told_apart(tmp_path: Path) -> None:
@@ -35,12 +38,14 @@ def test_a_folder_and_metric_outputs_are_told_apart(tmp_path: Path) -> None:
     )
     assert split_out(None) == split_out([])
     assert split_out(["prometheus=0.0.0.0:9700"]).outputs[0]["target"] == "0.0.0.0:9700"
+    assert split_out(["otlp"]).outputs == (OutputDict(kind="otlp", target=DEFAULT_OTLP),)
+    assert split_out(["otlp=https://otel.example/v1/metrics"]).outputs[0]["target"] == "https://otel.example/v1/metrics"
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (["otlp=http://127.0.0.1:4318"], "OpenTelemetry output is not supported yet"),
+        (["otlp=127.0.0.1:4318"], "give the OTLP/HTTP metrics URL, e.g. --out otlp=http://127.0.0.1:4318/v1/metrics"),
         (["influxdb=http://127.0.0.1:8086"], "unknown output 'influxdb'"),
         (["json"], "name the file, e.g. --out json=requests.jsonl"),
         (["json="], "name the file"),
@@ -133,7 +138,7 @@ def app() -> typer.Typer:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--out", "otlp=http://127.0.0.1:4318/v1/metrics"), "OpenTelemetry output is not supported yet"),
+        (("--out", "otlp=collector:4318"), "give the OTLP/HTTP metrics URL"),
         (("--out", "statsd=127.0.0.1:8125"), "unknown output 'statsd'"),
         (("--out", "prometheus=localhost"), "give HOST:PORT"),
     ],
@@ -144,3 +149,28 @@ def test_load_refuses_a_bad_out_with_exit_2(app: typer.Typer, args: tuple[str, .
     assert result.exit_code == 2, output
     assert output.strip().startswith("error:") and message in " ".join(output.split())
     assert "Traceback" not in output
+
+
+def test_otlp_pushes_the_counts_and_latencies_to_a_real_receiver() -> None:
+    with otlp_receiver() as receiver:
+        otlp = OtlpMetrics(receiver.url, export_every_s=3600)  # only the final push, at close
+        otlp.record("rpc:feed", 20.0, ok=True)
+        otlp.record("rpc:feed", 5.0, ok=False)
+        recorder = LatencyRecorder()
+        for ms in (10.0, 30.0):
+            recorder.record("auth:token", ms, failed=False, at_s=1.0)
+        tally = recorder.names["auth:token"]
+        otlp.add("auth:token", requests=3, failures=1, histogram=tally.histogram)
+        otlp.close()
+        assert receiver.latest_sum("gauntlet.load.requests") == {"rpc:feed": 2, "auth:token": 3}
+        assert receiver.latest_sum("gauntlet.load.request.failures") == {"rpc:feed": 1, "auth:token": 1}
+        assert receiver.histogram_counts("gauntlet.load.request.duration") == {"rpc:feed": 1, "auth:token": 2}
+
+
+def test_otlp_to_nobody_does_not_raise(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: refused
+        otlp = OtlpMetrics(f"http://127.0.0.1:{port}/v1/metrics", export_every_s=3600)
+        otlp.record("rpc:feed", 20.0, ok=True)
+        otlp.close()  # the exporter logs the failure; the run goes on

@@ -1,5 +1,6 @@
-"""`gauntlet load --out` against the embedded stack: a JSON line per request, and a Prometheus
-endpoint scraped while the run lasts, in one process and with a master and workers."""
+"""`gauntlet load --out` against the embedded stack: a JSON line per request, a Prometheus endpoint
+scraped while the run lasts, and OTLP pushed to a loopback receiver, in one process and with a master
+and workers."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from gauntlet.stack.state import StackState
 from tests.integration.load.loadrun import LoadRun, RunLoad
 from tests.integration.load.test_platform import accounts_file  # noqa: F401 (a fixture)
+from tests.unit.otlp_receiver import OtlpReceiver, otlp_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 REQUESTS = re.compile(r'^gauntlet_load_requests_total\{name="([^"]+)"\} ([0-9.e+]+)$', re.M)
@@ -66,7 +68,15 @@ def json_lines_match_results(run: LoadRun, path: Path) -> None:
     assert sum(not line["ok"] for line in lines) == sum(s["failures"] for s in result["requests"].values())
 
 
-def test_out_json_writes_a_line_per_request_and_prometheus_is_scraped_during_the_run(
+def otlp_matches_results(run: LoadRun, receiver: OtlpReceiver) -> None:
+    """The last push (at the end of the run) carries every request Gauntlet recorded."""
+    requests = {n: s["requests"] for n, s in run.result["requests"].items()}
+    failures = {n: s["failures"] for n, s in run.result["requests"].items() if s["failures"]}
+    assert receiver.latest_sum("gauntlet.load.requests") == requests
+    assert {n: v for n, v in receiver.latest_sum("gauntlet.load.request.failures").items() if v} == failures
+
+
+def test_out_json_writes_a_line_per_request_prometheus_is_scraped_and_otlp_pushed(
     run_load: RunLoad,
     gauntlet_stack: StackState,
     accounts_file: Path,  # noqa: F811 (the fixture imported above)
@@ -74,20 +84,21 @@ def test_out_json_writes_a_line_per_request_and_prometheus_is_scraped_during_the
 ) -> None:
     port = free_port()
     requests = tmp_path / "requests.jsonl"
-    with Scraper(port) as scraper:
+    with Scraper(port) as scraper, otlp_receiver() as receiver:
         run = run_load(
             "suggestions", "-s", "rate", "--rate", "10", "--users", "2", "--duration", "4s",
             "--target", gauntlet_stack.api_url, "--accounts", str(accounts_file),
             "--api-key", gauntlet_stack.anon_key,
-            "--out", f"json={requests}", "--out", f"prometheus=127.0.0.1:{port}",
+            "--out", f"json={requests}", "--out", f"prometheus=127.0.0.1:{port}", "--out", f"otlp={receiver.url}",
         )  # fmt: skip
     assert run.exit_code in (0, 1), run.output + run.locust_log()
     json_lines_match_results(run, requests)
     assert scraper.most > 0, "no request counted on /metrics during the run"
     assert scraper.names <= set(run.result["requests"])
+    otlp_matches_results(run, receiver)
 
 
-def test_with_workers_each_worker_writes_its_lines_and_the_master_serves_prometheus(
+def test_with_workers_each_worker_writes_its_lines_and_the_master_serves_prometheus_and_otlp(
     run_load: RunLoad,
     gauntlet_stack: StackState,
     accounts_file: Path,  # noqa: F811 (the fixture imported above)
@@ -96,16 +107,17 @@ def test_with_workers_each_worker_writes_its_lines_and_the_master_serves_prometh
     port = free_port()
     requests = tmp_path / "requests.jsonl"
     started = time.monotonic()
-    with Scraper(port) as scraper:
+    with Scraper(port) as scraper, otlp_receiver() as receiver:
         run = run_load(
             "suggestions", "-s", "rate", "--rate", "10", "--users", "2", "--duration", "6s", "--workers", "2",
             "--target", gauntlet_stack.api_url, "--accounts", str(accounts_file),
             "--api-key", gauntlet_stack.anon_key,
-            "--out", f"json={requests}", "--out", f"prometheus=127.0.0.1:{port}",
+            "--out", f"json={requests}", "--out", f"prometheus=127.0.0.1:{port}", "--out", f"otlp={receiver.url}",
         )  # fmt: skip
     assert run.exit_code in (0, 1), run.output + run.locust_log()
     json_lines_match_results(run, requests)
     assert scraper.most > 0, f"no request counted on /metrics in {time.monotonic() - started:.0f} s"
+    otlp_matches_results(run, receiver)  # the master's, from the workers' HDR deltas
 
 
 def test_a_prometheus_port_in_use_is_exit_2_before_any_load(
