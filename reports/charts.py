@@ -186,9 +186,10 @@ def load_breakpoint_chart(entry: LoadEntry) -> str:
                     name = metric.removesuffix("_ms")
                     _threshold_line(ax, limit, metric=metric, label=f"{name} SLO {limit:g} ms", color="#616161")
             errors = ax.twinx()
+            failed = [100.0 * s.error_rate for s in climb.steps]
             errors.plot(
                 rates,
-                [100.0 * s.error_rate for s in climb.steps],
+                failed,
                 marker="s",
                 color=BAD,
                 linestyle=":",
@@ -197,7 +198,7 @@ def load_breakpoint_chart(entry: LoadEntry) -> str:
             )
             errors.set_ylabel("% failed")
             errors.grid(False)
-            errors.set_ylim(bottom=0)
+            errors.set_ylim(0, max(1.0, *failed) * 1.1)  # at least 0-1 %: no error is flat, not a scale of noise
             if climb.knee_per_s is not None:
                 knee = ax.axvline(climb.knee_per_s, color=OK, linewidth=1.6, label=f"knee {climb.knee_per_s:g}/s")
                 knee.set_gid("breakpoint-knee")
