@@ -576,9 +576,11 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
         raise UsageProblem(str(exc)) from None
     scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
     steps = ladder(start=o.start, step=o.step, every_s=every_s, max_per_s=o.max_rate, scale=scale)
+    profile, locustfile = _profile(o)  # refused now, not after the first step's set-up
+    _thresholds(o, profile, locustfile)
+    _resolve_target(o.target, o.state_dir)
     name = f"{started}-{uuid.uuid4().hex[:6]}-{o.profile or 'locustfile'}-breakpoint"
-    out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / name).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / name).resolve()  # made by the first step
     err.print(
         f"breakpoint: at most {len(steps.rates())} steps, {steps.start_per_s:g}/s up to {steps.max_per_s:g}/s"
         f" by {steps.step_per_s:g}/s, {steps.every_s:g} s each; results in {out_dir}"
