@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, TypedDict
 from urllib.parse import urlparse
@@ -53,6 +53,22 @@ BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.
 FLUSH_LINES = 512  # a JSON output writes at least this often (and once a second, and at the end)
 FLUSH_EVERY_S = 1.0
 USAGE = "write --out json=FILE, --out prometheus[=HOST:PORT], --out otlp[=URL] or --out DIR (the results folder)"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the metrics count, which names them: `{prefix}_{word}s_total`, `{prefix}_{word}_failures_total`,
+    `{prefix}_{word}_duration_seconds` (OTLP: dots for underscores, the duration in ms)."""
+
+    prefix: str
+    word: str
+    buckets_s: tuple[float, ...]
+
+    def name(self, what: str, separator: str = "_") -> str:
+        return f"{self.prefix}_{what}".replace("_", separator)
+
+
+LOAD = Subject("gauntlet_load", "request", BUCKETS_S)
 
 
 class OutputProblem(GauntletError):
@@ -159,9 +175,9 @@ class JsonLines:
 
 @dataclass
 class NameSeries:
+    buckets: list[int]  # one per bound, the last +Inf
     requests: int = 0
     failures: int = 0
-    buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS_S) + 1))  # last: +Inf
     sum_s: float = 0.0
 
 
@@ -178,13 +194,14 @@ class RequestMetrics(Protocol):
 class LiveMetrics(Collector):
     """Per request name counters and a latency histogram, as Prometheus reads them at each scrape."""
 
-    def __init__(self) -> None:
+    def __init__(self, subject: Subject = LOAD) -> None:
+        self.subject = subject
         self.names: dict[str, NameSeries] = {}
 
     def _series(self, name: str) -> NameSeries:
         series = self.names.get(name)
         if series is None:
-            series = self.names[name] = NameSeries()
+            series = self.names[name] = NameSeries([0] * (len(self.subject.buckets_s) + 1))
         return series
 
     def record(self, name: str, latency_ms: float, *, ok: bool) -> None:
@@ -195,7 +212,7 @@ class LiveMetrics(Collector):
             series.failures += 1
             return
         seconds = latency_ms / 1000.0
-        series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += 1
+        series.buckets[bisect.bisect_left(self.subject.buckets_s, seconds)] += 1
         series.sum_s += seconds
 
     def add(self, name: str, *, requests: int, failures: int, histogram: HdrHistogram) -> None:
@@ -206,29 +223,30 @@ class LiveMetrics(Collector):
         for item in histogram.get_recorded_iterator():
             seconds = float(item.value_iterated_to) / 1_000_000.0
             count = int(item.count_at_value_iterated_to)
-            series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += count
+            series.buckets[bisect.bisect_left(self.subject.buckets_s, seconds)] += count
             series.sum_s += seconds * count
 
     def close(self) -> None:
         """Nothing to flush: Prometheus pulls."""
 
     def collect(self) -> Iterator[Metric]:
-        requests = CounterMetricFamily("gauntlet_load_requests", "Requests completed", labels=["name"])
-        failures = CounterMetricFamily("gauntlet_load_request_failures", "Requests failed", labels=["name"])
+        word = self.subject.word
+        requests = CounterMetricFamily(self.subject.name(f"{word}s"), f"{word}s completed", labels=["name"])
+        failures = CounterMetricFamily(self.subject.name(f"{word}_failures"), f"{word}s failed", labels=["name"])
         latency = HistogramMetricFamily(
-            "gauntlet_load_request_duration_seconds", "Latency of successful requests", labels=["name"]
+            self.subject.name(f"{word}_duration_seconds"), f"Duration of successful {word}s", labels=["name"]
         )
         for name, series in sorted(self.names.items()):
             requests.add_metric([name], series.requests)
             failures.add_metric([name], series.failures)
-            latency.add_metric([name], _cumulative(series.buckets), series.sum_s)
+            latency.add_metric([name], _cumulative(self.subject.buckets_s, series.buckets), series.sum_s)
         yield requests
         yield failures
         yield latency
 
 
-def _cumulative(buckets: Iterable[int]) -> list[tuple[str, float]]:
-    bounds = [*(repr(b) for b in BUCKETS_S), "+Inf"]
+def _cumulative(bounds_s: Iterable[float], buckets: Iterable[int]) -> list[tuple[str, float]]:
+    bounds = [*(repr(b) for b in bounds_s), "+Inf"]
     total = 0
     out = []
     for bound, count in zip(bounds, buckets, strict=True):
@@ -257,7 +275,7 @@ def serve_metrics(live: LiveMetrics, address: str) -> Callable[[], None]:
 class OtlpMetrics:
     """The same counters and latency histogram, pushed as OpenTelemetry metrics over OTLP/HTTP."""
 
-    def __init__(self, url: str, *, export_every_s: float = OTLP_EXPORT_EVERY_S) -> None:
+    def __init__(self, url: str, *, subject: Subject = LOAD, export_every_s: float = OTLP_EXPORT_EVERY_S) -> None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -267,20 +285,21 @@ class OtlpMetrics:
             OTLPMetricExporter(endpoint=url, timeout=5), export_interval_millis=export_every_s * 1000
         )
         self._provider = MeterProvider(
-            metric_readers=[reader], resource=Resource.create({"service.name": "gauntlet-load"})
+            metric_readers=[reader], resource=Resource.create({"service.name": subject.prefix.replace("_", "-")})
         )
-        meter = self._provider.get_meter("gauntlet.load")
+        meter = self._provider.get_meter(subject.prefix.replace("_", "."))
+        word = subject.word
         self._requests = meter.create_counter(
-            "gauntlet.load.requests", unit="{request}", description="Requests completed"
+            subject.name(f"{word}s", "."), unit=f"{{{word}}}", description=f"{word}s completed"
         )
         self._failures = meter.create_counter(
-            "gauntlet.load.request.failures", unit="{request}", description="Requests failed"
+            subject.name(f"{word}_failures", "."), unit=f"{{{word}}}", description=f"{word}s failed"
         )
         self._latency = meter.create_histogram(
-            "gauntlet.load.request.duration",
+            subject.name(f"{word}_duration", "."),
             unit="ms",
-            description="Latency of successful requests",
-            explicit_bucket_boundaries_advisory=[b * 1000.0 for b in BUCKETS_S],
+            description=f"Duration of successful {word}s",
+            explicit_bucket_boundaries_advisory=[b * 1000.0 for b in subject.buckets_s],
         )
 
     def record(self, name: str, latency_ms: float, *, ok: bool) -> None:
@@ -305,11 +324,11 @@ class OtlpMetrics:
         self._provider.shutdown()
 
 
-def open_metrics(output: OutputDict) -> RequestMetrics:
+def open_metrics(output: OutputDict, subject: Subject = LOAD) -> RequestMetrics:
     """A Prometheus endpoint (serving from now on) or an OTLP pusher, for a `prometheus`/`otlp` output."""
     if output["kind"] == "otlp":
-        return OtlpMetrics(output["target"])
-    live = LiveMetrics()
+        return OtlpMetrics(output["target"], subject=subject)
+    live = LiveMetrics(subject)
     stop = serve_metrics(live, output["target"])
     return _Served(live, stop)
 
@@ -333,14 +352,14 @@ class _Served:
 class RequestOutputs:
     """Every `--out` of one process that records all its requests itself (a drill's background load)."""
 
-    def __init__(self, outputs: Sequence[OutputDict]) -> None:
+    def __init__(self, outputs: Sequence[OutputDict], subject: Subject = LOAD) -> None:
         self.json_out: JsonLines | None = None
         self.metrics: list[RequestMetrics] = []
         for output in outputs:
             if output["kind"] == "json":
                 self.json_out = JsonLines(Path(output["target"]))
             else:
-                self.metrics.append(open_metrics(output))
+                self.metrics.append(open_metrics(output, subject))
 
     def record(self, *, at_s: float, name: str, latency_ms: float, ok: bool) -> None:
         if self.json_out is not None:

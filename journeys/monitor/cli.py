@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from gauntlet.journeys.monitor.status import AlertPolicy, PolicyError
 
 if TYPE_CHECKING:
     from gauntlet.journeys.monitor.runner import RunReport
+    from gauntlet.load.outputs import OutputDict, RequestOutputs
 
 err = Console(stderr=True)
 MONITOR_DIR = "monitor"
@@ -46,7 +47,8 @@ monitor_app = typer.Typer(
     help="Run the synthetic journeys on a schedule; status page, metrics and alerts. "
     "`gauntlet monitor [OPTIONS]` is `gauntlet monitor run [OPTIONS]`.\n\n"
     "Example: gauntlet monitor run --every 60s --webhook https://hooks.slack.com/services/T0/B0/X\n\n"
-    "Example: gauntlet monitor run --every 60s --alert mailto://ops:PASS@example.com --alerts examples/alerts.toml",
+    "Example: gauntlet monitor run --every 60s --alert mailto://ops:PASS@example.com --alerts examples/alerts.toml\n\n"
+    "Example: gauntlet monitor run --every 60s --out json=monitor.jsonl --out otlp=http://127.0.0.1:4318/v1/metrics",
     add_completion=False,
 )
 
@@ -98,6 +100,14 @@ AlertsFile = Annotated[
     Path | None,
     typer.Option("--alerts", help="Alert channels file (TOML [[channel]] tables; see examples/alerts.toml)"),
 ]
+OutSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--out",
+        help="Each run's journeys, steps and probes as samples (repeatable): json=FILE (a JSON line each), "
+        "prometheus[=HOST:PORT] (/metrics), otlp[=URL] (OpenTelemetry metrics over OTLP/HTTP)",
+    ),
+]
 HistoryOpt = Annotated[
     Path | None, typer.Option("--history", help="SQLite history [default STATE_DIR/monitor/history.sqlite3]")
 ]
@@ -138,6 +148,7 @@ def run(
     webhook: Webhook = None,
     alert: AlertUrls = None,
     alerts: AlertsFile = None,
+    out_specs: OutSpecs = None,
     history: HistoryOpt = None,
     page: PageOpt = None,
     artifacts: Artifacts = None,
@@ -283,6 +294,7 @@ def _monitor(
     webhook: str | None,
     alert: list[str] | None,
     alerts: Path | None,
+    out_specs: list[str] | None,
     history: Path | None,
     page: Path | None,
     artifacts: Path | None,
@@ -332,6 +344,7 @@ def _monitor(
         webhook=NamedSink("--webhook", webhook_sink) if webhook_sink else None,
     )
     page_link = _http_url(page_url, "--page-url") if page_url else None
+    outputs = _outputs(out_specs)
     where = _resolve_target(target, service_key, state_dir)
     names = without_signup_loops(names, named=journeys is not None, where=where)
     base, key = where.pages_url, where.service_key
@@ -357,6 +370,7 @@ def _monitor(
     stop = threading.Event()
     sink: AlertSink = channels or NoSink()
     prober = HttpProber(where.api_url, service_key=key) if probes else None
+    streams = _open_streams(outputs)
     err.print(
         f"monitor: {', '.join(names)} against {base} every {every} (jitter up to {jitter_s:g}s), "
         f"red after {fail_after} failures; page {page_path}",
@@ -374,7 +388,7 @@ def _monitor(
                 history=store,
                 sink=sink,
                 clock=SystemClock(stop),
-                on_run=_print_run,
+                on_run=_print_run if streams is None else _print_and_stream(streams),
             )
             report = monitor.run()
     except (MonitorBusy, HistoryError) as exc:
@@ -384,11 +398,53 @@ def _monitor(
             webhook_sink.close()
         if prober is not None:
             prober.close()
+        if streams is not None:
+            streams.close()
     colour = report.final_colour
     err.print(
         f"monitor: {len(report.runs)} run(s), final status {colour}" + (" (stopped)" if report.stopped_early else "")
     )
     return EXIT_FAILED if colour == "red" else EXIT_OK
+
+
+def _outputs(values: list[str] | None) -> tuple[OutputDict, ...]:
+    """`--out json=FILE|prometheus[=HOST:PORT]|otlp[=URL]`, checked before anything runs."""
+    from gauntlet.load.outputs import OutputProblem, check_can_listen, split_out
+
+    try:
+        split = split_out(values)
+        if split.folder is not None:
+            raise UsageProblem(
+                f"--out {str(split.folder)!r}: the monitor's files go to --history/--page/--artifacts; "
+                "--out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
+            )
+        for output in split.outputs:
+            if output["kind"] == "prometheus":
+                check_can_listen(output)
+    except OutputProblem as exc:
+        raise UsageProblem(str(exc)) from None
+    return split.outputs
+
+
+def _open_streams(outputs: tuple[OutputDict, ...]) -> RequestOutputs | None:
+    if not outputs:
+        return None
+    from gauntlet.journeys.monitor.outputs import MONITOR
+    from gauntlet.load.outputs import RequestOutputs
+
+    return RequestOutputs(outputs, MONITOR)
+
+
+def _print_and_stream(streams: RequestOutputs) -> Callable[[RunReport], None]:
+    from gauntlet.journeys.monitor.outputs import samples_of
+
+    def on_run(report: RunReport) -> None:
+        _print_run(report)
+        for sample in samples_of(report.record):
+            streams.record(at_s=sample.at_s, name=sample.name, latency_ms=sample.ms, ok=sample.ok)
+        streams.flush()
+
+    return on_run
 
 
 @contextmanager

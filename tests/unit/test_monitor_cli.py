@@ -138,3 +138,18 @@ def test_a_bad_alerts_file_names_the_channel_and_key(app: typer.Typer, tmp_path:
     bad.write_text('[[channel]]\nname = "ops"\nurl = "json://127.0.0.1:9/hook"\n\n[[channel]]\nurl = "nosuch://x"\n')
     code, output = run(app, "--alerts", str(bad), *TARGET)
     assert code == 2 and "channel 2" in output and "Apprise cannot send to it" in " ".join(output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--out", "monitor-files"), "--out 'monitor-files': the monitor's files go to --history/--page/--artifacts"),
+        (("--out", "otlp=collector:4318"), "give the OTLP/HTTP metrics URL"),
+        (("--out", "statsd=127.0.0.1:8125"), "unknown output 'statsd'"),
+    ],
+)
+def test_a_bad_out_exits_2_naming_it(app: typer.Typer, args: tuple[str, ...], message: str) -> None:
+    code, output = run(app, *args, *TARGET)
+    assert code == 2, output
+    assert message in " ".join(output.split())
+    assert output.strip().startswith("error:") and "Traceback" not in output

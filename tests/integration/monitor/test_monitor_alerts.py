@@ -11,6 +11,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from gauntlet.journeys.monitor.fakes import ScriptedJourneys, outcomes
 from gauntlet.journeys.monitor.history import History
 from gauntlet.journeys.monitor.model import HEALTH_CHECK
 from gauntlet.journeys.monitor.probes import HttpProber
-from gauntlet.journeys.monitor.runner import LoopReport, Monitor, MonitorConfig, SystemClock
+from gauntlet.journeys.monitor.runner import LoopReport, Monitor, MonitorConfig, RunReport, SystemClock
 from gauntlet.journeys.monitor.schedule import Schedule
 from gauntlet.journeys.monitor.status import AlertPolicy
 from tests.integration.monitor.conftest import PlatformStub, WebhookReceiver
@@ -39,6 +40,7 @@ def run_monitor(
     retries: int = 1,
     policy: AlertPolicy | None = None,
     sink: AlertSink | None = None,
+    on_run: Callable[[RunReport], None] | None = None,
 ) -> tuple[LoopReport, ScriptedJourneys]:
     journeys = ScriptedJourneys(None, script, write_evidence=True)
     config = MonitorConfig(
@@ -64,6 +66,7 @@ def run_monitor(
                 history=history,
                 sink=sink,
                 clock=SystemClock(threading.Event()),
+                on_run=on_run,
             ).run()
     finally:
         webhook.close()
