@@ -56,4 +56,5 @@ def test_a_drill_refuses_a_folder_for_out(gauntlet_stack: StackState, tmp_path: 
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "journals go to --journal-dir; --out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]" in " ".join(done.stderr.split())
+    expected = "journals go to --journal-dir; --out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
+    assert expected in " ".join(done.stderr.split())
