@@ -14,6 +14,7 @@ service_key = "eyJ..."
 dsn = "postgresql://gauntlet@db.staging:5432/postgres"   # optional
 accounts_file = "accounts.json"                  # relative to this file
 toxiproxy_url = "http://toxiproxy.staging:8474"  # optional
+allow_signups = false    # true: load may sign up new users here (the onboarding profile)
 
 [proxies]            # role -> the proxy's name in that Toxiproxy
 primary_db = "pg_primary"
@@ -24,7 +25,7 @@ api = "api"
 
 Environment variables override the file (`GAUNTLET_API_URL`, `GAUNTLET_WEB_URL`,
 `GAUNTLET_ANON_KEY`, `GAUNTLET_SERVICE_KEY`, `GAUNTLET_DSN`,
-`GAUNTLET_ACCOUNTS_FILE`, `TOXIPROXY_URL`); the file comes from `--target FILE`,
+`GAUNTLET_ACCOUNTS_FILE`, `TOXIPROXY_URL`, `GAUNTLET_ALLOW_SIGNUPS` = 1/0); the file comes from `--target FILE`,
 `--target-file FILE` or `GAUNTLET_TARGET_FILE`. `--target URL` is a target with
 only its API URL (the rest from the environment).
 
@@ -66,6 +67,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "toxiproxy_url": ("TOXIPROXY_URL", "the Toxiproxy HTTP API in front of the platform's dependencies"),
 }
 URL_KEYS = ("api_url", "web_url", "toxiproxy_url")
+# A switch: whether load may sign up new users on this deployment (load/signups.py); default no.
+ALLOW_SIGNUPS = "allow_signups"
+ALLOW_SIGNUPS_ENV = "GAUNTLET_ALLOW_SIGNUPS"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class TargetFileError(GauntletError):
@@ -82,6 +87,7 @@ class Target:
     accounts_file: Path | None = None
     toxiproxy_url: str | None = None
     proxies: Mapping[str, str] = field(default_factory=dict)
+    allow_signups: bool = False  # load may sign up new users here (OnboardingUser)
     source: Path | None = None  # the file it came from (None: a bare --target URL)
 
     @property
@@ -118,6 +124,7 @@ class Target:
             "accounts_file": str(self.accounts_file) if self.accounts_file else None,
             "toxiproxy_url": self.toxiproxy_url,
             "proxies": dict(self.proxies),
+            ALLOW_SIGNUPS: self.allow_signups,
         }
         for key in ("anon_key", "service_key", "dsn"):
             value = getattr(self, key)
@@ -138,12 +145,12 @@ def parse_target(
     raw: Mapping[str, Any], *, where: str, base_dir: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Target:
     """Validate a parsed target file (`raw`) with environment overrides (`env`); pure."""
-    known = (*KEYS, "proxies")
+    known = (*KEYS, ALLOW_SIGNUPS, "proxies")
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise TargetFileError(f"{where}: unknown key `{key}`; the keys are {', '.join(known)}")
-        if key == "proxies":
+        if key in ("proxies", ALLOW_SIGNUPS):
             continue
         if not isinstance(value, str):
             raise TargetFileError(f"{where}: `{key}` must be a string (in quotes), got {type(value).__name__}")
@@ -174,6 +181,7 @@ def parse_target(
         if not accounts_path.is_absolute() and base_dir is not None:
             accounts_path = base_dir / accounts_path
     return Target(
+        allow_signups=_allow_signups(raw.get(ALLOW_SIGNUPS, False), where, env or {}),
         api_url=values["api_url"],
         web_url=values.get("web_url", ""),
         anon_key=values.get("anon_key") or None,
@@ -183,6 +191,23 @@ def parse_target(
         toxiproxy_url=values.get("toxiproxy_url") or None,
         proxies=proxies,
     )
+
+
+def _allow_signups(raw: object, where: str, env: Mapping[str, str]) -> bool:
+    """`allow_signups` (a TOML boolean), overridden by $GAUNTLET_ALLOW_SIGNUPS (1/0, true/false, yes/no)."""
+    override = env.get(ALLOW_SIGNUPS_ENV, "").strip().lower()
+    if override:
+        if override not in (*_TRUE, *_FALSE):
+            raise TargetFileError(
+                f"${ALLOW_SIGNUPS_ENV} = {override!r} is not a switch; set it to 1 (load may sign up users) or 0"
+            )
+        return override in _TRUE
+    if not isinstance(raw, bool):
+        raise TargetFileError(
+            f"{where}: `{ALLOW_SIGNUPS}` must be true or false (no quotes), got {raw!r}; "
+            f"write {ALLOW_SIGNUPS} = true to let load sign up new users on this deployment"
+        )
+    return raw
 
 
 def _proxies(raw: object, where: str) -> dict[str, str]:
@@ -265,6 +290,8 @@ def render_target_file(target: Target, *, comment: str = "") -> str:
         value = getattr(target, key)
         if value:
             lines.append(f"{key} = {_toml_string(str(value))}")
+    if target.allow_signups:
+        lines.append(f"{ALLOW_SIGNUPS} = true  # load may sign up new users here (the onboarding profile)")
     if target.proxies:
         lines += ["", "[proxies]"]
         lines += [f"{role} = {_toml_string(name)}" for role, name in target.proxies.items()]
@@ -284,6 +311,7 @@ def stack_target(api_url: str, anon_key: str, service_key: str, dsn: str, toxipr
         dsn=dsn or None,
         toxiproxy_url=toxiproxy_url or None,
         proxies=dict(EMBEDDED_PROXIES) if toxiproxy_url else {},
+        allow_signups=True,  # our own stack: load may sign up users on it
     )
 
 

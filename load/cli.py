@@ -62,6 +62,7 @@ from gauntlet.load.runner import (
     tail,
 )
 from gauntlet.load.shapes import LOCAL_SCALE, SCENARIOS, ScenarioName, ScenarioRequest, build_plan, parse_duration
+from gauntlet.load.signups import for_target
 from gauntlet.load.thresholds import Threshold, applicable, default_slo, load_slo_file, unmade_requests
 from gauntlet.stack.current import resolve_state_dir
 from gauntlet.stack.ports import free_ports
@@ -239,6 +240,9 @@ class Target:
     # processes then carry the stack's marker, and `gauntlet down` sweeps any left over.
     stack_marker: str | None
     accounts: Path | None = None  # the target file's accounts_file
+    # Load may sign up new users here (load/signups.py): the running stack, a bare URL of it,
+    # or a target file with allow_signups = true.
+    allow_signups: bool = True
 
 
 def _resolve_target(target: str | None, state_dir: Path | None) -> Target:
@@ -254,7 +258,14 @@ def _resolve_target(target: str | None, state_dir: Path | None) -> Target:
         state = load_state(resolve_state_dir(state_dir))
         ours = state is not None and bool(state.api_url) and state.api_url.rstrip("/") == url
         marker = state.state_dir if ours and state else None
-        return Target(url=url, anon_key=described.anon_key, stack_marker=marker, accounts=described.accounts_file)
+        allowed = described.allow_signups or (ours and described.source is None)
+        return Target(
+            url=url,
+            anon_key=described.anon_key,
+            stack_marker=marker,
+            accounts=described.accounts_file,
+            allow_signups=allowed,
+        )
     state = load_state(resolve_state_dir(state_dir))
     if state is None or state.status != "up" or not state.api_url:
         raise EnvironmentProblem("no running stack: run `gauntlet up` or pass --target URL (or -H URL)")
@@ -333,9 +344,15 @@ def _load(o: LoadOptions) -> int:
             warm_up_s=SIGN_IN_WARM_UP_S if o.sign_in_first else 0.0,
         )
     )
-    user_mix = smoke_mix(profile, plan_shape.table.peak_users) if smoke else {}
     thresholds = _thresholds(o, profile, locustfile)
     resolved = _resolve_target(o.target, o.state_dir)
+    signups = for_target(profile, allow_signups=resolved.allow_signups, target=resolved.url) if not locustfile else None
+    if signups is not None and signups.dropped:
+        profile = signups.profile
+        thresholds = _thresholds(o, profile, locustfile)  # objectives on the dropped requests: out of scope
+    user_mix = smoke_mix(profile, plan_shape.table.peak_users) if smoke else {}
+    if signups is not None and signups.note:
+        err.print(f"[yellow]note:[/] {signups.note}", highlight=False)
     target, anon_key = resolved.url, resolved.anon_key
     think_time_s = _think_time(o.think_time)
     accounts_file = None
@@ -578,7 +595,9 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
     steps = ladder(start=o.start, step=o.step, every_s=every_s, max_per_s=o.max_rate, scale=scale)
     profile, locustfile = _profile(o)  # refused now, not after the first step's set-up
     _thresholds(o, profile, locustfile)
-    _resolve_target(o.target, o.state_dir)
+    resolved = _resolve_target(o.target, o.state_dir)
+    if locustfile is None:
+        for_target(profile, allow_signups=resolved.allow_signups, target=resolved.url)  # onboarding: refused now
     name = f"{started}-{uuid.uuid4().hex[:6]}-{o.profile or 'locustfile'}-breakpoint"
     out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / name).resolve()  # made by the first step
     err.print(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.gate.config import Fixtures, GateProfile, LoadPhase, duration_seconds
+from gauntlet.load.profiles.catalog import PROFILES
+from gauntlet.load.signups import SignupsNotAllowed, for_target
 from gauntlet.progress import PROGRESS_ENV
 from gauntlet.target import Target
 
@@ -129,7 +131,8 @@ def build_phases(
                 env={PROGRESS_ENV: str(steps_file(out_dir, "drills"))},
             )
         )
-    if profile.journeys:
+    journeys = list(profile.journeys) if embedded else (plan.journeys if plan is not None else [])
+    if journeys:
         journeys_dir = out_dir / "journeys"
         phases.append(
             Phase(
@@ -137,7 +140,7 @@ def build_phases(
                 argv=[
                     "journey",
                     "run",
-                    *profile.journeys,
+                    *journeys,
                     "--target",
                     target_arg,
                     "--artifacts",
@@ -145,7 +148,7 @@ def build_phases(
                     "--json",
                     *stack,
                 ],
-                timeout_s=PHASE_GRACE_S + 60 * len(profile.journeys),
+                timeout_s=PHASE_GRACE_S + 60 * len(journeys),
                 artifacts=[],
                 stdout_artifact=out_dir / "journeys.json",
                 env={PROGRESS_ENV: str(steps_file(out_dir, "journeys"))},
@@ -162,13 +165,37 @@ class RemotePlan:
     load: str | None
     drills: list[str]  # the drills that can run
     skipped_drills: dict[str, str]  # drill -> why it cannot run here
+    journeys: list[str] = field(default_factory=list)  # the journeys that can run
+    skipped_journeys: dict[str, str] = field(default_factory=dict)  # journey -> why it cannot run here
+
+
+def remote_journeys(profile: GateProfile, *, allow_signups: bool) -> tuple[list[str], dict[str, str]]:
+    """The profile's journeys a target lets run: one that signs up a user every run needs allow_signups."""
+    if not profile.journeys:
+        return [], {}
+    from gauntlet.journeys.catalog import JOURNEYS
+
+    runnable: list[str] = []
+    skipped: dict[str, str] = {}
+    for name in profile.journeys:
+        journey = JOURNEYS.get(name)
+        if journey is not None and journey.signs_up_every_run and not allow_signups:
+            skipped[name] = (
+                "signs up a new user on every run, and the target does not allow sign-ups "
+                "(set allow_signups = true in the target file to run it)"
+            )
+            continue
+        runnable.append(name)
+    return runnable, skipped
 
 
 def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
     """Pure: from what the target offers (keys, DSN, accounts, Toxiproxy and its proxy map)."""
+    journeys, skipped_journeys = remote_journeys(profile, allow_signups=spec is not None and spec.allow_signups)
     if spec is None:  # a bare URL and nothing else known
         drills = {name: "needs the target's Toxiproxy and service key (a target file)" for name in profile.drills}
-        return RemotePlan("needs the primary's DSN and the service key (a target file)", None, [], drills)
+        no_smoke = "needs the primary's DSN and the service key (a target file)"
+        return RemotePlan(no_smoke, None, [], drills, journeys, skipped_journeys)
     smoke = None
     if not (spec.dsn and spec.service_key):
         missing = [k for k, v in (("dsn", spec.dsn), ("service_key", spec.service_key)) if not v]
@@ -176,6 +203,11 @@ def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
     load = None
     if spec.accounts_file is None:
         load = "needs accounts (accounts_file; gauntlet target accounts create --count N), not sign-ups in a loop"
+    elif profile.load is not None and profile.load.profile in PROFILES:
+        try:
+            for_target(PROFILES[profile.load.profile], allow_signups=spec.allow_signups, target=spec.label)
+        except SignupsNotAllowed as exc:
+            load = str(exc)
     runnable: list[str] = []
     skipped: dict[str, str] = {}
     if profile.drills:
@@ -199,7 +231,7 @@ def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
                 skipped[name] = why if "[proxies]" in why else why.split(", which ")[0] + "; this target cannot give it"
                 continue
             runnable.append(name)
-    return RemotePlan(smoke, load, runnable, skipped)
+    return RemotePlan(smoke, load, runnable, skipped, journeys, skipped_journeys)
 
 
 def _key_env(spec: Target | None) -> dict[str, str]:

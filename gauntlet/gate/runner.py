@@ -307,6 +307,8 @@ def _skipped_on_remote(
                     "needs the embedded stack's fault proxy and processes",
                 )
             )
+        for journey, why in remote_plan(profile, None).skipped_journeys.items():
+            notes.append(("journeys", f"journey {journey}", why))
     else:
         plan = remote_plan(profile, spec)
         if profile.smoke and plan.smoke is not None:
@@ -315,10 +317,12 @@ def _skipped_on_remote(
             notes.append(("load", "load", plan.load))
         for drill, why in plan.skipped_drills.items():
             notes.append(("drills", f"drill {drill}", why))
+        for journey, why in plan.skipped_journeys.items():
+            notes.append(("journeys", f"journey {journey}", why))
     checks = []
     for phase, what, why in notes:
         waiver = _waiver(phase, what, skip, profile)
-        row = what if what.startswith("drill ") else phase  # a drill skipped here: its own row
+        row = what if what.startswith(("drill ", "journey ")) else phase  # a drill (journey) skipped here: its own row
         progress(row, "skipped", why if waiver is None else f"{why} (waived: --skip {waiver})")
         if waiver is not None:
             hint = f"{why} (waived: --skip {waiver})"
