@@ -10,11 +10,13 @@ that every threshold is reached, with no error.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import yaml
@@ -86,3 +88,30 @@ def test_smoke_reaches_and_passes_every_threshold(
         assert result["run"]["peak_users"] == 5
         assert result["requests"]["auth:signup"]["requests"] == 1
         assert result["requests"]["rpc:complete_onboarding"]["requests"] == 1
+
+
+async def _people(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        count: int = await connection.fetchval("select count(*) from auth.users")
+        return count
+    finally:
+        await connection.close()
+
+
+def test_mixed_against_a_target_without_allow_signups_signs_nobody_up(
+    run_load: RunLoad, target_file: Path, slo: Path, gauntlet_stack: StackState
+) -> None:
+    """The same target file without `allow_signups`: mixed drops its OnboardingUser, makes no sign-up, and passes."""
+    strict = target_file.with_name("no-signups.toml")
+    kept = [line for line in target_file.read_text().splitlines() if not line.startswith("allow_signups")]
+    strict.write_text("\n".join(kept) + "\n")
+    dsn = str(gauntlet_stack.direct.get("primary_dsn") or gauntlet_stack.primary_dsn)
+    before = asyncio.run(_people(dsn))
+    run = run_load("mixed", "--scenario", "smoke", "--duration", "12s", "--target", str(strict), "--slo", str(slo))
+    assert asyncio.run(_people(dsn)) == before, "a run against a target without allow_signups signed people up"
+    assert "mixed runs without OnboardingUser" in run.output and "allow_signups = true" in run.output
+    result = run.result
+    assert run.exit_code == 0, "\n".join(v["text"] for v in result["thresholds"]) + "\n" + run.output
+    assert "auth:signup" not in result["requests"] and "rpc:complete_onboarding" not in result["requests"]
+    assert "rpc:complete_onboarding" not in {v["scope"] for v in result["thresholds"]}  # out of scope, not failed
