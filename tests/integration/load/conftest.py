@@ -22,8 +22,13 @@ from tests.integration.load.loadrun import LoadRun, RunLoad
 
 
 @pytest.fixture
-def run_load(tmp_path: Path) -> RunLoad:
-    """Run `gauntlet load ARGS` (in this process; Locust itself runs in child processes)."""
+def run_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunLoad:
+    """Run `gauntlet load ARGS` (in this process; Locust itself runs in child processes).
+
+    The targets here are the harness's own (the calibration target, the test stack by URL): load may
+    sign up users on them (GAUNTLET_ALLOW_SIGNUPS=1); a test of the refusal removes it.
+    """
+    monkeypatch.setenv("GAUNTLET_ALLOW_SIGNUPS", "1")
     app = typer.Typer(cls=GauntletGroup)
     register(app)
 

@@ -100,9 +100,10 @@ async def _people(dsn: str) -> int:
 
 
 def test_mixed_against_a_target_without_allow_signups_signs_nobody_up(
-    run_load: RunLoad, target_file: Path, slo: Path, gauntlet_stack: StackState
+    run_load: RunLoad, target_file: Path, slo: Path, gauntlet_stack: StackState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same target file without `allow_signups`: mixed drops its OnboardingUser, makes no sign-up, and passes."""
+    monkeypatch.delenv("GAUNTLET_ALLOW_SIGNUPS")  # run_load's opt-in for the harness's own targets
     strict = target_file.with_name("no-signups.toml")
     kept = [line for line in target_file.read_text().splitlines() if not line.startswith("allow_signups")]
     strict.write_text("\n".join(kept) + "\n")
