@@ -285,7 +285,10 @@ def logs(
 def _log_note(record: object, log: Path) -> str | None:
     """Why a log may show little: the API's access log is off (warnings and errors only), or it is empty."""
     argv = getattr(record, "argv", None) or []
-    if "--no-access-log" in argv:
+    # The API runs as `python -m gauntlet.platform serve` (access log off unless --access-log), or
+    # as an older stack's uvicorn command line with --no-access-log.
+    serves_quietly = "serve" in argv and "--access-log" not in argv
+    if "--no-access-log" in argv or serves_quietly:
         return (
             "the API's access log is off (uvicorn --no-access-log --log-level warning): this log holds "
             "warnings and errors only; per-request numbers are in `gauntlet load` results and the API's /metrics"
