@@ -86,7 +86,8 @@ def test_breakpoint_finds_a_knee_and_a_lower_one_when_postgres_is_slow(
     request.getfixturevalue("slow_database")
     code, slowed, output = climb(run_load, gauntlet_stack, climb_files)
     assert slowed["limited_by"] == "slo", slowed["summary"]
-    assert slowed["first_broken"].startswith("rpc:marketplace_suggestions_for_user p95_ms < 400 ms"), slowed
+    # The slowed database breaks the suggestions SLO: its p95 or, on a busy machine, its error budget first.
+    assert slowed["first_broken"].startswith("rpc:marketplace_suggestions_for_user "), slowed
     # Lower by at least one step (the margin): the slowed platform broke where the healthy one held.
     slowed_knee = slowed["knee_per_s"] if slowed["knee_per_s"] is not None else 0.0
     assert slowed_knee + 8 <= healthy["knee_per_s"], (slowed["summary"], healthy["summary"])
