@@ -27,7 +27,7 @@ from gauntlet.chaos.session import run_one
 from gauntlet.chaos.summary import drill_summary, repeat_summary
 from gauntlet.chaos.target import DrillTarget, remote_target, target_from_state
 from gauntlet.chaos.windows import Sample
-from gauntlet.load.outputs import OutputDict, OutputProblem, RequestOutputs, check_can_listen, split_out
+from gauntlet.load.outputs import OutputDict, RequestOutputs, streams_only
 from gauntlet.progress import StepCallback, step_reporter
 from gauntlet.settings import harness_settings
 from gauntlet.stack.current import resolve_state_dir, running_state
@@ -155,16 +155,7 @@ def _run_all(
 
 def _outputs(values: list[str] | None) -> tuple[OutputDict, ...]:
     """`--out json=FILE` / `--out prometheus[=HOST:PORT]`, checked before any drill (load/outputs.py)."""
-    split = split_out(values)
-    if split.folder is not None:
-        raise OutputProblem(
-            f"--out {str(split.folder)!r}: journals go to --journal-dir; "
-            "--out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
-        )
-    for output in split.outputs:
-        if output["kind"] == "prometheus":
-            check_can_listen(output)
-    return split.outputs
+    return streams_only(values, files_go_to="journals go to --journal-dir")
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from gauntlet.load.breakpoint import ladder
 from gauntlet.load.breakpoint_run import climb
 from gauntlet.load.locustfiles import Locustfile, read_locustfile
 from gauntlet.load.mix import smoke_mix, smoke_users
-from gauntlet.load.outputs import OutputDict, check_can_listen, split_out
+from gauntlet.load.outputs import OutputDict, checked_out
 from gauntlet.load.plan import (
     ABORT_GRACE_S,
     ABORT_MIN_SAMPLES,
@@ -219,11 +219,8 @@ def load(
 
     Example: gauntlet load mixed --scenario ramp --out json=requests.jsonl --out prometheus=127.0.0.1:9646
     """
-    split = split_out(out_dir)  # --out DIR, --out json=FILE, --out prometheus[=HOST:PORT] (load/outputs.py)
-    for output in split.outputs:
-        if output["kind"] == "prometheus":
-            check_can_listen(output)
-    given = {name: value for name, value in locals().items() if name not in ("split", "output")}
+    split = checked_out(out_dir)  # --out DIR, --out json=FILE, --out prometheus[=HOST:PORT] (load/outputs.py)
+    given = {name: value for name, value in locals().items() if name != "split"}
     try:
         code = _load(LoadOptions(**{**given, "out_dir": split.folder, "outputs": split.outputs}))
     except KeyboardInterrupt:  # before Locust started: nothing ran

@@ -125,6 +125,30 @@ def _output(value: str, kind: str, rest: str, *, has_value: bool) -> OutputDict:
     raise OutputProblem(f"--out {value!r}: unknown output {kind!r}; {USAGE}")
 
 
+def checked_out(values: Sequence[str] | None) -> OutSplit:
+    """`split_out`, then every Prometheus address refused now if it is taken: all checked before anything runs."""
+    split = split_out(values)
+    _check_listeners(split.outputs)
+    return split
+
+
+def streams_only(values: Sequence[str] | None, *, files_go_to: str) -> tuple[OutputDict, ...]:
+    """`--out` for a command without a results folder (drills, the monitor): metric outputs only, checked."""
+    split = split_out(values)
+    if split.folder is not None:
+        raise OutputProblem(
+            f"--out {str(split.folder)!r}: {files_go_to}; --out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
+        )
+    _check_listeners(split.outputs)
+    return split.outputs
+
+
+def _check_listeners(outputs: Sequence[OutputDict]) -> None:
+    for output in outputs:
+        if output["kind"] == "prometheus":
+            check_can_listen(output)
+
+
 def check_can_listen(output: OutputDict) -> None:
     """Refuse a Prometheus address that is taken now, before Locust starts (exit 2, naming it)."""
     host, _, port = output["target"].rpartition(":")

@@ -409,21 +409,12 @@ def _monitor(
 
 def _outputs(values: list[str] | None) -> tuple[OutputDict, ...]:
     """`--out json=FILE|prometheus[=HOST:PORT]|otlp[=URL]`, checked before anything runs."""
-    from gauntlet.load.outputs import OutputProblem, check_can_listen, split_out
+    from gauntlet.load.outputs import OutputProblem, streams_only
 
     try:
-        split = split_out(values)
-        if split.folder is not None:
-            raise UsageProblem(
-                f"--out {str(split.folder)!r}: the monitor's files go to --history/--page/--artifacts; "
-                "--out takes json=FILE, prometheus[=HOST:PORT] or otlp[=URL]"
-            )
-        for output in split.outputs:
-            if output["kind"] == "prometheus":
-                check_can_listen(output)
+        return streams_only(values, files_go_to="the monitor's files go to --history/--page/--artifacts")
     except OutputProblem as exc:
         raise UsageProblem(str(exc)) from None
-    return split.outputs
 
 
 def _open_streams(outputs: tuple[OutputDict, ...]) -> RequestOutputs | None:
