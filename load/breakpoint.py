@@ -7,9 +7,14 @@ the first step that breaks a threshold, or at the first step where the load
 generator itself fell behind its schedule (then the limit is the generator's,
 not the target's), or at `max_per_s`.
 
-The **knee** is the highest rate held with every threshold green. Steps are not
-repeated, so its band is the step's interval: the true limit lies between the
-knee (held) and the next rate (broke), or above the knee when nothing broke.
+The **knee** is the highest rate held with every threshold green. With one run
+per step its band is the step's interval: the true limit lies between the knee
+(held) and the next rate (broke), or above the knee when nothing broke. With
+`repeats` runs per step (`--repeats N`) the knee is the highest rate that every
+repeat held (and every repeat of every lower rate), and its band runs from there
+to the highest rate that at least one repeat held: how far the same step's
+verdict moves from one run to the next. The climb goes on while at least one
+repeat of a step held.
 
 Pure: `gauntlet.load.breakpoint_run` runs the steps.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from gauntlet.load.arrivals import ArrivalReport
 from gauntlet.load.shapes import ShapeError
@@ -44,6 +49,7 @@ class Ladder:
     step_per_s: float
     every_s: float
     max_per_s: float
+    repeats: int = 1  # runs of each step
 
     def __post_init__(self) -> None:
         for flag, value in (("--start", self.start_per_s), ("--step", self.step_per_s), ("--max", self.max_per_s)):
@@ -53,6 +59,8 @@ class Ladder:
             raise ShapeError(f"--every must be a positive time, got {self.every_s!r}")
         if self.max_per_s < self.start_per_s:
             raise ShapeError(f"--max {self.max_per_s:g} is below --start {self.start_per_s:g}: raise --max")
+        if self.repeats < 1:
+            raise ShapeError(f"--repeats must be a whole number of runs per step, at least 1, got {self.repeats!r}")
 
     def rates(self) -> list[float]:
         count = math.floor((self.max_per_s - self.start_per_s) / self.step_per_s + 1e-9) + 1
@@ -66,13 +74,15 @@ def ladder(
     every_s: float | None,
     max_per_s: float | None,
     scale: float,
+    repeats: int | None = None,
 ) -> Ladder:
-    """The ladder asked for; an unset option is its named default times `scale`."""
+    """The ladder asked for; an unset option is its named default times `scale` (one run per step)."""
     return Ladder(
         start_per_s=start if start is not None else START_PER_S * scale,
         step_per_s=step if step is not None else STEP_PER_S * scale,
         every_s=every_s if every_s is not None else EVERY_S,
         max_per_s=max_per_s if max_per_s is not None else MAX_PER_S * scale,
+        repeats=repeats if repeats is not None else 1,
     )
 
 
@@ -113,25 +123,39 @@ def generator_figures(arrivals: ArrivalReport | None) -> tuple[float, int, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class Knee:
-    knee_per_s: float | None  # None: even the first step did not hold
-    band_per_s: tuple[float, float | None] | None  # the step's interval; high None when nothing broke
+    knee_per_s: float | None  # None: even the first step did not hold (in every repeat)
+    # One run per step: the step's interval (knee, next rate), high None when nothing broke.
+    # Repeated steps: (knee, the highest rate at least one repeat held).
+    band_per_s: tuple[float, float | None] | None
     limited_by: LimitedBy
-    broke_at_per_s: float | None  # the first rate that did not hold
+    broke_at_per_s: float | None  # the first rate not held (by every repeat)
     first_broken: str | None  # the first threshold missed there (SLO order); None for the generator or max
+    repeats: int = 1
+    broke_in: int = 0  # how many of the repeats at broke_at did not hold
 
     def describe(self) -> str:
         if self.knee_per_s is None:
             assert self.broke_at_per_s is not None
             why = self._why()
             return f"no knee: the first step ({self.broke_at_per_s:g}/s) already {why}; start lower (--start)"
-        text = f"knee: {self.knee_per_s:g}/s held with every SLO green"
+        every = f" in all {self.repeats} repeats" if self.repeats > 1 else ""
+        text = f"knee: {self.knee_per_s:g}/s held with every SLO green{every}"
         if self.limited_by == "max":
             return text + f"; nothing broke up to {self.knee_per_s:g}/s, the last step run: the limit is higher"
         assert self.broke_at_per_s is not None
-        return text + (
-            f"; at {self.broke_at_per_s:g}/s {self._why()}"
-            f" (band {self.knee_per_s:g}-{self.broke_at_per_s:g}/s: the step's interval, steps not repeated)"
+        return text + f"; at {self.broke_at_per_s:g}/s {self._why()}{self._band()}"
+
+    def _band(self) -> str:
+        assert self.band_per_s is not None and self.knee_per_s is not None
+        if self.repeats == 1:
+            return f" (band {self.knee_per_s:g}-{self.broke_at_per_s:g}/s: the step's interval, steps not repeated)"
+        low, high = self.band_per_s
+        spread = (
+            f"at least one repeat held up to {high:g}/s"
+            if high is not None and high > low
+            else f"the repeats agreed, no rate above {low:g}/s held in any"
         )
+        return f" (band {low:g}-{high:g}/s across {self.repeats} repeats of each step: {spread})"
 
     def _why(self) -> str:
         if self.limited_by == "generator":
@@ -139,33 +163,71 @@ class Knee:
                 "the load generator fell behind its own schedule: that is the generator's limit, not the target's"
                 " (add --workers)"
             )
-        return f"broke {self.first_broken}"
+        times = f" in {self.broke_in} of {self.repeats} repeats" if self.repeats > 1 else ""
+        return f"broke {self.first_broken}{times}"
 
 
-def find_knee(steps: list[StepOutcome]) -> Knee:
-    """The knee of the steps run so far, in climbing order (the climb stops at the first step that did not hold)."""
+def by_rate(steps: list[StepOutcome]) -> list[tuple[float, list[StepOutcome]]]:
+    """The steps grouped by rate, in climbing order (a step's repeats are run one after another)."""
+    groups: list[tuple[float, list[StepOutcome]]] = []
+    for step in steps:
+        if groups and groups[-1][0] == step.rate_per_s:
+            groups[-1][1].append(step)
+        else:
+            groups.append((step.rate_per_s, [step]))
+    return groups
+
+
+def find_knee(steps: list[StepOutcome], *, repeats: int = 1) -> Knee:
+    """The knee of the steps run so far, in climbing order, each rate's `repeats` runs together.
+
+    The climb stops at the first rate no repeat held (or where the generator fell behind).
+    """
     if not steps:
         raise ValueError("no steps: nothing to find a knee in")
-    held: float | None = None
-    for step in steps:
-        verdict = step.verdict
-        if verdict == "held":
-            held = step.rate_per_s
-            continue
-        limited: LimitedBy = "generator" if verdict == "generator_saturated" else "slo"
-        return Knee(
-            knee_per_s=held,
-            band_per_s=(held, step.rate_per_s) if held is not None else None,
-            limited_by=limited,
-            broke_at_per_s=step.rate_per_s,
-            first_broken=step.missed[0] if limited == "slo" else None,
-        )
-    return Knee(knee_per_s=held, band_per_s=(held, None) if held is not None else None, limited_by="max",
-                broke_at_per_s=None, first_broken=None)  # fmt: skip
+    knee: float | None = None  # every repeat held, and every repeat of every lower rate
+    held_by_some: float | None = None  # the highest rate at least one repeat held, before the climb stopped
+    broke: StepOutcome | None = None  # the first run that did not hold, at the first rate not held by all
+    broke_in = 0
+    for rate, runs in by_rate(steps):
+        held = sum(run.verdict == "held" for run in runs)
+        saturated = any(run.verdict == "generator_saturated" for run in runs)
+        if broke is None:
+            if held == len(runs):
+                knee = rate
+            else:
+                broke = (
+                    next(run for run in runs if run.verdict == "generator_saturated")
+                    if saturated
+                    else next(run for run in runs if run.verdict != "held")
+                )
+                broke_in = len(runs) - held
+        if saturated or held == 0:
+            break
+        held_by_some = rate
+    if broke is None:
+        return Knee(knee_per_s=knee, band_per_s=(knee, None) if knee is not None else None, limited_by="max",
+                    broke_at_per_s=None, first_broken=None, repeats=repeats)  # fmt: skip
+    limited: LimitedBy = "generator" if broke.verdict == "generator_saturated" else "slo"
+    band: tuple[float, float | None] | None = None
+    if knee is not None:
+        band = (knee, broke.rate_per_s) if repeats == 1 else (knee, max(knee, held_by_some or knee))
+    return Knee(
+        knee_per_s=knee,
+        band_per_s=band,
+        limited_by=limited,
+        broke_at_per_s=broke.rate_per_s,
+        first_broken=broke.missed[0] if limited == "slo" else None,
+        repeats=repeats,
+        broke_in=broke_in,
+    )
 
 
-def should_climb(step: StepOutcome) -> bool:
-    return step.verdict == "held"
+def keep_climbing(runs: list[StepOutcome]) -> bool:
+    """After a rate's runs so far: climb on while the generator kept up and at least one run held."""
+    return (
+        bool(runs) and any(r.verdict == "held" for r in runs) and all(r.verdict != "generator_saturated" for r in runs)
+    )
 
 
 class StepRecord(TypedDict):
@@ -182,6 +244,7 @@ class StepRecord(TypedDict):
     verdict: StepVerdict
     missed: list[str]
     results: str  # the step's own results.json, relative to the run's folder
+    repeat: NotRequired[int]  # which run of this rate (1..repeats)
 
 
 class BreakpointRecord(TypedDict):
@@ -191,6 +254,7 @@ class BreakpointRecord(TypedDict):
     step_per_s: float
     every_s: float
     max_per_s: float
+    repeats: NotRequired[int]
     knee_per_s: float | None
     band_per_s: list[float | None] | None
     band_basis: str
@@ -201,7 +265,7 @@ class BreakpointRecord(TypedDict):
     steps: list[StepRecord]
 
 
-def step_record(step: StepOutcome, *, duration_s: float, results: str) -> StepRecord:
+def step_record(step: StepOutcome, *, duration_s: float, results: str, repeat: int = 1) -> StepRecord:
     return StepRecord(
         rate_per_s=step.rate_per_s,
         duration_s=duration_s,
@@ -214,6 +278,7 @@ def step_record(step: StepOutcome, *, duration_s: float, results: str) -> StepRe
         verdict=step.verdict,
         missed=list(step.missed),
         results=results,
+        repeat=repeat,
     )
 
 
@@ -223,12 +288,19 @@ def breakpoint_record(plan: Ladder, knee: Knee, steps: list[StepRecord]) -> Brea
         step_per_s=plan.step_per_s,
         every_s=plan.every_s,
         max_per_s=plan.max_per_s,
+        repeats=plan.repeats,
         knee_per_s=knee.knee_per_s,
         band_per_s=list(knee.band_per_s) if knee.band_per_s is not None else None,
-        band_basis="step interval (steps not repeated)",
+        band_basis=band_basis(plan.repeats),
         limited_by=knee.limited_by,
         broke_at_per_s=knee.broke_at_per_s,
         first_broken=knee.first_broken,
         summary=knee.describe(),
         steps=steps,
     )
+
+
+def band_basis(repeats: int) -> str:
+    if repeats == 1:
+        return "step interval (steps not repeated)"
+    return f"lowest/highest rate held across {repeats} repeats of each step (low: every repeat held; high: one did)"

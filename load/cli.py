@@ -113,6 +113,7 @@ class LoadOptions:
     step: float | None = None
     every: str | None = None
     max_rate: float | None = None
+    repeats: int | None = None  # runs of each step (the knee's band)
     # Set on breakpoint steps: slots sign in before the arrival schedule starts (UserConfig.sign_in_first).
     sign_in_first: bool = False
     baseline: Path | None = None
@@ -209,6 +210,9 @@ def load(
     every: Annotated[str | None, typer.Option(help="breakpoint: how long each step holds (default 30s)")] = None,
     max_rate: Annotated[
         float | None, typer.Option("--max", help="breakpoint: the last step's arrivals/s (default 100000 x scale)")
+    ] = None,
+    repeats: Annotated[
+        int | None, typer.Option(help="breakpoint: runs of each step; the knee's band spans them (default 1)")
     ] = None,
 ) -> None:
     """Load the platform with a profile (or your locustfile) and scenario; exit 1 if an SLO is missed.
@@ -320,7 +324,13 @@ def _load(o: LoadOptions) -> int:
     profile, locustfile = _profile(o)
     if o.scenario == BREAKPOINT:
         return _breakpoint(o, mode, started)
-    ladder_flags = (("--start", o.start), ("--step", o.step), ("--every", o.every), ("--max", o.max_rate))
+    ladder_flags = (
+        ("--start", o.start),
+        ("--step", o.step),
+        ("--every", o.every),
+        ("--max", o.max_rate),
+        ("--repeats", o.repeats),
+    )
     for flag, given in ladder_flags:
         if given is not None:
             raise UsageProblem(f"{flag} applies only to --scenario breakpoint")
@@ -589,7 +599,7 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
     except DurationError as exc:
         raise UsageProblem(str(exc)) from None
     scale = o.scale if o.scale is not None else (1.0 if mode == "master" else LOCAL_SCALE)
-    steps = ladder(start=o.start, step=o.step, every_s=every_s, max_per_s=o.max_rate, scale=scale)
+    steps = ladder(start=o.start, step=o.step, every_s=every_s, max_per_s=o.max_rate, scale=scale, repeats=o.repeats)
     profile, locustfile = _profile(o)  # refused now, not after the first step's set-up
     _thresholds(o, profile, locustfile)
     resolved = _resolve_target(o.target, o.state_dir)
@@ -599,11 +609,13 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
     out_dir = (o.out_dir or resolve_state_dir(o.state_dir) / "load" / name).resolve()  # made by the first step
     err.print(
         f"breakpoint: at most {len(steps.rates())} steps, {steps.start_per_s:g}/s up to {steps.max_per_s:g}/s"
-        f" by {steps.step_per_s:g}/s, {steps.every_s:g} s each; results in {out_dir}"
+        f" by {steps.step_per_s:g}/s, {steps.every_s:g} s each"
+        + (f", each step run {steps.repeats} times" if steps.repeats > 1 else "")
+        + f"; results in {out_dir}"
     )
 
     def run_step(rate: float, step_dir: Path) -> int:
         one = replace(o, scenario="rate", rate=rate, duration=f"{steps.every_s:g}", out_dir=step_dir)
-        return _load(replace(one, start=None, step=None, every=None, max_rate=None, sign_in_first=True))
+        return _load(replace(one, start=None, step=None, every=None, max_rate=None, repeats=None, sign_in_first=True))
 
     return climb(steps, run_step, out_dir, out=out, err=err)

@@ -11,6 +11,7 @@ from gauntlet.load.breakpoint import (
     StepOutcome,
     find_knee,
     generator_figures,
+    keep_climbing,
     ladder,
 )
 from gauntlet.load.shapes import ShapeError
@@ -57,8 +58,9 @@ def test_unset_ladder_options_are_the_named_defaults_times_the_scale() -> None:
     ],
 )
 def test_a_ladder_that_cannot_climb_is_refused_naming_the_option(kwargs: dict[str, float], named: str) -> None:
+    rates = {"start_per_s": 5.0, "step_per_s": 5.0, "every_s": 3.0, "max_per_s": 20.0, **kwargs}
     with pytest.raises(ShapeError, match=named):
-        Ladder(**{"start_per_s": 5.0, "step_per_s": 5.0, "every_s": 3.0, "max_per_s": 20.0, **kwargs})
+        Ladder(**rates)  # type: ignore[arg-type]  # a dict of floats: mypy cannot tell repeats is not among them
 
 
 def test_the_knee_is_the_highest_rate_held_and_the_first_missed_threshold_is_named() -> None:
@@ -119,3 +121,54 @@ def test_generator_figures_read_the_arrival_report() -> None:
 def test_find_knee_needs_steps() -> None:
     with pytest.raises(ValueError, match="no steps"):
         find_knee([])
+
+
+def test_repeated_steps_give_the_knee_as_a_band_from_every_repeat_held_to_one_held() -> None:
+    # 5/s held 3 of 3; 10/s held 2 of 3 (the knee's low end ends below it); 15/s held 1 of 3; 20/s none.
+    runs = [step(5)] * 3 + [step(10), step(10, P95), step(10)] + [step(15, ERRORS), step(15), step(15, P95)]
+    knee = find_knee([*runs, step(20, P95), step(20, P95), step(20, ERRORS)], repeats=3)
+    assert (knee.knee_per_s, knee.band_per_s, knee.broke_at_per_s) == (5, (5, 15), 10)
+    assert (knee.limited_by, knee.first_broken, knee.broke_in) == ("slo", P95, 1)
+    text = knee.describe()
+    assert "knee: 5/s held with every SLO green in all 3 repeats" in text
+    assert f"at 10/s broke {P95} in 1 of 3 repeats" in text and "band 5-15/s across 3 repeats" in text
+
+
+def test_repeats_that_agree_give_a_band_of_one_rate() -> None:
+    knee = find_knee([step(5), step(5), step(10, P95), step(10, P95)], repeats=2)
+    assert (knee.knee_per_s, knee.band_per_s, knee.broke_in) == (5, (5, 5), 2)
+    assert "the repeats agreed" in knee.describe()
+
+
+def test_a_held_repeat_after_a_rate_no_repeat_held_does_not_widen_the_band() -> None:
+    # The climb stops at the first rate no repeat held; later steps (there are none in a real climb) do not count.
+    knee = find_knee([step(5), step(5), step(10, P95), step(10, P95), step(15), step(15)], repeats=2)
+    assert knee.band_per_s == (5, 5)
+
+
+def test_a_lagging_generator_in_any_repeat_is_its_limit_and_caps_the_band() -> None:
+    lagged = int(100 * GENERATOR_LAGGED_SHARE) + 1
+    knee = find_knee([step(5), step(5), step(10), step(10, lagged=lagged)], repeats=2)
+    assert (knee.knee_per_s, knee.band_per_s, knee.limited_by, knee.broke_at_per_s) == (5, (5, 5), "generator", 10)
+    assert "generator's limit, not the target's" in knee.describe()
+
+
+def test_no_knee_when_a_repeat_of_the_first_step_broke() -> None:
+    knee = find_knee([step(5), step(5, ERRORS), step(10), step(10)], repeats=2)
+    assert knee.knee_per_s is None and knee.band_per_s is None
+    assert "no knee" in knee.describe() and "in 1 of 2 repeats" in knee.describe()
+
+
+def test_keep_climbing_while_one_repeat_held_and_the_generator_kept_up() -> None:
+    lagged = int(100 * GENERATOR_LAGGED_SHARE) + 1
+    assert keep_climbing([step(5, P95), step(5)])
+    assert not keep_climbing([step(5, P95), step(5, ERRORS)])
+    assert not keep_climbing([step(5), step(5, lagged=lagged)])
+    assert not keep_climbing([])
+
+
+def test_repeats_below_one_are_refused_naming_the_option() -> None:
+    with pytest.raises(ShapeError, match="--repeats"):
+        Ladder(start_per_s=5, step_per_s=5, every_s=3, max_per_s=20, repeats=0)
+    assert ladder(start=5, step=5, every_s=3, max_per_s=20, scale=1, repeats=3).repeats == 3
+    assert ladder(start=5, step=5, every_s=3, max_per_s=20, scale=1).repeats == 1

@@ -39,6 +39,8 @@ def app() -> typer.Typer:
         ((*BREAKPOINT, "--start", "0"), "--start must be a positive number"),
         ((*BREAKPOINT, "--step", "-2"), "--step must be a positive number"),
         ((*BREAKPOINT, "--start", "50", "--max", "10"), "--max 10 is below --start 50"),
+        ((*BREAKPOINT, "--repeats", "0"), "--repeats must be a whole number of runs per step, at least 1"),
+        (("suggestions", "-s", "rate", "--repeats", "3", *TARGET), "--repeats applies only to --scenario breakpoint"),
         ((*BREAKPOINT, "--ui"), "--ui cannot drive --scenario breakpoint"),
         (("nope", "--scenario", "breakpoint", *TARGET), "unknown profile 'nope'"),
         (("suggestions", "--scenario", "breakpoint", "--target", "localhost:1"), "is not an http(s) URL"),

@@ -91,3 +91,29 @@ def test_a_step_that_could_not_run_ends_the_climb_with_exit_2(tmp_path: Path) ->
 
     assert climb(LADDER, broken_step, tmp_path, out=quiet(), err=quiet()) == EXIT_USAGE
     assert not (tmp_path / "results.json").exists()
+
+
+def test_repeated_steps_run_each_rate_n_times_and_publish_the_band(tmp_path: Path) -> None:
+    ran: list[float] = []
+
+    def run_step(rate: float, step_dir: Path) -> int:
+        ran.append(rate)
+        # 10/s breaks in its second run only (the band's high end is above the knee); above 15/s every run breaks.
+        breaks = rate > 15 or (rate == 10 and ran.count(10) == 2)
+        result = load_result(("overall", "p95_ms", "<", 50.0 if breaks else 1000.0))
+        step_dir.mkdir(parents=True)
+        r.write_json(step_dir / "results.json", result)
+        return EXIT_OK if result["passed"] else EXIT_FAILED
+
+    ladder = Ladder(start_per_s=5, step_per_s=5, every_s=3, max_per_s=30, repeats=2)
+    out = io.StringIO()
+    code = climb(ladder, run_step, tmp_path, out=Console(file=out, width=300), err=quiet())
+    assert code == EXIT_OK
+    assert ran == [5, 5, 10, 10, 15, 15, 20, 20]  # 20/s held in no repeat: the climb stops there
+    climbed = json.loads((tmp_path / "results.json").read_text())["breakpoint"]
+    assert (climbed["knee_per_s"], climbed["band_per_s"], climbed["broke_at_per_s"]) == (5, [5, 15], 10)
+    assert climbed["repeats"] == 2 and "across 2 repeats" in climbed["band_basis"]
+    assert [s["repeat"] for s in climbed["steps"]] == [1, 2] * 4
+    assert climbed["steps"][3]["results"] == "steps/02-10-r2/results.json"
+    printed = out.getvalue()
+    assert "band 5-15/s across 2 repeats" in printed and "in 1 of 2 repeats" in printed and "2/2" in printed
