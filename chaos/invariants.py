@@ -13,6 +13,7 @@ reason recorded, never passed silently.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Set
 
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.experiment import Invariant, InvariantResult, JsonValue, RequestGroup
@@ -149,6 +150,45 @@ def platform_two_effects() -> tuple[Invariant, ...]:
     return (no_duplicate_notifications(), ledger_matches_events())
 
 
+def judge_writes(outcomes: Mapping[int, int], in_doubt: Set[int], stored: Mapping[int, int]) -> InvariantResult:
+    """Acknowledged writes stored once, refused ones not stored; in-doubt ones (the platform said the
+    connection was lost mid-write) may be stored, but at most once. `outcomes`: seq -> HTTP status,
+    `stored`: seq -> how many times it is stored."""
+    acknowledged = {seq for seq, status in outcomes.items() if 200 <= status < 300}
+    refused = {seq for seq, status in outcomes.items() if status >= 400 and seq not in in_doubt}
+    lost: list[JsonValue] = [*sorted(acknowledged - set(stored))]
+    twice: list[JsonValue] = [*sorted(seq for seq, n in stored.items() if n > 1)]
+    half: list[JsonValue] = [*sorted(seq for seq in refused if seq in stored)]
+    observed: dict[str, JsonValue] = {
+        "acknowledged": len(acknowledged),
+        "refused": len(refused),
+        "in_doubt": len(in_doubt),
+        "in_doubt_stored": sum(1 for seq in in_doubt if seq in stored),
+        "no_answer": sum(1 for s in outcomes.values() if s == NO_RESPONSE),
+        "stored": len(stored),
+        "lost": lost[:20],
+        "stored_twice": twice[:20],
+        "refused_but_stored": half[:20],
+    }
+    problems = [
+        f"{len(items)} {what}"
+        for items, what in (
+            (lost, "acknowledged writes lost"),
+            (twice, "writes stored twice"),
+            (half, "writes refused yet stored (half-written)"),
+        )
+        if items
+    ]
+    if not acknowledged:
+        problems.append("no write was acknowledged, so nothing shows writes work")
+    return InvariantResult.check(
+        not problems,
+        observed,
+        "every acknowledged write stored once, no refused write stored, none in doubt stored twice",
+        "; ".join(problems) or f"{len(acknowledged)} acknowledged writes stored once each",
+    )
+
+
 def load_writes_exactly_once() -> Invariant:
     """The load's acknowledged writes are stored once; its refused ones are not stored (nothing half-written)."""
 
@@ -157,43 +197,15 @@ def load_writes_exactly_once() -> Invariant:
 
         if not isinstance(ctx.load, LoadDriver):
             return InvariantResult.skipped("no background load ran, so there are no writes to check")
-        outcomes = ctx.load.signal_outcomes()
         async with ctx.primary() as conn:
             stored = {
                 r["seq"]: r["signals"]
                 for r in await conn.fetch(sql("invariants", "signals_by_seq"), SIGNAL_NAME, ctx.run_id)
             }
-        acknowledged = {seq for seq, status in outcomes.items() if 200 <= status < 300}
-        refused = {seq for seq, status in outcomes.items() if status >= 400}  # an answer that says "not done"
-        lost: list[JsonValue] = [*sorted(acknowledged - set(stored))]
-        twice: list[JsonValue] = [*sorted(seq for seq, n in stored.items() if n > 1)]
-        half: list[JsonValue] = [*sorted(seq for seq in refused if seq in stored)]
-        observed: dict[str, JsonValue] = {
-            "acknowledged": len(acknowledged),
-            "refused": len(refused),
-            "no_answer": sum(1 for s in outcomes.values() if s == NO_RESPONSE),
-            "stored": len(stored),
-            "lost": lost[:20],
-            "stored_twice": twice[:20],
-            "refused_but_stored": half[:20],
-        }
-        problems = [
-            f"{len(items)} {what}"
-            for items, what in (
-                (lost, "acknowledged writes lost"),
-                (twice, "writes stored twice"),
-                (half, "writes refused yet stored (half-written)"),
-            )
-            if items
-        ]
-        return InvariantResult.check(
-            not problems and bool(acknowledged),
-            observed,
-            "every acknowledged write stored once, no refused write stored",
-            "; ".join(problems) or f"{len(acknowledged)} acknowledged writes stored once each",
-        )
+        return judge_writes(ctx.load.signal_outcomes(), ctx.load.signals_in_doubt(), stored)
 
-    return Invariant("acknowledged writes stored exactly once", check)
+    call = ProviderCall(PROVIDERS, "load_writes_exactly_once")
+    return Invariant("acknowledged writes stored exactly once", check, provider=call)
 
 
 def failed_fast_with_retry_hint(groups: frozenset[RequestGroup], max_latency_ms: float) -> Invariant:

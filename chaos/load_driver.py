@@ -29,6 +29,8 @@ from gauntlet.chaos.windows import NO_RESPONSE, Sample
 
 MAX_DURATION_S = 900.0  # a drill's load never outlives this, whatever happens to the drill
 SIGNAL_NAME = "chaos.load"  # the intent signals the load writes (their metadata carries run and seq)
+# The error code of a 503 that says "the connection was lost mid-write: it may or may not be stored".
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,16 @@ REQUEST_KINDS: Mapping[str, tuple[RequestGroup, Builder]] = {
 }
 
 
+def _error_code(response: httpx.Response) -> str | None:
+    """The `code` of the platform's JSON error body, if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 class LoadDriver:
     """Runs `spec` against `api_url` from `start()` until `stop()`; `samples()` at any time."""
 
@@ -127,6 +139,7 @@ class LoadDriver:
         self._on_sample = on_sample
         self._samples: list[Sample] = []
         self._signals: dict[int, int] = {}  # emit_signal seq -> HTTP status (NO_RESPONSE if none)
+        self._signals_in_doubt: set[int] = set()  # emit_signal seqs answered "outcome_unknown"
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
@@ -160,6 +173,10 @@ class LoadDriver:
     def signal_outcomes(self) -> dict[int, int]:
         """The intent signals the load tried to write: seq -> HTTP status it got (0: no answer)."""
         return dict(self._signals)
+
+    def signals_in_doubt(self) -> set[int]:
+        """The intent signals the platform said may or may not have been stored (connection lost mid-write)."""
+        return set(self._signals_in_doubt)
 
     @property
     def run_id(self) -> str:
@@ -198,6 +215,8 @@ class LoadDriver:
         try:
             response = await self._client.request(request.method, request.path, json=request.body, headers=headers)
             status, retry_after = response.status_code, "retry-after" in response.headers
+            if request.signal_seq is not None and status == 503 and _error_code(response) == OUTCOME_UNKNOWN:
+                self._signals_in_doubt.add(request.signal_seq)
         except (httpx.HTTPError, OSError):
             pass  # refused, reset or timed out: NO_RESPONSE
         finally:

@@ -154,12 +154,30 @@ def _detail(detail: str | None) -> Any:
         return detail
 
 
+OUTCOME_UNKNOWN = "outcome_unknown"  # the error code of a write that may or may not have been applied
+
+
 def unavailable(what: str, exc: BaseException) -> ApiError:
     """A 503 for a backing service that cannot be reached right now."""
     return ApiError(
         503,
         "service_unavailable",
         f"{what} is unavailable; retry later",
+        details=type(exc).__name__,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
+
+
+def outcome_unknown(what: str, exc: BaseException) -> ApiError:
+    """A 503 for a write whose connection was lost after it was sent: it may or may not have committed.
+
+    Unlike `unavailable`, the caller cannot assume nothing happened; it should retry only a write
+    that is safe to repeat, or look first.
+    """
+    return ApiError(
+        503,
+        OUTCOME_UNKNOWN,
+        f"{what} connection was lost during the write; it may or may not have been applied; check before retrying",
         details=type(exc).__name__,
         headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
     )

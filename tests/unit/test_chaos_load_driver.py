@@ -104,3 +104,19 @@ async def test_stop_bounds_the_wait_for_hanging_requests() -> None:
 def test_unknown_request_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown request kinds \['nope'\]"):
         LoadDriver("http://platform", LoadSpec(mix={"nope": 1}), _plan())
+
+
+async def test_a_write_the_platform_says_may_have_landed_is_in_doubt_not_refused() -> None:
+    def platform(request: httpx.Request) -> httpx.Response:
+        seq = json.loads(request.content)["p_metadata"]["seq"]
+        code = "outcome_unknown" if seq % 2 else "service_unavailable"
+        return httpx.Response(503, headers={"Retry-After": "1"}, json={"code": code, "message": "lost"})
+
+    spec = LoadSpec(rate_per_s=50, mix={"emit_signal": 1})
+    driver = LoadDriver("http://platform", spec, _plan(), transport=httpx.MockTransport(platform))
+    await driver.start()
+    await asyncio.sleep(0.3)
+    await driver.stop()
+    outcomes = driver.signal_outcomes()
+    assert len(outcomes) >= 4
+    assert driver.signals_in_doubt() == {seq for seq in outcomes if seq % 2}

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from gauntlet.platform.api.bodies import MAX_JSON_DEPTH, RPC_BODY_BYTES, loads, read_body
 from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
-from gauntlet.platform.api.errors import ApiError, from_postgres, unavailable
+from gauntlet.platform.api.errors import ApiError, from_postgres, outcome_unknown, unavailable
 from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import ALLOWED_FUNCTIONS, REPLICA_READS, execute, is_allowed
 from gauntlet.platform.api.state import PlatformState
@@ -25,6 +25,15 @@ from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.db import UNAVAILABLE
 from gauntlet.platform.metrics import RpcSample
 from gauntlet.platform.ratelimit import Profile
+
+# Lost on our side of the connection (asyncpg's 08003 is its own, not the server's): an error the
+# server reported means the transaction rolled back, but these leave the outcome unknown.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
+)
 
 router = APIRouter(prefix="/rest/v1/rpc", tags=["rpc"])
 
@@ -175,5 +184,11 @@ async def run_rpc(state: PlatformState, function: str, args: dict[str, Any], cla
         raise ApiError(400, "invalid_arguments", str(exc)) from exc
     if function in REPLICA_READS and call.signature.read_only:
         return await state.db.read(lambda conn: execute(conn, call, claims))
-    async with state.db.primary() as conn:
-        return await execute(conn, call, claims)
+    async with state.db.primary() as conn:  # failing here: nothing was sent, so a plain 503
+        if call.signature.read_only:
+            return await execute(conn, call, claims)
+        try:
+            return await execute(conn, call, claims)
+        except CONNECTION_LOST as exc:
+            # The write (or its COMMIT) went out and no answer came back: it may have committed.
+            raise outcome_unknown("The database", exc) from exc
