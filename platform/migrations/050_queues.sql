@@ -4,10 +4,11 @@
 --   discovery queue, keyed UNIQUE (topic, key) so publishing the same event
 --   twice is a no-op. status queued -> leased -> done, or -> error when
 --   queue_policy gives up.
--- worker_jobs: background jobs (RPCs in 150). status pending -> running ->
---   completed; a failure reschedules with the backoff of queue_policy (125) and,
---   once the retries are spent (max_attempts, NULL = the policy's), moves the
---   job to 'dlq' and writes a dead_letter_queue row with the reason.
+-- worker_jobs: background jobs, a queue of the queue kernel (125; RPCs in 150)
+--   in seed 003's words: status pending -> running -> completed; a failure
+--   reschedules (run_at) with the backoff of queue_policy and, once the retries
+--   are spent (max_attempts, NULL = the policy's), moves the job to 'dlq', and
+--   a trigger (150) writes a dead_letter_queue row with the reason.
 --   idempotency_key (optional, unique) makes enqueueing a job idempotent.
 -- idempotency_registry: keys with a 24 h TTL (expires_at); an expired key
 --   counts as absent and is overwritten on the next record.

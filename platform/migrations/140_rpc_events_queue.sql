@@ -46,7 +46,8 @@ language sql volatile
 set search_path = public, pg_temp
 as $$
     select e.id, e.topic, e.key, e.payload, e.attempts, e.lease_token, e.lease_expires_at
-      from public._queue_lease(null::public.events_queue, p_limit, p_ttl_seconds, p_topic) e
+      from public._queue_lease(null::public.events_queue, p_limit, p_ttl_seconds,
+                                case when p_topic is not null then array[p_topic] end) e
 $$;
 
 create or replace function public.ack_event(p_id bigint, p_token uuid) returns boolean

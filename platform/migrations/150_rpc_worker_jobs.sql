@@ -19,43 +19,34 @@
 --   gc_idempotency_registry() -> integer (expired keys deleted)
 -- service_role only unless noted.
 --
--- Retry policy (seed 003; queue_policy row of worker_jobs, 125): attempts counts the
--- retries already scheduled, max_attempts the retries allowed (NULL = the policy's 3).
--- The decision is queue_retry_delay's: a failure with retries left reschedules at
--- now() + the policy's backoff -- 60, 120, 240 s -- and increments attempts; the failure
--- after the last retry moves the job to 'dlq' and writes dead_letter_queue(job_id, kind,
--- payload, reason, attempts = 3). A job whose lease expired (worker lost) is treated as a
--- failure by the next claim, so a job that kills its worker still ends in the DLQ.
+-- The queue kernel's (125) lease / ack / fail on worker_jobs, in the seeds' words (003):
+-- claim = lease (one job, p_kinds = the topics), complete = ack (plus the result), fail = fail.
+-- Policy: queue_policy's worker_jobs row -- attempts counts the failures, max_attempts the
+-- retries allowed (NULL = the policy's 3). A failure with retries left reschedules at now() +
+-- the backoff -- 60, 120, 240 s -- and the failure after the last retry moves the job to 'dlq';
+-- the trigger worker_jobs_dead_letter then writes dead_letter_queue(job_id, kind, payload,
+-- reason, attempts = the retries spent, 3). A job whose lease expired (worker lost) is a failure
+-- too (the next claim of its kind fails it: backoff, or the DLQ), so a job that kills its worker
+-- still ends in the DLQ.
 
-create or replace function public._worker_job_failed(p_id bigint, p_error text) returns text
-language plpgsql volatile
+drop function if exists public._worker_job_failed(bigint, text);
+
+create or replace function public._worker_job_dead_lettered() returns trigger
+language plpgsql
 set search_path = public, pg_temp
 as $$
-declare
-    v_job public.worker_jobs;
-    v_error text := left(coalesce(nullif(p_error, ''), 'unknown error'), 2000);
-    v_delay_s integer;
 begin
-    select * into v_job from public.worker_jobs where id = p_id for update;
-    v_delay_s := public.queue_retry_delay('public.worker_jobs', v_job.attempts + 1, v_job.max_attempts);
-    if v_delay_s is null then
-        update public.worker_jobs
-           set status = 'dlq', last_error = v_error, lease_token = null, lease_expires_at = null, locked_by = null
-         where id = p_id;
-        insert into public.dead_letter_queue (job_id, kind, payload, reason, attempts)
-        values (p_id, v_job.kind, v_job.payload,
-                format('gave up after %s retries: %s', v_job.attempts, v_error), v_job.attempts);
-        return 'dlq';
-    end if;
-    update public.worker_jobs
-       set status = 'pending',
-           attempts = v_job.attempts + 1,
-           run_at = now() + make_interval(secs => v_delay_s),
-           last_error = v_error, lease_token = null, lease_expires_at = null, locked_by = null
-     where id = p_id;
-    return 'pending';
+    insert into public.dead_letter_queue (job_id, kind, payload, reason, attempts)
+    values (new.id, new.kind, new.payload,
+            format('gave up after %s retries: %s', new.attempts - 1, new.last_error), new.attempts - 1);
+    return null;
 end
 $$;
+
+create or replace trigger worker_jobs_dead_letter
+    after update of status on public.worker_jobs
+    for each row when (new.status = 'dlq' and old.status is distinct from 'dlq')
+    execute function public._worker_job_dead_lettered();
 
 create or replace function public.worker_enqueue_job(
     p_kind text, p_payload jsonb default '{}'::jsonb, p_idempotency_key text default null,
@@ -94,44 +85,19 @@ language plpgsql volatile
 set search_path = public, pg_temp
 as $$
 declare
-    v_lost bigint;
+    v_job public.worker_jobs;
 begin
     if p_worker_id is null or length(p_worker_id) not between 1 and 200 then
         raise exception 'p_worker_id is required (1-200 characters)' using errcode = '22023';
     end if;
-    if p_lease_seconds is null or p_lease_seconds not between 1 and 86400 then
-        raise exception 'p_lease_seconds must be between 1 and 86400 (got %)', p_lease_seconds using errcode = '22023';
+    select * into v_job from public._queue_lease(null::public.worker_jobs, 1, p_lease_seconds, p_kinds);
+    if v_job.id is null then
+        return;
     end if;
-
-    -- Jobs whose worker vanished count as failed (backoff or DLQ), a few per claim.
-    for v_lost in
-        select j.id from public.worker_jobs j
-         where j.status = 'running' and j.lease_expires_at < now()
-         order by j.lease_expires_at
-         limit 10
-         for update skip locked
-    loop
-        perform public._worker_job_failed(v_lost, 'lease expired (worker lost)');
-    end loop;
-
-    return query
-    with picked as (
-        select j.id from public.worker_jobs j
-         where j.status = 'pending' and j.run_at <= now()
-           and (p_kinds is null or j.kind = any (p_kinds))
-         order by j.priority desc, j.run_at, j.id
-         limit 1
-         for update skip locked
-    )
-    update public.worker_jobs j
-       set status = 'running', locked_by = p_worker_id, lease_token = gen_random_uuid(),
-           lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-      from picked
-     where j.id = picked.id
-    returning j.id, j.kind, j.payload, j.attempts,
-              coalesce(j.max_attempts, (select p.max_retries from public.queue_policy p
-                                         where p.queue = 'public.worker_jobs'::regclass)),
-              j.idempotency_key, j.lease_token, j.lease_expires_at;
+    update public.worker_jobs j set locked_by = p_worker_id where j.id = v_job.id;
+    return query select v_job.id, v_job.kind, v_job.payload, v_job.attempts,
+                        coalesce(v_job.max_attempts, (public._queue_policy_for('public.worker_jobs')).max_retries),
+                        v_job.idempotency_key, v_job.lease_token, v_job.lease_expires_at;
 end
 $$;
 
@@ -141,27 +107,19 @@ language plpgsql volatile
 set search_path = public, pg_temp
 as $$
 begin
-    update public.worker_jobs j
-       set status = 'completed', result = p_result, completed_at = now(), last_error = null,
-           lease_token = null, lease_expires_at = null
-     where j.id = p_id and j.status = 'running' and j.lease_token = p_token and j.lease_expires_at >= now();
-    return found;
+    if not public._queue_ack('public.worker_jobs', p_id, p_token) then
+        return false;
+    end if;
+    update public.worker_jobs j set result = p_result, completed_at = now() where j.id = p_id;
+    return true;
 end
 $$;
 
 create or replace function public.worker_fail_job(p_id bigint, p_token uuid, p_error text) returns text
-language plpgsql volatile
+language sql volatile
 set search_path = public, pg_temp
 as $$
-begin
-    perform 1 from public.worker_jobs j
-     where j.id = p_id and j.status = 'running' and j.lease_token = p_token and j.lease_expires_at >= now()
-       for update;
-    if not found then
-        return null;
-    end if;
-    return public._worker_job_failed(p_id, p_error);
-end
+    select public._queue_fail('public.worker_jobs', p_id, p_token, p_error)
 $$;
 
 -- Admins retry from the admin workers page (as authenticated), workers as service_role.
@@ -240,14 +198,13 @@ begin
 end
 $$;
 
-revoke all on function public._worker_job_failed(bigint, text),
+revoke all on function public._worker_job_dead_lettered(),
     public.worker_enqueue_job(text, jsonb, text, timestamptz, integer, integer),
     public.worker_claim_job(text, text[], integer), public.worker_complete_job(bigint, uuid, jsonb),
     public.worker_fail_job(bigint, uuid, text), public.worker_retry_dead_letter(bigint),
     public.check_idempotency(text, text), public.record_idempotency(text, jsonb, integer, text),
     public.gc_idempotency_registry() from public;
-grant execute on function public._worker_job_failed(bigint, text),
-    public.worker_enqueue_job(text, jsonb, text, timestamptz, integer, integer),
+grant execute on function public.worker_enqueue_job(text, jsonb, text, timestamptz, integer, integer),
     public.worker_claim_job(text, text[], integer), public.worker_complete_job(bigint, uuid, jsonb),
     public.worker_fail_job(bigint, uuid, text), public.worker_retry_dead_letter(bigint),
     public.check_idempotency(text, text), public.record_idempotency(text, jsonb, integer, text),

@@ -124,7 +124,8 @@ async def test_worker_job_backs_off_60_120_240_then_dead_letters_with_reason(con
             assert await _claim(conn, kind) is None  # not claimable during the backoff
             await conn.execute("update public.worker_jobs set run_at = now() where id = $1", job)  # time passes
         else:
-            assert outcome == "dlq" and row["status"] == "dlq" and row["attempts"] == 3
+            # attempts counts the failures (the kernel's word), the dead letter the retries spent
+            assert outcome == "dlq" and row["status"] == "dlq" and row["attempts"] == 4
     assert delays == [60, 120, 240]
     dead = await conn.fetchrow("select * from public.dead_letter_queue where job_id = $1", job)
     assert dead is not None and dead["attempts"] == 3 and dead["kind"] == kind
