@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-from gauntlet.load.arrivals import ArrivalSchedule, ArrivalTally, StartPolicy
+from gauntlet.load.arrivals import DEFAULT_LAG_AFTER_S, ArrivalSchedule, ArrivalTally, StartPolicy
 from gauntlet.load.hdr import NAME_LAYOUT, new_histogram, record_value, to_microseconds
 
 Op = Callable[[int], Awaitable[object]]
@@ -28,6 +28,15 @@ Op = Callable[[int], Awaitable[object]]
 NEVER_GIVE_UP = StartPolicy(late_after_s=0.010, give_up_after_s=float("inf"))
 START_DELAY_S = 0.02  # the schedule starts this long after the call, so arrival 0 is not late by set-up
 ERROR_TEXT = 140  # characters of an error's message kept to name its kind
+
+
+@dataclass
+class NamedCalls:
+    """One request name's share of a run whose calls are named (`name_of`)."""
+
+    histogram: HdrHistogram = field(default_factory=new_histogram)  # successful calls' latencies, microseconds
+    ok: int = 0
+    errors: int = 0
 
 
 @dataclass
@@ -40,6 +49,7 @@ class PacedCalls:
     errors: int = 0
     seconds: float = 0.0  # the runs' wall time: the schedule's length, or until the last call ended if later
     error_kinds: Counter[str] = field(default_factory=Counter)
+    by_name: dict[str, NamedCalls] = field(default_factory=dict)  # filled when the run names its calls
 
     @property
     def sent(self) -> int:
@@ -59,10 +69,14 @@ async def run_open_model(
     max_in_flight: int,
     timeout_s: float,
     first_index: int = 0,
+    name_of: Callable[[int], str] | None = None,
     clock: Clock = time.perf_counter,
     sleep: Sleep = asyncio.sleep,
 ) -> int:
     """Call `op(first_index + i)` for every arrival of `schedule`, adding to `into`; return how many arrivals it had.
+
+    `name_of(first_index + i)` names arrival i's request (a blend of several): each name's calls are also
+    counted and timed apart in `into.by_name`.
 
     `clock` is perf_counter, not loop.time(): uvloop's loop clock is libuv's, cached per iteration at 1 ms.
     """
@@ -76,21 +90,29 @@ async def run_open_model(
         lateness = max(0.0, began - due)
         into.tally = into.tally.started(policy.classify(lateness), lateness)
         origin = min(due, began)  # a timer may fire a little early: then time from the actual start
+        named = into.by_name.setdefault(name_of(first_index + index), NamedCalls()) if name_of else None
         try:
             async with asyncio.timeout(timeout_s):
                 await op(first_index + index)
         except Exception as exc:  # every failure is counted and named, none stops the run
             into.errors += 1
             into.error_kinds[f"{type(exc).__name__}: {str(exc)[:ERROR_TEXT]}"] += 1
+            if named is not None:
+                named.errors += 1
         else:
             into.ok += 1
-            record_value(into.histogram, to_microseconds((clock() - origin) * 1000.0), NAME_LAYOUT)
+            took_us = to_microseconds((clock() - origin) * 1000.0)
+            record_value(into.histogram, took_us, NAME_LAYOUT)
+            if named is not None:
+                named.ok += 1
+                record_value(named.histogram, took_us, NAME_LAYOUT)
         last_done = max(last_done, clock())
 
     for index in range(schedule.total):
         due = start + schedule.due_at(index)
         await sleep(max(0.0, due - clock()))
-        into.tally = into.tally.released(1)
+        # How late the scheduler itself woke: the generator's lag (its CPU, its event loop), not the target's.
+        into.tally = into.tally.woke(max(0.0, clock() - due), lag_after_s=DEFAULT_LAG_AFTER_S).released(1)
         if len(in_flight) >= max_in_flight:
             into.tally = into.tally.never_started(1)
             continue

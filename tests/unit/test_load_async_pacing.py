@@ -123,3 +123,40 @@ async def test_runs_add_up_into_one_record() -> None:
     calls, used_again = await run(clock, op, rate=10.0, seconds=0.5, into=calls, first_index=used)
     assert (used, used_again, calls.ok, calls.tally.scheduled) == (5, 5, 10, 10)
     assert calls.seconds == pytest.approx(1.0)
+
+
+async def test_a_scheduler_waking_late_counts_as_the_generators_lag_not_the_targets() -> None:
+    clock = FakeClock()
+    clock.overshoot = {2: 0.150, 5: 0.050}  # one wake-up 150 ms late (lagged), one 50 ms late (not)
+
+    async def op(index: int) -> None:
+        pass
+
+    calls, _ = await run(clock, op, rate=10.0, seconds=1.0)
+    assert (calls.tally.wakeups, calls.tally.lagged_wakeups) == (10, 1)
+    on_time, _ = await run(FakeClock(), op, rate=10.0, seconds=1.0)
+    assert (on_time.tally.wakeups, on_time.tally.lagged_wakeups) == (10, 0)
+
+
+async def test_named_calls_are_also_counted_and_timed_per_name() -> None:
+    clock = FakeClock()
+
+    async def op(index: int) -> None:
+        if index % 3 == 0:
+            raise RuntimeError("HTTP 500")
+
+    calls = PacedCalls()
+    await run_open_model(
+        op,
+        ArrivalSchedule(rate_per_s=10.0, duration_s=1.0),
+        calls,
+        max_in_flight=100,
+        timeout_s=5.0,
+        name_of=lambda i: "odd" if i % 2 else "even",
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    odd, even = calls.by_name["odd"], calls.by_name["even"]
+    assert (odd.ok, odd.errors, even.ok, even.errors) == (3, 2, 3, 2)  # 0, 3, 6, 9 fail
+    assert (odd.histogram.get_total_count(), even.histogram.get_total_count()) == (3, 3)  # successes only
+    assert (calls.ok, calls.errors) == (6, 4) and PacedCalls().by_name == {}
