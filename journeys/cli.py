@@ -1,8 +1,11 @@
 """`gauntlet journey run [NAME ...]`: run synthetic journeys in Chromium against the platform.
 
+A journey is a built-in's name or a journey file (a Playwright test, journeys/files.py):
+`PATH` runs every test function in it, `PATH::test_name` one.
+
 Exit codes: 0 every journey passed, 1 a journey failed (its screenshot, console
 errors and trace are in the artifacts directory), 2 usage or environment error
-(an unknown journey, no running stack, no Chromium).
+(an unknown journey, a journey file that cannot run, no running stack, no Chromium).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ DEFAULT_ARTIFACTS = Path(".gauntlet-journeys")
 
 journey_app = typer.Typer(
     name="journey",
-    help="Synthetic journeys in a real Chromium.\n\nExample: gauntlet journey run signup_to_notification",
+    help="Synthetic journeys in a real Chromium: the built-ins, or your own Playwright test files.\n\n"
+    "Example: gauntlet journey run signup_to_notification\n\n"
+    "Example: gauntlet journey run examples/journeys/shop_visit.py",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -40,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
 @journey_app.command("list")
 def list_journeys() -> None:
-    """The journeys there are, with their steps and budgets.
+    """The built-in journeys, with their budgets and the journey file each is (copy one to start your own).
 
     Example: gauntlet journey list
     """
@@ -48,14 +53,22 @@ def list_journeys() -> None:
 
     for journey in JOURNEYS.values():
         out.print(
-            f"[bold]{journey.name}[/] (total budget {journey.total_budget_ms / 1000:.0f} s): {journey.description}"
+            f"[bold]{journey.name}[/] (total budget {journey.total_budget_ms / 1000:.0f} s): {journey.description}",
+            highlight=False,
         )
+        out.print(f"  {journey.source}", soft_wrap=True, highlight=False)
 
 
 @journey_app.command("run")
 def run(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Journeys to run (default: all)", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            help="Built-in journeys by name, or journey files: PATH (every test_* in it) or PATH::test_name "
+            "[default: every built-in]",
+            show_default=False,
+            metavar="[NAME|PATH]...",
+        ),
     ] = None,
     target: Annotated[
         str | None, typer.Option(help="Platform URL or target file (default: the running stack's API)")
@@ -67,9 +80,15 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     state_dir: Annotated[Path | None, typer.Option("--state-dir", help="The stack to target")] = None,
 ) -> None:
-    """Run journeys (all by default); exit 1 if any failed.
+    """Run journeys (every built-in by default); exit 1 if any failed, 2 if a file cannot run.
+
+    A journey file is a plain Playwright test (pytest-playwright style, sync or async): each
+    `def test_NAME(page, journey)` is a journey, its steps `with journey.step("name", budget_ms=5000):`
+    blocks, `BUDGET_MS = 30000` its total budget. Fixtures: page, context, browser, base_url, journey.
 
     Example: gauntlet journey run signup_to_notification
+
+    Example: gauntlet journey run examples/journeys/shop_visit.py --artifacts /tmp/journeys
     """
     raise typer.Exit(_run(names or [], target, headed, artifacts, as_json, state_dir))
 
@@ -80,13 +99,11 @@ def _run(
     from playwright.sync_api import sync_playwright
 
     from gauntlet.journeys.browser import launch
-    from gauntlet.journeys.catalog import JOURNEYS
-    from gauntlet.journeys.runner import UnknownJourney, run_journey
+    from gauntlet.journeys.catalog import JOURNEYS, select
+    from gauntlet.journeys.runner import run_journey
     from gauntlet.progress import step_reporter
 
-    unknown = [n for n in names if n not in JOURNEYS]
-    if unknown:
-        raise UnknownJourney(f"no journey named {', '.join(map(repr, unknown))}; journeys: {', '.join(JOURNEYS)}")
+    chosen = select(names or list(JOURNEYS))  # a bad name or file: exit 2 before anything starts
     import os
 
     from gauntlet.journeys.accounts import ACCOUNTS_ENV
@@ -106,18 +123,17 @@ def _run(
             os.environ[ACCOUNTS_ENV] = str(described.accounts_file)
     results: list[JourneyResult] = []
     report = step_reporter()  # each step to $GAUNTLET_PROGRESS_FILE (the gate's live table), if set
-    chosen = names or list(JOURNEYS)
     with sync_playwright() as playwright:
         browser = launch(playwright, headed=headed)
         try:
-            for index, name in enumerate(chosen, start=1):
+            for index, journey in enumerate(chosen, start=1):
                 result = run_journey(
-                    name,
+                    journey,
                     target=target,
                     artifacts_dir=artifacts,
                     browser=browser,
                     service_key=service_key,
-                    on_step=functools.partial(report, f"{name} ({index}/{len(chosen)})"),
+                    on_step=functools.partial(report, f"{journey.name} ({index}/{len(chosen)})"),
                 )
                 results.append(result)
                 if not as_json:

@@ -16,8 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from gauntlet.journeys.accounts import AccountStore, PlatformClient, ensure_account
-from gauntlet.journeys.framework import Step
-from gauntlet.journeys.session import JourneySession
+from gauntlet.journeys.fixture import JourneyRun
 
 CREATOR = "creator"
 # One feed call when there is content; sign-up, onboarding and ~60 writes when there is none.
@@ -87,12 +86,9 @@ def ensure_feed_content(
     return publish(client, token, ContentPlan())
 
 
-def content_step(session: JourneySession) -> Step:
+def platform_content(journey: JourneyRun) -> None:
     """The first step of a journey that reads the feed: the platform must have one to read."""
-
-    def run() -> None:
-        published = ensure_feed_content(session.platform, session.accounts, session.target)
+    with journey.step("platform_content", budget_ms=CONTENT_BUDGET_MS):
+        published = ensure_feed_content(journey.platform, journey.accounts, journey.target)
         if published:
-            session.notes["published_content"] = published
-
-    return Step("platform_content", run, CONTENT_BUDGET_MS)
+            journey.session.notes["published_content"] = published

@@ -80,7 +80,13 @@ ServiceKey = Annotated[
         "--service-key", envvar="GAUNTLET_SERVICE_KEY", help="For the queue health views [default: the stack's]"
     ),
 ]
-Journeys = Annotated[str | None, typer.Option("--journeys", help="Comma-separated journeys [default: all]")]
+Journeys = Annotated[
+    str | None,
+    typer.Option(
+        "--journeys",
+        help="Comma-separated built-in journeys and journey files (PATH or PATH::test_name) [default: the built-ins]",
+    ),
+]
 Retries = Annotated[int, typer.Option("--retries", help="Retries of a failed journey before it counts as failed")]
 FailAfter = Annotated[int, typer.Option("--fail-after", help="Consecutive failures before a check turns red (K)")]
 Cooldown = Annotated[str, typer.Option("--cooldown", help="No second red alert for a check within this")]
@@ -165,6 +171,8 @@ def run(
     """Run the journeys and probes on schedule; exit 1 if the final status is red.
 
     Example: gauntlet monitor run --every 60s --max-runs 3
+
+    Example: gauntlet monitor run --every 60s --journeys returning_user,examples/journeys/shop_visit.py
     """
     options = dict(locals())
     options.pop("ctx", None)
@@ -208,23 +216,24 @@ def _http_url(url: str, option: str) -> str:
     return url
 
 
-def _journey_list(text: str | None) -> tuple[str, ...]:
-    from gauntlet.journeys.monitor.journey_adapter import journey_names
+def _journey_list(text: str | None) -> dict[str, str]:
+    """The journeys to run, by name -> what the journey's child process loads (a file's PATH::test_name)."""
+    from gauntlet.journeys.files import is_file_spec
+    from gauntlet.journeys.monitor.journey_adapter import journey_names, journey_sources
 
     known = journey_names()
     if text is None:
-        return known
+        return {name: name for name in known}
     names = tuple(n.strip() for n in text.split(",") if n.strip())
+    choose = f"choose from {', '.join(known)}, or give journey files (PATH or PATH::test_name)"
     if not names:
-        raise UsageProblem(f"--journeys {text!r} names no journey; choose from {', '.join(known)}")
-    unknown = [n for n in names if n not in known]
+        raise UsageProblem(f"--journeys {text!r} names no journey; {choose}")
+    unknown = [n for n in names if n not in known and not is_file_spec(n)]
     if unknown:
-        raise UsageProblem(
-            f"--journeys: unknown journey {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
-        )
+        raise UsageProblem(f"--journeys: unknown journey {', '.join(map(repr, unknown))}; {choose}")
     if len(set(names)) != len(names):
         raise UsageProblem(f"--journeys {text!r} names a journey twice")
-    return names
+    return journey_sources(names)  # a journey file that cannot run: exit 2 naming its line and the fix
 
 
 @dataclass(frozen=True)
@@ -251,7 +260,9 @@ def _resolve_target(target: str | None, service_key: str | None, state_dir: Path
     return MonitorTarget(url, url, service_key or state.service_key or None, None, remote=False)
 
 
-def without_signup_loops(names: tuple[str, ...], *, named: bool, where: MonitorTarget) -> tuple[str, ...]:
+def without_signup_loops(
+    names: tuple[str, ...], *, named: bool, where: MonitorTarget, sources: dict[str, str] | None = None
+) -> tuple[str, ...]:
     """Against a target, the journeys run as the target's accounts and none signs a user up every run.
 
     A journey that signs up on every run is left out of the default list, and refused when named;
@@ -261,7 +272,7 @@ def without_signup_loops(names: tuple[str, ...], *, named: bool, where: MonitorT
         return names
     from gauntlet.journeys.monitor.journey_adapter import signs_up_every_run
 
-    looping = [name for name in names if signs_up_every_run(name)]
+    looping = [name for name in names if signs_up_every_run((sources or {}).get(name, name))]
     if named and looping:
         raise UsageProblem(
             f"--journeys: {', '.join(looping)} signs a new user up on every run; against a target the monitor "
@@ -335,7 +346,8 @@ def _monitor(
         raise UsageProblem(f"--slow-at {slow_at:g}: give a share of the step budget, more than 0 and at most 1")
     retention_s = _duration(retention, "--retention")
     timeout_s = _duration(journey_timeout, "--journey-timeout") if journey_timeout is not None else None
-    names = _journey_list(journeys)
+    sources = _journey_list(journeys)
+    names = tuple(sources)
     webhook_url = _http_url(webhook, "--webhook") if webhook else None
     webhook_sink = WebhookSink(webhook_url) if webhook_url else None
     channels = channels_for(
@@ -346,7 +358,7 @@ def _monitor(
     page_link = _http_url(page_url, "--page-url") if page_url else None
     outputs = _outputs(out_specs)
     where = _resolve_target(target, service_key, state_dir)
-    names = without_signup_loops(names, named=journeys is not None, where=where)
+    names = without_signup_loops(names, named=journeys is not None, where=where, sources=sources)
     base, key = where.pages_url, where.service_key
 
     home = monitor_dir(state_dir)
@@ -382,7 +394,11 @@ def _monitor(
             monitor = Monitor(
                 config,
                 journeys=SubprocessJourneys(
-                    service_key=key, headed=headed, timeout_s=timeout_s, accounts_file=where.accounts_file
+                    service_key=key,
+                    headed=headed,
+                    timeout_s=timeout_s,
+                    accounts_file=where.accounts_file,
+                    sources=sources,
                 ),
                 prober=prober,
                 history=store,

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,17 +43,27 @@ def journey_names() -> tuple[str, ...]:
     return tuple(JOURNEYS)
 
 
-def signs_up_every_run(name: str) -> bool:
+def journey_sources(specs: Sequence[str]) -> dict[str, str]:
+    """Each journey `specs` name (built-ins by name, journey files by path), by name -> how a child loads it.
+
+    A file's journeys are checked here, once: a bad file is an exit 2 now, not a red journey every minute.
+    """
+    from gauntlet.journeys.catalog import JOURNEYS, select
+
+    return {j.name: j.name if JOURNEYS.get(j.name) is j else j.source for j in select(specs)}
+
+
+def signs_up_every_run(spec: str) -> bool:
     """Whether the journey signs a new user up on every run (the monitor never loops it against a target)."""
-    from gauntlet.journeys.catalog import JOURNEYS
+    from gauntlet.journeys.catalog import select
 
-    return JOURNEYS[name].signs_up_every_run
+    return select([spec], single=True)[0].signs_up_every_run
 
 
-def journey_timeout_s(name: str) -> float:
-    from gauntlet.journeys.catalog import JOURNEYS
+def journey_timeout_s(spec: str) -> float:
+    from gauntlet.journeys.catalog import select
 
-    return JOURNEYS[name].total_budget_ms / 1000 + TIMEOUT_SLACK_S
+    return select([spec], single=True)[0].total_budget_ms / 1000 + TIMEOUT_SLACK_S
 
 
 def _epoch(value: Any) -> float:
@@ -110,8 +120,11 @@ class SubprocessJourneys:
         timeout_s: float | None = None,
         child: Sequence[str] | None = None,
         accounts_file: Path | None = None,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
         self.service_key = service_key
+        # A journey's name -> what the child loads (a journey file's `PATH::test_name`); a built-in is its name.
+        self.sources = dict(sources or {})
         # A target's accounts: journeys that need a user sign in as one of these, never sign up.
         self.accounts_file = accounts_file
         self.headed = headed
@@ -121,7 +134,8 @@ class SubprocessJourneys:
 
     def run(self, name: str, *, target: str, artifacts_dir: Path) -> JourneyAttempt:
         started = time.time()
-        timeout = self.timeout_s or journey_timeout_s(name)
+        spec = self.sources.get(name, name)
+        timeout = self.timeout_s or journey_timeout_s(spec)
         env = dict(os.environ)
         if self.service_key:
             env[SERVICE_KEY_ENV] = self.service_key  # not on the command line, where `ps` shows it
@@ -132,7 +146,7 @@ class SubprocessJourneys:
         with tempfile.TemporaryDirectory(prefix="gauntlet-journey-") as tmp:
             result_file = Path(tmp) / "result.json"
             argv = [
-                *self.child, name,
+                *self.child, spec,
                 "--target", target, "--artifacts", str(artifacts_dir), "--result-file", str(result_file),
                 *(["--headed"] if self.headed else []),
             ]  # fmt: skip
@@ -171,7 +185,7 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Child side: run one journey, write its result JSON, exit 0 (a failed journey is a result)."""
     parser = argparse.ArgumentParser(prog="gauntlet-monitor-journey")
-    parser.add_argument("name")
+    parser.add_argument("name", help="a built-in journey's name, or a journey file's PATH::test_name")
     parser.add_argument("--target", required=True)
     parser.add_argument("--artifacts", type=Path, required=True)
     parser.add_argument("--result-file", type=Path, required=True)
