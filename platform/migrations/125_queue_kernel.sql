@@ -35,6 +35,8 @@
 --   _queue_fail(p_queue regclass, p_id, p_token, p_error, p_retry_in_seconds default NULL)
 --       -> text: the stored queued word (retry) | the dead word (dead-lettered) | NULL (lease lost)
 --   _queue_release(p_queue regclass, p_id, p_token) -> boolean
+--   _queue_revive(p_queue regclass, p_id) -> boolean
+--       a dead-lettered item queued again now, its count of failures back to 0 (false = not dead).
 --   _queue_failed(p_queue regclass, p_ids bigint[], p_error, p_retry_in_seconds, p_lost boolean)
 --       -> table(id, status): the failure rule (count it, then retry or dead-letter) applied
 --          to items the caller holds; fail and lease (lost leases) both go through it.
@@ -300,13 +302,34 @@ begin
 end
 $$;
 
+create or replace function public._queue_revive(p_queue regclass, p_id bigint) returns boolean
+language plpgsql volatile
+set search_path = public, pg_temp
+as $$
+declare
+    v_policy public.queue_policy := public._queue_policy_for(p_queue);
+    v_revived bigint;
+begin
+    execute format($sql$
+        update %1$s q
+           set status = %2$L, attempts = 0, last_error = null, %4$I = now()
+         where q.id = $1 and q.status = %3$L
+        returning q.id
+        $sql$, p_queue, v_policy.queued_status, v_policy.dead_status, v_policy.ready_at_column)
+        into v_revived using p_id;
+    return v_revived is not null;
+end
+$$;
+
 revoke all on function public.queue_retry_delay(regclass, integer, integer), public.queue_retry_schedule(regclass),
     public._queue_policy_for(regclass), public._queue_failed(regclass, bigint[], text, integer, boolean),
     public._queue_lease(anyelement, integer, integer, text[]), public._queue_ack(regclass, bigint, uuid),
-    public._queue_fail(regclass, bigint, uuid, text, integer), public._queue_release(regclass, bigint, uuid)
+    public._queue_fail(regclass, bigint, uuid, text, integer), public._queue_release(regclass, bigint, uuid),
+    public._queue_revive(regclass, bigint)
     from public;
 grant execute on function public.queue_retry_delay(regclass, integer, integer), public.queue_retry_schedule(regclass),
     public._queue_policy_for(regclass), public._queue_failed(regclass, bigint[], text, integer, boolean),
     public._queue_lease(anyelement, integer, integer, text[]), public._queue_ack(regclass, bigint, uuid),
-    public._queue_fail(regclass, bigint, uuid, text, integer), public._queue_release(regclass, bigint, uuid)
+    public._queue_fail(regclass, bigint, uuid, text, integer), public._queue_release(regclass, bigint, uuid),
+    public._queue_revive(regclass, bigint)
     to service_role;

@@ -143,9 +143,7 @@ begin
     if v_dlq.job_id is null then
         raise exception 'dead letter % has no job left to retry', p_dead_letter_id using errcode = 'P0002';
     end if;
-    update public.worker_jobs
-       set status = 'pending', attempts = 0, run_at = now(), last_error = null
-     where id = v_dlq.job_id and status = 'dlq';
+    perform public._queue_revive('public.worker_jobs', v_dlq.job_id);
     update public.dead_letter_queue set resolved_at = now(), resolution = 'retried' where id = p_dead_letter_id;
     return v_dlq.job_id;
 end
