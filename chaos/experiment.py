@@ -36,6 +36,7 @@ USER_GROUPS: frozenset[RequestGroup] = frozenset({"replica_read", "primary_read"
 MAX_LOAD_RATE_PER_S = 500.0  # bounded load: a drill is not a load test
 MAX_PAUSE_S = 120.0
 MAX_RECOVERY_TIMEOUT_S = 600.0
+UNBOUNDED = 1e300  # the open end of an exported range tolerance (chaostoolkit's ranges have two numbers)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _ENV_KEY = re.compile(r"^GAUNTLET_[A-Z0-9_]+$")
 
@@ -58,14 +59,32 @@ class UnknownDrill(DrillError):
 
 @dataclass(frozen=True, slots=True)
 class Tolerance:
-    """What a probe's observation must satisfy; `description` is what the journal shows as expected."""
+    """What a probe's observation must satisfy; `description` is what the journal shows as expected.
+
+    `spec` is the same tolerance in chaostoolkit's experiment format (a value, a list, or a
+    range/regex/jsonpath object) for `gauntlet chaos export`; None when it has no such form.
+    """
 
     description: str
     accepts: Callable[[JsonValue], bool]
+    spec: JsonValue = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """Where an activity comes from in an experiment file: a Python provider and its arguments.
+
+    `module` is one of gauntlet.chaos.providers.* (see gauntlet/chaos/providers/), `func` one of
+    its functions; `gauntlet chaos export` writes it as `{"type": "python", module, func, arguments}`.
+    """
+
+    module: str
+    func: str
+    arguments: Mapping[str, JsonValue] = field(default_factory=dict)
 
 
 def equals(expected: JsonValue) -> Tolerance:
-    return Tolerance(f"== {expected!r}", lambda value: value == expected)
+    return Tolerance(f"== {expected!r}", lambda value: value == expected, expected)
 
 
 def at_most(limit: float) -> Tolerance:
@@ -73,7 +92,8 @@ def at_most(limit: float) -> Tolerance:
         number = _number(value)
         return number is not None and number <= limit
 
-    return Tolerance(f"<= {limit:g}", accepts)
+    # Exported as a range from 0: what the drills bound from above (rates, latencies, counts) is never negative.
+    return Tolerance(f"<= {limit:g}", accepts, {"type": "range", "range": [0, limit]})
 
 
 def at_least(limit: float) -> Tolerance:
@@ -81,7 +101,7 @@ def at_least(limit: float) -> Tolerance:
         number = _number(value)
         return number is not None and number >= limit
 
-    return Tolerance(f">= {limit:g}", accepts)
+    return Tolerance(f">= {limit:g}", accepts, {"type": "range", "range": [limit, UNBOUNDED]})
 
 
 def _number(value: JsonValue) -> float | None:
@@ -102,6 +122,7 @@ class Probe:
     fn: ProbeFn
     tolerance: Tolerance
     timeout_s: float = 5.0  # a probe that hangs is a failed probe, not a hung drill
+    provider: ProviderCall | None = None  # how an experiment file names it (None: only this drill has it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +135,7 @@ class Action:
     pause_after_s: float = 0.0
     fault: FaultMark | None = None
     timeout_s: float = 60.0
+    provider: ProviderCall | None = None  # how an experiment file names it (None: only this drill has it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +165,7 @@ class Invariant:
     name: str
     fn: InvariantFn
     timeout_s: float = 30.0
+    provider: ProviderCall | None = None  # how an experiment file names it (None: only this drill has it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

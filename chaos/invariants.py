@@ -16,9 +16,11 @@ import datetime as dt
 from collections.abc import Mapping, Set
 
 from gauntlet.chaos.context import DrillContext
-from gauntlet.chaos.experiment import Invariant, InvariantResult, JsonValue, RequestGroup
+from gauntlet.chaos.experiment import Invariant, InvariantResult, JsonValue, ProviderCall, RequestGroup
 from gauntlet.chaos.sql import sql
 from gauntlet.chaos.windows import NO_RESPONSE, stats
+
+PROVIDERS = "gauntlet.chaos.providers.invariants"  # how experiment files name these checks
 
 
 def event_prefix(ctx: DrillContext, label: str) -> str:
@@ -112,7 +114,7 @@ def no_duplicate_gaps() -> Invariant:
             duplicated == 0, duplicated, 0, f"{duplicated} categories with more than one gap row"
         )
 
-    return Invariant("one gap row per category", check)
+    return Invariant("one gap row per category", check, provider=ProviderCall(PROVIDERS, "no_duplicate_gaps"))
 
 
 def no_duplicate_notifications() -> Invariant:
@@ -126,7 +128,8 @@ def no_duplicate_notifications() -> Invariant:
             duplicated = int(await conn.fetchval(sql("invariants", "duplicate_notifications"), since))
         return InvariantResult.check(duplicated == 0, duplicated, 0, f"{duplicated} notifications written twice")
 
-    return Invariant("no duplicate notifications", check)
+    call = ProviderCall(PROVIDERS, "no_duplicate_notifications")
+    return Invariant("no duplicate notifications", check, provider=call)
 
 
 def ledger_matches_events() -> Invariant:
@@ -142,7 +145,8 @@ def ledger_matches_events() -> Invariant:
             mismatched == 0, mismatched, 0, f"{mismatched} users whose ledger differs from their events"
         )
 
-    return Invariant("ledger totals equal the sum of events", check)
+    call = ProviderCall(PROVIDERS, "ledger_matches_events")
+    return Invariant("ledger totals equal the sum of events", check, provider=call)
 
 
 def platform_two_effects() -> tuple[Invariant, ...]:
@@ -247,7 +251,12 @@ def failed_fast_with_retry_hint(groups: frozenset[RequestGroup], max_latency_ms:
             "; ".join(problems) or f"{len(failed)} failures, all fast 503s with a retry hint",
         )
 
-    return Invariant("writes fail fast with 503 and a retry hint", check)
+    call = ProviderCall(
+        PROVIDERS,
+        "failed_fast_with_retry_hint",
+        {"groups": [*map(str, sorted(groups))], "max_latency_ms": max_latency_ms},
+    )
+    return Invariant("writes fail fast with 503 and a retry hint", check, provider=call)
 
 
 def served_during_fault(group: RequestGroup, *, max_error_rate: float, max_p95_ms: float) -> Invariant:
@@ -274,4 +283,6 @@ def served_during_fault(group: RequestGroup, *, max_error_rate: float, max_p95_m
             f"{group} during the fault: {counted['errors']} of {counted['requests']} failed, p95 {p95:.0f} ms",
         )
 
-    return Invariant(f"{group.replace('_', ' ')}s unaffected by the fault", check)
+    arguments: dict[str, JsonValue] = {"group": group, "max_error_rate": max_error_rate, "max_p95_ms": max_p95_ms}
+    call = ProviderCall(PROVIDERS, "served_during_fault", arguments)
+    return Invariant(f"{group.replace('_', ' ')}s unaffected by the fault", check, provider=call)

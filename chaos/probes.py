@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from gauntlet.chaos.context import DrillContext
-from gauntlet.chaos.experiment import JsonValue, Probe, RequestGroup, Tolerance, at_least, at_most, equals
+from gauntlet.chaos.experiment import (
+    JsonValue,
+    Probe,
+    ProviderCall,
+    RequestGroup,
+    Tolerance,
+    at_least,
+    at_most,
+    equals,
+)
 from gauntlet.chaos.sql import sql
 from gauntlet.chaos.windows import only_groups, percentile
 
@@ -25,6 +34,7 @@ RECENT_S = 2.0  # what "recent" means for the load-based probes
 # 10 s when it then idles), so the window must be longer than a second to see reads reliably.
 REPLICA_READ_WINDOW_S = 2.0
 DB_PROBE_TIMEOUT_S = 2.0
+PROVIDERS = "gauntlet.chaos.providers.probes"  # how experiment files name these probes
 
 
 async def _health(ctx: DrillContext) -> JsonValue:
@@ -35,7 +45,7 @@ async def _health(ctx: DrillContext) -> JsonValue:
 
 def health_ok() -> Probe:
     """The platform's own health function says `ok` (primary, replicas and Redis all answer)."""
-    return Probe("platform health is ok", _health, equals("ok"))
+    return Probe("platform health is ok", _health, equals("ok"), provider=ProviderCall(PROVIDERS, "health"))
 
 
 def recent_error_rate(groups: frozenset[RequestGroup], *, limit: float = 0.01, seconds: float = RECENT_S) -> Probe:
@@ -49,7 +59,8 @@ def recent_error_rate(groups: frozenset[RequestGroup], *, limit: float = 0.01, s
         return round(sum(1 for s in recent if not s.ok) / len(recent), 4)
 
     label = "/".join(sorted(groups))
-    return Probe(f"recent {label} error rate", observe, at_most(limit))
+    call = ProviderCall(PROVIDERS, "recent_error_rate", {"groups": [*map(str, sorted(groups))], "seconds": seconds})
+    return Probe(f"recent {label} error rate", observe, at_most(limit), provider=call)
 
 
 def recent_p95_ms(groups: frozenset[RequestGroup], *, limit_ms: float, seconds: float = RECENT_S) -> Probe:
@@ -61,7 +72,8 @@ def recent_p95_ms(groups: frozenset[RequestGroup], *, limit_ms: float, seconds: 
         return percentile(latencies, 95) or 0.0
 
     label = "/".join(sorted(groups))
-    return Probe(f"recent {label} p95 ms", observe, at_most(limit_ms))
+    call = ProviderCall(PROVIDERS, "recent_p95_ms", {"groups": [*map(str, sorted(groups))], "seconds": seconds})
+    return Probe(f"recent {label} p95 ms", observe, at_most(limit_ms), provider=call)
 
 
 def replica_serving_reads(index: int = 0, *, window_s: float = REPLICA_READ_WINDOW_S) -> Probe:
@@ -87,7 +99,8 @@ def replica_serving_reads(index: int = 0, *, window_s: float = REPLICA_READ_WIND
         await asyncio.sleep(window_s)
         return await scans(dsns[index]) - first
 
-    return Probe(f"replica {index + 1} serving RPC reads", observe, at_least(1), timeout_s=window_s + 5)
+    call = ProviderCall(PROVIDERS, "replica_serving_reads", {"index": index, "window_s": window_s})
+    return Probe(f"replica {index + 1} serving RPC reads", observe, at_least(1), timeout_s=window_s + 5, provider=call)
 
 
 async def replica_lag_bytes(ctx: DrillContext, replica: str) -> int | None:
@@ -109,9 +122,13 @@ def replica_streaming(replica: str, *, max_lag_bytes: int = 16 * 1024 * 1024) ->
     def accepts(value: JsonValue) -> bool:
         return isinstance(value, int) and 0 <= value <= max_lag_bytes
 
-    return Probe(
-        f"{replica} streaming", observe, Tolerance(f"streaming, lag <= {max_lag_bytes} B (-1: not streaming)", accepts)
+    tolerance = Tolerance(
+        f"streaming, lag <= {max_lag_bytes} B (-1: not streaming)",
+        accepts,
+        {"type": "range", "range": [0, max_lag_bytes]},
     )
+    call = ProviderCall(PROVIDERS, "replica_streaming", {"replica": replica})
+    return Probe(f"{replica} streaming", observe, tolerance, provider=call)
 
 
 def feature_store_cached() -> Probe:
@@ -127,7 +144,8 @@ def feature_store_cached() -> Probe:
             raise RuntimeError(f"hydrate-features answered {response.status_code}: {response.text[:200]}")
         return bool(response.json().get("cached"))
 
-    return Probe("features cached in the feature store", observe, equals(True))
+    call = ProviderCall(PROVIDERS, "feature_store_cached")
+    return Probe("features cached in the feature store", observe, equals(True), provider=call)
 
 
 def nothing_unsettled(name: str, count: CountFn) -> Probe:

@@ -51,8 +51,9 @@ async def run_one(
     seed: int | None = None,
     on_step: Callable[[str], None] | None = None,
     on_sample: Callable[[Sample], None] | None = None,
+    write: Callable[[Journal, Path], Path] = write_journal,
 ) -> Journal:
-    """Run `drill` once against `target`; the journal is written to `journal_dir` when given.
+    """Run `drill` once against `target`; the journal is written to `journal_dir` when given (by `write`).
 
     Raises DrillError subclasses (usage/environment) before touching anything when the drill is
     malformed or the target cannot run it.
@@ -67,7 +68,7 @@ async def run_one(
 
         def on_done(journal: Journal) -> None:
             if journal_dir is not None:
-                write_journal(journal, journal_dir)
+                write(journal, journal_dir)
 
         return await run_drill(
             prepared, ctx, keeper=keeper, on_done=on_done, traffic=_traffic_reader(target), on_step=on_step

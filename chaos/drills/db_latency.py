@@ -11,17 +11,19 @@ back to normal within the recovery timeout.
 
 from __future__ import annotations
 
-from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.drills import DrillSpec
-from gauntlet.chaos.experiment import USER_GROUPS, Action, Drill, ErrorBudget, JsonValue, LoadSpec
+from gauntlet.chaos.experiment import USER_GROUPS, Drill, ErrorBudget, JsonValue, LoadSpec, ProviderCall
 from gauntlet.chaos.invariants import served_during_fault
 from gauntlet.chaos.probes import health_ok, recent_error_rate, recent_p95_ms
+from gauntlet.chaos.providers import provided_action
+from gauntlet.chaos.providers.toxiproxy import MODULE as TOXIPROXY
 
 NAME = "db-latency"
 ROLE = "primary_db"  # the embedded stack's pg_primary proxy
 TOXIC = "chaos_db_latency"
 LATENCY_MS = 400
 JITTER_MS = 100
+ATTRIBUTES: dict[str, JsonValue] = {"latency": LATENCY_MS, "jitter": JITTER_MS}
 FAULT_S = 8.0  # long enough that an unbounded queue grows well past the bound below
 # The platform's bound on one request that waits for the primary: the pool acquire timeout
 # (connect_timeout_s, 2 s) plus a few slowed round trips. A request slower than this waited
@@ -30,18 +32,6 @@ RESPONSIVE_P99_MS = 5000.0
 # Steady state: twice the SLO's p95, so a busy CI machine does not fail the hypothesis before the fault;
 # the slowed primary path is far above it (about 2 s).
 STEADY_P95_MS = 1000.0
-
-
-async def _slow_down(ctx: DrillContext) -> JsonValue:
-    attributes: dict[str, int | float] = {"latency": LATENCY_MS, "jitter": JITTER_MS}
-    proxy = ctx.proxy(ROLE)
-    await ctx.add_toxic(proxy, "latency", name=TOXIC, attributes=attributes)
-    return {"proxy": proxy, "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS}
-
-
-async def _speed_up(ctx: DrillContext) -> JsonValue:
-    await ctx.remove_toxic(ctx.proxy(ROLE), TOXIC)
-    return {"removed": TOXIC}
 
 
 def build(variant: str | None = None) -> Drill:
@@ -60,10 +50,19 @@ def build(variant: str | None = None) -> Drill:
             recent_error_rate(USER_GROUPS),
         ),
         method=(
-            Action(
-                f"add {LATENCY_MS} ms latency to the {ROLE} proxy", _slow_down, fault="start", pause_after_s=FAULT_S
+            provided_action(
+                f"add {LATENCY_MS} ms latency to the {ROLE} proxy",
+                ProviderCall(
+                    TOXIPROXY, "add_toxic", {"role": ROLE, "type": "latency", "name": TOXIC, "attributes": ATTRIBUTES}
+                ),
+                fault="start",
+                pause_after_s=FAULT_S,
             ),
-            Action("remove the latency", _speed_up, fault="end"),
+            provided_action(
+                "remove the latency",
+                ProviderCall(TOXIPROXY, "remove_toxic", {"role": ROLE, "name": TOXIC}),
+                fault="end",
+            ),
         ),
         invariants=(served_during_fault("replica_read", max_error_rate=0.01, max_p95_ms=STEADY_P95_MS),),
         error_budget=ErrorBudget(during_error_rate=0.5, during_p99_ms=RESPONSIVE_P99_MS, after_error_rate=0.05),

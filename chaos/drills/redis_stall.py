@@ -27,8 +27,11 @@ from gauntlet.chaos.experiment import (
     InvariantResult,
     JsonValue,
     LoadSpec,
+    ProviderCall,
 )
 from gauntlet.chaos.probes import fallback_counters, feature_store_cached, health_ok, recent_error_rate
+from gauntlet.chaos.providers import provided_action
+from gauntlet.chaos.providers.toxiproxy import MODULE as TOXIPROXY
 
 NAME = "redis-stall"
 ROLE = "redis"  # the embedded stack's redis proxy
@@ -46,7 +49,7 @@ class _Counters:
     before: dict[str, float] = field(default_factory=dict)
 
 
-def _toxic(variant: str) -> tuple[str, dict[str, int | float]]:
+def _toxic(variant: str) -> tuple[str, dict[str, JsonValue]]:
     if variant == "latency":
         return "latency", {"latency": 2000, "jitter": 0}
     return "timeout", {"timeout": 0}  # 0: never close, never answer
@@ -135,15 +138,6 @@ def build(variant: str | None = None) -> Drill:
         counters.before = await fallback_counters(ctx)
         return {kind: round(n) for kind, n in counters.before.items()}
 
-    async def stall(ctx: DrillContext) -> JsonValue:
-        proxy = ctx.proxy(ROLE)
-        await ctx.add_toxic(proxy, toxic_type, name=TOXIC, attributes=attributes)
-        return {"proxy": proxy, "toxic": toxic_type, "attributes": dict(attributes)}
-
-    async def unstall(ctx: DrillContext) -> JsonValue:
-        await ctx.remove_toxic(ctx.proxy(ROLE), TOXIC)
-        return {"removed": TOXIC}
-
     return Drill(
         name=NAME,
         title="Redis stalls; the API serves from its fallbacks within SLO and returns to Redis",
@@ -155,8 +149,17 @@ def build(variant: str | None = None) -> Drill:
         steady_state=(health_ok(), feature_store_cached(), recent_error_rate(USER_GROUPS)),
         setup=(Action("note the fallback counters", note_counters),),
         method=(
-            Action(f"stall redis ({variant} toxic)", stall, fault="start", pause_after_s=FAULT_S),
-            Action("remove the toxic", unstall, fault="end"),
+            provided_action(
+                f"stall redis ({variant} toxic)",
+                ProviderCall(
+                    TOXIPROXY, "add_toxic", {"role": ROLE, "type": toxic_type, "name": TOXIC, "attributes": attributes}
+                ),
+                fault="start",
+                pause_after_s=FAULT_S,
+            ),
+            provided_action(
+                "remove the toxic", ProviderCall(TOXIPROXY, "remove_toxic", {"role": ROLE, "name": TOXIC}), fault="end"
+            ),
         ),
         invariants=(fallback_used(counters), warning_logged(), back_on_redis()),
         error_budget=ErrorBudget(during_error_rate=0.01, during_p99_ms=1000.0, after_error_rate=0.02),
