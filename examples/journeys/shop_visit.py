@@ -48,7 +48,7 @@ def test_shop_visit(page: Page, journey: JourneyRun) -> None:
         expect(feed).to_have_attribute("data-lane", "shop")
         expect(feed).to_have_attribute("data-pages", re.compile(r"[1-9]"))
         # An empty platform has an empty shop lane, and the page must say so.
-        expect(feed.get_by_test_id("feed-item").first.or_(page.get_by_test_id("feed-empty"))).to_be_visible()
+        expect(feed.get_by_test_id("feed-item").or_(page.get_by_test_id("feed-empty")).first).to_be_visible()
         expect(page.get_by_test_id("error")).to_be_hidden()
 
     with journey.step("earnings", budget_ms=5000):
