@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from gauntlet.platform.workers.retry import load_retry_policy
+from tests.integration.moving_time import end_leases
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +122,48 @@ async def test_a_table_without_a_policy_is_refused(conn: asyncpg.Connection) -> 
     with pytest.raises(asyncpg.InvalidParameterValueError, match="no queue_policy row"):
         async with _rolled_back(conn):
             await conn.fetchval("select public.queue_retry_delay('public.profiles', 1)")
+
+
+async def test_a_lost_lease_is_a_failure_retried_as_the_policy_says(conn: asyncpg.Connection) -> None:
+    topic = f"test.kernel.{uuid.uuid4().hex[:12]}"
+    async with _rolled_back(conn):
+        # Events: retried at once, in the place it had (before an event queued after it).
+        first = (await conn.fetchrow("select * from public.enqueue_event($1, 'a')", topic))["id"]
+        await conn.execute(
+            "update public.events_queue set available_at = now() - interval '1 minute' where id = $1", first
+        )
+        await conn.fetchrow("select * from public.lease_events($1, 1, 60)", topic)
+        await conn.fetchrow("select * from public.enqueue_event($1, 'b')", topic)
+        await end_leases(conn, "events_queue", [first])
+        (again,) = await conn.fetch("select * from public.lease_events($1, 1, 60)", topic)
+        # Jobs: the backoff first, and a job that loses the lease of its last retry is dead-lettered.
+        (job,) = await conn.fetch("select * from public.worker_enqueue_job($1, p_max_attempts => 1)", topic)
+        await conn.fetch("select * from public.worker_claim_job('kernel-test', array[$1])", topic)
+        await end_leases(conn, "worker_jobs", [job["id"]])
+        after_first = await conn.fetch("select * from public.worker_claim_job('kernel-test', array[$1])", topic)
+        waited = await _retry_in_s(conn, "worker_jobs", job["id"], "run_at")
+        await conn.execute("update public.worker_jobs set run_at = now() where id = $1", job["id"])
+        await conn.fetch("select * from public.worker_claim_job('kernel-test', array[$1])", topic)
+        await end_leases(conn, "worker_jobs", [job["id"]])
+        after_last = await conn.fetch("select * from public.worker_claim_job('kernel-test', array[$1])", topic)
+        jrow = await conn.fetchrow(
+            "select status, attempts, last_error from public.worker_jobs where id = $1", job["id"]
+        )
+        letters = await conn.fetch("select reason, attempts from public.dead_letter_queue where job_id = $1", job["id"])
+    assert (again["id"], again["attempts"]) == (first, 1)
+    assert after_first == [] and abs(waited - 60) < 1
+    assert after_last == [] and (jrow["status"], jrow["attempts"]) == ("dlq", 2)
+    assert [(r["reason"], r["attempts"]) for r in letters] == [
+        ("gave up after 1 retries: lease expired (worker lost)", 1)
+    ]
+
+
+async def test_each_queue_has_its_own_lease_limit(conn: asyncpg.Connection) -> None:
+    topic = f"test.kernel.{uuid.uuid4().hex[:12]}"
+    async with _rolled_back(conn):
+        await conn.fetch("select * from public.worker_enqueue_job($1)", topic)
+        (claim,) = await conn.fetch("select * from public.worker_claim_job('kernel-test', array[$1], 7200)", topic)
+    assert claim["lease_expires_at"] is not None
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="between 1 and 3600 seconds"):
+        async with _rolled_back(conn):
+            await conn.fetch("select * from public.lease_events($1, 1, 7200)", topic)
