@@ -2,9 +2,10 @@
 # Build the images the Docker backend (`gauntlet up --backend docker`) runs.
 #
 #   docker/build-images.sh             gauntlet/platform:dev FROM debian:bookworm-slim (needs Docker Hub)
+#                                      and gauntlet/load:dev FROM it (the load workers' image)
 #   docker/build-images.sh --offline   no registry at all: a Debian base made with debootstrap from
 #                                      Debian's mirror, then gauntlet/runtime:offline FROM it (pip from PyPI);
-#                                      use it with GAUNTLET_DOCKER_IMAGES=offline
+#                                      use it with GAUNTLET_DOCKER_IMAGES=offline; gauntlet/load:dev FROM it
 #
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), GAUNTLET_BASE_IMAGE (offline
 # base tag, default gauntlet/debian:bookworm; built only when missing, --rebuild-base forces it),
@@ -19,7 +20,7 @@ for arg in "$@"; do
   case "$arg" in
     --offline) OFFLINE=1 ;;
     --rebuild-base) REBUILD_BASE=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "build-images: unknown argument $arg (use --offline, --rebuild-base)" >&2; exit 2 ;;
   esac
 done
@@ -100,12 +101,21 @@ build_platform() {
   say "built ${*} in $((SECONDS - t0))s"
 }
 
+build_load() {
+  # The load generator's image (docker/load.Dockerfile): FROM the platform image just built, no context.
+  local t0=$SECONDS
+  docker build -q --build-arg "BASE=$1" -t gauntlet/load:dev - <docker/load.Dockerfile >/dev/null
+  say "built gauntlet/load:dev in $((SECONDS - t0))s"
+}
+
 if [ "$OFFLINE" = 1 ]; then
   build_debian_base
   # One image plays every role offline; it is also the platform image under its usual name.
   build_platform "$BASE_TAG" gauntlet/runtime:offline gauntlet/platform:dev
+  build_load gauntlet/runtime:offline
   say "done in $((SECONDS - started))s; use it with: export GAUNTLET_DOCKER_IMAGES=offline"
 else
   build_platform debian:bookworm-slim gauntlet/platform:dev
+  build_load gauntlet/platform:dev
   say "done in $((SECONDS - started))s (Postgres, Redis and Toxiproxy images are pulled on first \`up\`)"
 fi

@@ -36,6 +36,8 @@ from gauntlet.load.baseline import (
 from gauntlet.load.breakpoint import SCENARIO as BREAKPOINT
 from gauntlet.load.breakpoint import ladder
 from gauntlet.load.breakpoint_run import climb
+from gauntlet.load.docker_workers import JOIN_WAIT_S, TallyCheck, WorkerTarget, container_target, merged_requests
+from gauntlet.load.docker_workers import check_request as check_worker_backend
 from gauntlet.load.locustfiles import Locustfile, read_locustfile
 from gauntlet.load.mix import smoke_mix, smoke_users
 from gauntlet.load.outputs import OutputDict, checked_out
@@ -57,6 +59,7 @@ from gauntlet.load.runner import (
     STARTUP_SLACK_S,
     LocustLaunch,
     Mode,
+    WorkerFleet,
     run_locust,
     run_worker,
     tail,
@@ -123,6 +126,7 @@ class LoadOptions:
     tags: list[str] | None = None
     exclude_tags: list[str] | None = None
     outputs: tuple[OutputDict, ...] = ()  # --out json=FILE / prometheus=HOST:PORT
+    worker_backend: str = "process"  # --workers K as child processes, or as containers (load/docker_workers.py)
 
 
 def register(app: typer.Typer) -> None:
@@ -169,6 +173,10 @@ def load(
         typer.Option("--exclude-tags", "-E", help="Skip the tasks with one of these Locust tags (repeat or a,b)"),
     ] = None,
     workers: Annotated[int, typer.Option(help="Run a Locust master and K worker processes here")] = 0,
+    worker_backend: Annotated[
+        str,
+        typer.Option(help="--workers as local processes, or docker: containers on a network of their own"),
+    ] = "process",
     master: Annotated[bool, typer.Option("--master", help="Be the master of workers on other machines")] = False,
     worker: Annotated[bool, typer.Option("--worker", help="Be a worker of the master at --master-host")] = False,
     master_host: Annotated[str | None, typer.Option(help="The master's host (with --worker)")] = None,
@@ -307,6 +315,7 @@ def _mode(o: LoadOptions) -> Mode:
 
 def _load(o: LoadOptions) -> int:
     mode = _mode(o)
+    check_worker_backend(backend=o.worker_backend, workers=o.workers, outputs=o.outputs)
     started = time.strftime("%Y%m%dT%H%M%S")
     if mode == "worker":
         launch = LocustLaunch(
@@ -361,6 +370,7 @@ def _load(o: LoadOptions) -> int:
     if signups is not None and signups.note:
         err.print(f"[yellow]note:[/] {signups.note}", highlight=False)
     target, anon_key = resolved.url, resolved.anon_key
+    docker_target = _docker_target(target, resolved) if o.worker_backend == "docker" else None
     think_time_s = _think_time(o.think_time)
     accounts_file = None
     accounts = o.accounts or resolved.accounts  # --accounts, else the target file's
@@ -413,7 +423,7 @@ def _load(o: LoadOptions) -> int:
     launch = LocustLaunch(
         mode=mode,
         user_classes=profile.user_classes,
-        target=target,
+        target=docker_target.url if docker_target else target,
         out_dir=out_dir,
         workers=generators,
         # Several local runs at once must not fight over Locust's default port.
@@ -421,7 +431,7 @@ def _load(o: LoadOptions) -> int:
         master_bind_host="*" if mode == "master" else "127.0.0.1",
         ui=o.ui,
         web_port=o.web_port,
-        expect_workers_max_wait_s=300 if mode == "master" else 60,
+        expect_workers_max_wait_s=300 if mode == "master" else (JOIN_WAIT_S if docker_target else 60),
         stack_marker=resolved.stack_marker,
         locustfiles=_locustfiles(locustfile) if locustfile else (LOCUSTFILE,),
         tags=_tags(o.tags),
@@ -429,7 +439,7 @@ def _load(o: LoadOptions) -> int:
     )
     where = {
         "local": "1 process",
-        "workers": f"master + {generators} workers",
+        "workers": f"master + {generators} worker{' container' if docker_target else ''}s",
         "master": f"{generators} remote workers",
     }
     err.print(f"load: {profile.name}, {plan_shape.describe()} (scale {scale:g}), {where[mode]}, against {target}")
@@ -442,11 +452,17 @@ def _load(o: LoadOptions) -> int:
     if comparison is not None:
         err.print(f"baseline: {comparison.source} (run {comparison.result['run']['id']}), "
                   f"p95 regression above {comparison.rule.factor:g}x")  # fmt: skip
-    end = _run_with_display(launch, plan, timeout, o.progress, title=f"{profile.name} / {plan_shape.scenario}")
+    title = f"{profile.name} / {plan_shape.scenario}"
+    tallies = None
+    if docker_target is None:
+        end = _run_with_display(launch, plan, timeout, o.progress, title=title)
+    else:
+        end, tallies = _run_docker_workers(launch, plan, timeout, o.progress, title=title, target=docker_target)
     # With the web UI, Ctrl-C is how a run ends, not an interruption (SIGTERM still is).
     ended_from_ui = o.ui and end.signal_name == "SIGINT"
     interrupted = end.signal_name if end.interrupted and not ended_from_ui else None
-    return _finish(plan, out_dir, thresholds, end.timed_out, interrupted, comparison, ui=o.ui)
+    code = _finish(plan, out_dir, thresholds, end.timed_out, interrupted, comparison, ui=o.ui)
+    return _judge_tallies(code, tallies, out_dir, interrupted=interrupted is not None)
 
 
 def _profile(o: LoadOptions) -> tuple[Profile, Locustfile | None]:
@@ -517,13 +533,23 @@ def _baseline(o: LoadOptions, plan: PlanKey) -> BaselineChoice | None:
 
 
 def _run_with_display(
-    launch: LocustLaunch, plan: RunPlan, timeout: float | None, progress: bool | None, *, title: str
+    launch: LocustLaunch,
+    plan: RunPlan,
+    timeout: float | None,
+    progress: bool | None,
+    *,
+    title: str,
+    fleet: WorkerFleet | None = None,
 ) -> Any:
     live_display = err.is_terminal if progress is None else progress
     if live_display and err.is_terminal:
         with Live(display.progress_panel(None, title), console=err, refresh_per_second=2) as live:
             return run_locust(
-                launch, plan, timeout_s=timeout, on_progress=lambda p: live.update(display.progress_panel(p, title))
+                launch,
+                plan,
+                timeout_s=timeout,
+                on_progress=lambda p: live.update(display.progress_panel(p, title)),
+                fleet=fleet,
             )
     last_print = [0.0]
 
@@ -532,7 +558,7 @@ def _run_with_display(
             last_print[0] = time.monotonic()
             err.print(display.progress_line(p), highlight=False)
 
-    return run_locust(launch, plan, timeout_s=timeout, on_progress=print_line)
+    return run_locust(launch, plan, timeout_s=timeout, on_progress=print_line, fleet=fleet)
 
 
 def _finish(
@@ -619,3 +645,58 @@ def _breakpoint(o: LoadOptions, mode: Mode, started: str) -> int:
         return _load(replace(one, start=None, step=None, every=None, max_rate=None, repeats=None, sign_in_first=True))
 
     return climb(steps, run_step, out_dir, out=out, err=err)
+
+
+def _docker_target(url: str, resolved: Target) -> WorkerTarget:
+    """The target as worker containers reach it (a Docker stack's API on its network)."""
+    stack = load_state(Path(resolved.stack_marker)) if resolved.stack_marker else None
+    return container_target(url, stack)
+
+
+def _run_docker_workers(
+    launch: LocustLaunch,
+    plan: RunPlan,
+    timeout: float | None,
+    progress: bool | None,
+    *,
+    title: str,
+    target: WorkerTarget,
+) -> tuple[Any, TallyCheck]:
+    """--worker-backend docker: the master here on the run's network gateway, the workers in containers."""
+    from gauntlet.load import docker_workers
+    from gauntlet.load.runner import SHUTDOWN_GRACE_S
+
+    accounts = plan["users"]["accounts_file"]
+    with docker_workers.fleet(
+        run_id=plan["run_id"].lower(),
+        count=launch.workers,
+        target=target,
+        out_dir=launch.out_dir,
+        locustfiles=launch.locustfiles,
+        user_classes=launch.user_classes,
+        master_port=launch.master_port,
+        grace_s=SHUTDOWN_GRACE_S,
+        extra_binds={str(Path(accounts).parent): str(Path(accounts).parent)} if accounts else None,
+    ) as fleet:
+        err.print(f"workers: {fleet.count} containers of {fleet.image} on network {fleet.network}; "
+                  f"master on {fleet.gateway}:{launch.master_port}")  # fmt: skip
+        on_network = replace(launch, master_bind_host=fleet.gateway, master_host=fleet.gateway)
+        end = _run_with_display(on_network, plan, timeout, progress, title=title, fleet=fleet)
+    measurements = Path(plan["measurements_file"])
+    merged = merged_requests(read_measurements(measurements)["names"]) if measurements.exists() else 0
+    return end, fleet.check(merged)
+
+
+def _judge_tallies(code: int, tallies: TallyCheck | None, out_dir: Path, *, interrupted: bool) -> int:
+    """Docker workers: the merged HDR result must count exactly what the workers recorded."""
+    if tallies is None:
+        return code
+    write_json(out_dir / "workers.json", tallies.to_json())
+    if tallies.ok:
+        err.print(f"workers: {tallies.describe()}", highlight=False)
+        return code
+    if interrupted:
+        err.print(f"[yellow]note:[/] interrupted: {tallies.describe()}", highlight=False)
+        return code
+    err.print(f"[red]error:[/] {tallies.describe()}; see {out_dir}/locust-worker-*.log", highlight=False)
+    return EXIT_USAGE

@@ -31,6 +31,7 @@ from gauntlet.load.pacing import ArrivalPacer
 from gauntlet.load.plan import (
     DRAIN_S,
     LOCUST_REPORT_INTERVAL_S,
+    WORKER_TALLY,
     Role,
     RunPlan,
     UserConfig,
@@ -118,6 +119,9 @@ class RunController:
     # --out json=FILE (generators) and --out prometheus (local or master): load/outputs.py
     json_out: JsonLines | None = None
     metrics: list[RequestMetrics] = field(default_factory=list)  # --out prometheus / otlp
+    # A worker's own count of the requests it recorded and shipped (logged at quit: WORKER_TALLY).
+    recorded: int = 0
+    shipped: int = 0
     outputs_opened: bool = False
 
     def tick(self, run_time_s: float) -> tuple[int, float] | None:
@@ -186,6 +190,7 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
             latency += context.get("lateness_ms", 0.0)
         at_s = start_time + latency / 1000.0 if start_time else time.time()
         controller.recorder.record(name, latency, failed=exception is not None, at_s=at_s)
+        controller.recorded += 1
         if controller.json_out is not None:
             controller.json_out.record(at_s=at_s, name=name, latency_ms=latency, ok=exception is None)
         for metrics in controller.metrics:
@@ -193,7 +198,9 @@ def setup_recorder_listeners(events: Events, controller: RunController) -> None:
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         arrivals = controller.pacer.report() if controller.pacer is not None else None
-        data[REPORT_KEY] = {"hdr": controller.recorder.drain(), "arrivals": arrivals}
+        snapshot = controller.recorder.drain()
+        controller.shipped += sum(tally["requests"] for tally in snapshot["names"].values())
+        data[REPORT_KEY] = {"hdr": snapshot, "arrivals": arrivals}
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         part = data.get(REPORT_KEY)
@@ -405,6 +412,11 @@ def apply_user_mix(environment: Environment, mix: dict[str, int]) -> None:
             user_class.fixed_count = mix[user_class.__name__]
 
 
+def log_tally(controller: RunController) -> None:
+    """A worker's last word: what it recorded and shipped (read from its log: load/docker_workers.py)."""
+    logger.info("%s%s", WORKER_TALLY, json.dumps({"recorded": controller.recorded, "shipped": controller.shipped}))
+
+
 def install(events: Events) -> None:
     """Wire everything; called once from the locustfile."""
     _listen(events.init_command_line_parser, add_options)
@@ -423,7 +435,10 @@ def install(events: Events) -> None:
         setup_recorder_listeners(events, controller)
         setup_lifecycle_listeners(events, controller)
         _listen(events.quit, lambda **_: close_outputs(controller))
-        if controller.role == "worker" or runner is None:
+        if controller.role == "worker":
+            _listen(events.quit, lambda **_: log_tally(controller))
+            return
+        if runner is None:
             return
         plan = controller.plan
         progress = Path(plan["progress_file"]) if plan else None

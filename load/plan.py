@@ -22,6 +22,9 @@ Role = Literal["local", "master", "worker"]
 LOCUST_REPORT_INTERVAL_S = 3.0
 # With workers, the run holds zero users this long after its last stage, so every last report arrives.
 DRAIN_S = LOCUST_REPORT_INTERVAL_S + 1.5
+# A worker logs this, then JSON {"recorded": N, "shipped": M}, when it quits: the requests it
+# recorded and shipped to its master (load/docker_workers.py checks the merged result against them).
+WORKER_TALLY = "gauntlet worker tally: "
 # --abort-on-fail: no verdict before this many seconds, nor on a request name with fewer samples.
 ABORT_GRACE_S = 5.0
 ABORT_MIN_SAMPLES = 50

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from gauntlet.base.errors import EnvironmentProblem
 from gauntlet.load.plan import RunPlan
@@ -300,6 +300,16 @@ class RunEnd:
 OnProgress = Callable[[dict[str, Any]], None]
 
 
+class WorkerFleet(Protocol):
+    """Workers started elsewhere than in child processes (`--worker-backend docker`: load/docker_workers.py)."""
+
+    def start(self) -> None:
+        """Start the workers; called once the master listens."""
+
+    def close(self, grace_s: float) -> None:
+        """Let the workers finish (within `grace_s`), then remove them; called after the master ended."""
+
+
 def run_locust(
     launch: LocustLaunch,
     plan: RunPlan,
@@ -307,8 +317,12 @@ def run_locust(
     timeout_s: float | None,
     on_progress: OnProgress | None = None,
     poll_s: float = 0.5,
+    fleet: WorkerFleet | None = None,
 ) -> RunEnd:
-    """Start the processes, follow progress until the master exits (or the time bound), stop all."""
+    """Start the processes, follow progress until the master exits (or the time bound), stop all.
+
+    With `fleet` (mode workers), the fleet starts the workers instead of child processes.
+    """
     launch.out_dir.mkdir(parents=True, exist_ok=True)
     plan_path = launch.out_dir / "plan.json"
     # The plan holds the API key too: only its owner reads it.
@@ -323,7 +337,9 @@ def run_locust(
             try:
                 master_env = locust_env(launch, secrets)
                 sup.master = _spawn(master_command(launch, plan_path), launch.out_dir / "locust.out", sup, master_env)
-                if launch.mode == "workers":
+                if fleet is not None:
+                    fleet.start()
+                elif launch.mode == "workers":
                     for i in range(launch.workers):
                         log = launch.out_dir / f"locust-worker-{i}.out"
                         sup.workers.append(_spawn(worker_command(launch, i), log, sup, locust_env(launch)))
@@ -342,6 +358,9 @@ def run_locust(
                 signal_name = signal.Signals(exc.signum).name
             finally:
                 sup.stop(SHUTDOWN_GRACE_S)
+                if fleet is not None:
+                    with _signals_deferred():
+                        fleet.close(SHUTDOWN_GRACE_S)
     except Interrupted as exc:  # arrived between the inner handler and the restore of the handlers
         signal_name = signal_name or signal.Signals(exc.signum).name
     latest = feed.poll()
