@@ -65,9 +65,9 @@ def run(
         list[str] | None,
         typer.Argument(
             help="Built-in journeys by name, or journey files: PATH (every test_* in it) or PATH::test_name "
-            "[default: every built-in]",
+            "(default: every built-in)",
             show_default=False,
-            metavar="[NAME|PATH]...",
+            metavar="NAME|PATH",
         ),
     ] = None,
     target: Annotated[
@@ -82,9 +82,13 @@ def run(
 ) -> None:
     """Run journeys (every built-in by default); exit 1 if any failed, 2 if a file cannot run.
 
-    A journey file is a plain Playwright test (pytest-playwright style, sync or async): each
-    `def test_NAME(page, journey)` is a journey, its steps `with journey.step("name", budget_ms=5000):`
-    blocks, `BUDGET_MS = 30000` its total budget. Fixtures: page, context, browser, base_url, journey.
+    A journey file is a plain Playwright test (pytest-playwright style, sync or async).
+
+    Each `def test_NAME(page, journey)` in it is a journey; `BUDGET_MS = 30000` is its total budget.
+
+    Its steps are `with journey.step("name", budget_ms=5000):` blocks.
+
+    Fixtures: page, context, browser, base_url, journey (see journeys/README.md).
 
     Example: gauntlet journey run signup_to_notification
 

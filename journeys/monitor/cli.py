@@ -84,7 +84,7 @@ Journeys = Annotated[
     str | None,
     typer.Option(
         "--journeys",
-        help="Comma-separated built-in journeys and journey files (PATH or PATH::test_name) [default: the built-ins]",
+        help="Comma-separated built-in journeys and journey files (PATH or PATH::test_name); default: the built-ins",
     ),
 ]
 Retries = Annotated[int, typer.Option("--retries", help="Retries of a failed journey before it counts as failed")]
