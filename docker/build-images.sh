@@ -104,7 +104,10 @@ build_platform() {
 build_load() {
   # The load generator's image (docker/load.Dockerfile): FROM the platform image just built, no context.
   local t0=$SECONDS
-  docker build -q --build-arg "BASE=$1" -t gauntlet/load:dev - <docker/load.Dockerfile >/dev/null
+  local digest
+  digest=$(docker/load-source-digest.sh)
+  docker build -q --build-arg "BASE=$1" --build-arg "SOURCE_DIGEST=$digest" -t gauntlet/load:dev - \
+    <docker/load.Dockerfile >/dev/null
   say "built gauntlet/load:dev in $((SECONDS - t0))s"
 }
 

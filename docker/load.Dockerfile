@@ -8,7 +8,11 @@
 ARG BASE=gauntlet/platform:dev
 FROM ${BASE}
 
+# The digest of the load sources it is built from (docker/load-source-digest.sh): `gauntlet load
+# --worker-backend docker` warns when this checkout's differ (gauntlet/load/docker_workers.py).
+ARG SOURCE_DIGEST=unknown
 LABEL org.gauntlet.load="1" \
+      org.gauntlet.load.source="${SOURCE_DIGEST}" \
       org.opencontainers.image.title="gauntlet load generator" \
       org.opencontainers.image.source="https://github.com/yalls-ai/gauntlet"
 

@@ -680,6 +680,9 @@ def _run_docker_workers(
     ) as fleet:
         err.print(f"workers: {fleet.count} containers of {fleet.image} on network {fleet.network}; "
                   f"master on {fleet.gateway}:{launch.master_port}")  # fmt: skip
+        if fleet.stale:
+            err.print(f"[yellow]warning:[/] {fleet.image} was built from other load code than this checkout's: "
+                      f"its workers may not match this master; rebuild it ({docker_workers.BUILD_HINT})")  # fmt: skip
         on_network = replace(launch, master_bind_host=fleet.gateway, master_host=fleet.gateway)
         end = _run_with_display(on_network, plan, timeout, progress, title=title, fleet=fleet)
     measurements = Path(plan["measurements_file"])

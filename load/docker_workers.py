@@ -15,6 +15,7 @@ Containers and network carry the label LABEL_RUN and are removed when the run en
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,10 @@ IMAGE_ENV = image_settings.override_variable("load")  # GAUNTLET_DOCKER_LOAD_IMA
 # docker/load.Dockerfile links the installed gauntlet/load package here.
 IMAGE_LOAD_DIR = "/opt/gauntlet/load"
 LABEL_RUN = "gauntlet.load.run"
+# build-images.sh labels the image with the digest of the load sources it was built from
+# (docker/load-source-digest.sh); source_digest() is the same digest of this checkout's.
+SOURCE_LABEL = "org.gauntlet.load.source"
+LOAD_DIR = Path(__file__).resolve().parent
 # The master waits this long for every worker container to join, then gives up (Locust's --expect-workers-max-wait).
 JOIN_WAIT_S = 90
 LOOPBACK_HOSTS = frozenset({"localhost", "::1", "0.0.0.0"})
@@ -188,6 +193,22 @@ class TallyCheck:
         }
 
 
+def source_digest(root: Path = LOAD_DIR) -> str:
+    """sha256 over `<sha256 of file> ./<path>` lines, paths in byte order (docker/load-source-digest.sh)."""
+    found = [
+        p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts
+    ]
+    rels = sorted("./" + p.relative_to(root).as_posix() for p in found)
+    lines = "".join(f"{hashlib.sha256((root / rel).read_bytes()).hexdigest()} {rel}\n" for rel in rels)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def stale_image(labels: Mapping[str, str], digest: str) -> bool:
+    """The image says it was built from other load sources than `digest` (no label: cannot tell, not stale)."""
+    built_from = labels.get(SOURCE_LABEL, "")
+    return bool(built_from) and built_from != "unknown" and built_from != digest
+
+
 def merged_requests(names: Mapping[str, Mapping[str, Any]]) -> int:
     """Every request the merged HDR result holds (the measurements' per-name tallies)."""
     return sum(int(tally["requests"]) for tally in names.values())
@@ -219,6 +240,7 @@ class DockerFleet:
     gateway: str = ""
     containers: list[Container] = field(default_factory=list)
     tallies: list[WorkerTally | None] = field(default_factory=list)
+    stale: bool = False  # the image was built from other load sources than this checkout's
     _network: Network | None = None
     _closed: bool = False
 
@@ -233,10 +255,12 @@ class DockerFleet:
         from gauntlet.stack.docker import engine
 
         client = engine.client()
-        if engine.get_image_labels(self.image) is None:
+        image_labels = engine.get_image_labels(self.image)
+        if image_labels is None:
             raise EnvironmentProblem(
                 f"image {self.image} is not built yet: run `{BUILD_HINT}` (or docker/build-images.sh online)"
             )
+        self.stale = stale_image(image_labels, source_digest())
         for name in self.target.networks:
             try:
                 client.networks.get(name)

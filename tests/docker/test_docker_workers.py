@@ -16,12 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gauntlet.load.docker_workers import LABEL_RUN
+from gauntlet.load.docker_workers import LABEL_RUN, LOAD_IMAGE, SOURCE_LABEL
 from gauntlet.load.hdr import decode
 from gauntlet.stack.docker import engine
 from tests.acceptance.cli_harness import default_sigint
@@ -65,6 +67,18 @@ def requests_so_far(progress: Path) -> int:
     return int(json.loads(lines[-1])["requests"]) if lines else 0
 
 
+@pytest.fixture
+def stale_image() -> Iterator[str]:
+    """The load image, labelled as built from other load sources than this checkout's."""
+    tag = "gauntlet/load:stale-test"
+    dockerfile = f"FROM {LOAD_IMAGE}\nLABEL {SOURCE_LABEL}=0000-other-sources\n".encode()
+    engine.client().images.build(fileobj=BytesIO(dockerfile), tag=tag, rm=True)
+    try:
+        yield tag
+    finally:
+        engine.client().images.remove(tag)
+
+
 def test_two_worker_containers_reach_the_master_over_their_network_and_merge_exactly(
     docker_stack_dir: Path, tmp_path: Path
 ) -> None:
@@ -86,6 +100,7 @@ def test_two_worker_containers_reach_the_master_over_their_network_and_merge_exa
     timed = sum(decode(stats["hdr"]).get_total_count() for stats in result["requests"].values())
     assert timed == merged - result["overall"]["failures"]  # the HDR histograms hold every success
     assert tallies["consistent"] and "the merged result counts" in run.stderr
+    assert "built from other load code" not in run.stderr  # the tier built the image from this checkout
     for index in (0, 1):
         log = (out / f"locust-worker-{index}.log").read_text()
         assert "gauntlet worker tally" in log, log[-2000:]
@@ -93,8 +108,9 @@ def test_two_worker_containers_reach_the_master_over_their_network_and_merge_exa
 
 
 def test_ctrl_c_stops_the_workers_keeps_partial_results_and_leaves_nothing(
-    docker_stack_dir: Path, tmp_path: Path
+    docker_stack_dir: Path, tmp_path: Path, stale_image: str
 ) -> None:
+    """Also: an image built from other load sources is run, with a warning naming the rebuild."""
     out = tmp_path / "run"
     args = ("--workers", "2", "--worker-backend", "docker", "--duration", "120s", "--out", str(out))
     load = subprocess.Popen(
@@ -103,6 +119,7 @@ def test_ctrl_c_stops_the_workers_keeps_partial_results_and_leaves_nothing(
         stderr=subprocess.PIPE,
         text=True,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, "GAUNTLET_DOCKER_LOAD_IMAGE": stale_image},
         preexec_fn=default_sigint,  # Ctrl-C as a terminal delivers it, even from a backgrounded suite
     )
     try:
@@ -119,6 +136,8 @@ def test_ctrl_c_stops_the_workers_keeps_partial_results_and_leaves_nothing(
             load.communicate()
     assert load.returncode == 2, stdout + stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
+    said = " ".join(stderr.split())
+    assert f"warning: {stale_image} was built from other load code" in said and "build-images.sh" in said, said
     result = json.loads((out / "results.json").read_text())
     assert result["aborted"]["reason"] == "interrupted"
     assert left_behind(result["run"]["id"].lower()) == []

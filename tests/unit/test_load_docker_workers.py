@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,35 @@ def test_no_docker_engine_exits_2_naming_the_fix(
     output = " ".join((result.stderr + result.stdout).split())
     assert result.exit_code == 2, output
     assert "no Docker engine answers" in output and "start the Docker engine" in output, output
+
+
+# -- is the image built from this checkout's load code? ---------------------------------------------
+
+
+def test_the_source_digest_is_the_build_scripts(tmp_path: Path) -> None:
+    for rel, text in {
+        "a.py": "1",
+        "a_b.py": "2",
+        "B.py": "3",
+        "profiles/x.py": "4",
+        "slo.yaml": "5",
+        "README.md": "not code",
+        "__pycache__/a.cpython-311.pyc": "cache",
+    }.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    script = Path(__file__).parents[2] / "docker" / "load-source-digest.sh"
+    built = subprocess.run([str(script), str(tmp_path)], capture_output=True, text=True, check=True).stdout.strip()
+    assert dw.source_digest(tmp_path) == built
+    (tmp_path / "profiles" / "x.py").write_text("changed")
+    assert dw.source_digest(tmp_path) != built
+    (tmp_path / "README.md").write_text("docs change nothing")
+    (tmp_path / "profiles" / "x.py").write_text("4")
+    assert dw.source_digest(tmp_path) == built
+
+
+def test_an_image_from_other_sources_is_stale() -> None:
+    assert dw.stale_image({dw.SOURCE_LABEL: "abc"}, "def")
+    assert not dw.stale_image({dw.SOURCE_LABEL: "abc"}, "abc")
+    assert not dw.stale_image({}, "abc")  # built some other way: cannot tell
+    assert not dw.stale_image({dw.SOURCE_LABEL: "unknown"}, "abc")
