@@ -128,6 +128,8 @@ def provider_table(module: str) -> dict[str, Provider]:
     if short not in MODULES:
         known = ", ".join(PREFIX + m for m in MODULES)
         hint = did_you_mean(module, [PREFIX + m for m in MODULES])
+        if not module.startswith("gauntlet."):
+            hint = f"{hint}: Gauntlet runs its own providers, not chaostoolkit extensions"
         raise ProviderError(f"unknown provider module {module!r}{hint}; known modules: {known}")
     table: dict[str, Provider] = importlib.import_module(PREFIX + short).PROVIDERS
     return table
@@ -200,6 +202,7 @@ def _is_kind(value: JsonValue, kind: ParamKind) -> bool:
 def did_you_mean(word: str, known: list[str]) -> str:
     """` (did you mean 'x'?)` for the closest known word, or nothing."""
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    close = close or [k for k in known if word and (k.startswith(word) or word.startswith(k))][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
