@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,9 +316,10 @@ class DockerFleet:
         self._closed = True
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.tallies = []
+        deadline = time.monotonic() + grace_s  # one grace period for them all, not one each
         for index, container in enumerate(self.containers):
             with contextlib.suppress(Exception):
-                container.wait(timeout=grace_s)
+                container.wait(timeout=max(1.0, deadline - time.monotonic()))
             with contextlib.suppress(Exception):
                 container.kill()
             log = ""

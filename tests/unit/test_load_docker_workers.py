@@ -199,3 +199,16 @@ def test_an_image_from_other_sources_is_stale() -> None:
     assert not dw.stale_image({dw.SOURCE_LABEL: "abc"}, "abc")
     assert not dw.stale_image({}, "abc")  # built some other way: cannot tell
     assert not dw.stale_image({dw.SOURCE_LABEL: "unknown"}, "abc")
+
+
+def test_a_run_whose_merged_count_differs_from_the_workers_exits_2(tmp_path: Path) -> None:
+    from gauntlet.load.cli import _judge_tallies
+
+    lost = dw.TallyCheck(merged=29, tallies=(dw.WorkerTally(10, 10), dw.WorkerTally(20, 20)))
+    assert _judge_tallies(0, lost, tmp_path, interrupted=False) == 2
+    assert json.loads((tmp_path / "workers.json").read_text())["consistent"] is False
+    assert _judge_tallies(1, lost, tmp_path, interrupted=True) == 1  # interrupted: a note only, the run keeps its code
+    whole = dw.TallyCheck(merged=30, tallies=(dw.WorkerTally(10, 10), dw.WorkerTally(20, 20)))
+    assert _judge_tallies(0, whole, tmp_path, interrupted=False) == 0
+    assert _judge_tallies(1, whole, tmp_path, interrupted=False) == 1
+    assert json.loads((tmp_path / "workers.json").read_text())["workers_requests"] == 30
