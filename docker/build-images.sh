@@ -45,7 +45,7 @@ build_debian_base() {
   if ! command -v debootstrap >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       say "installing debootstrap with apt-get"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+      flock /tmp/gauntlet-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     else
       say "debootstrap is missing: install it (apt-get install debootstrap) and run this again as root"
       exit 2
