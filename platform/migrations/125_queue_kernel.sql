@@ -29,6 +29,7 @@
 --       = give up (failures > max_retries; p_max_retries overrides the policy, e.g. per job).
 --   queue_retry_schedule(p_queue regclass) -> table(failure integer, retry_in_s integer)
 --       the whole schedule, one row per failure up to the one that dead-letters (retry_in_s NULL).
+--   _queue_policy_for(p_queue regclass) -> queue_policy   STABLE; refuses a table without a policy row.
 --   _queue_lease(p_item anyelement, p_limit, p_ttl_seconds, p_topics text[] default NULL) -> setof anyelement
 --       p_topics: only items whose topic_column is one of them (NULL = any).
 --   _queue_ack(p_queue regclass, p_id, p_token) -> boolean

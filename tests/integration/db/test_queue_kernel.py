@@ -133,7 +133,8 @@ async def test_a_lost_lease_is_a_failure_retried_as_the_policy_says(conn: asyncp
             "update public.events_queue set available_at = now() - interval '1 minute' where id = $1", first
         )
         await conn.fetchrow("select * from public.lease_events($1, 1, 60)", topic)
-        await conn.fetchrow("select * from public.enqueue_event($1, 'b')", topic)
+        later = (await conn.fetchrow("select * from public.enqueue_event($1, 'b')", topic))["id"]
+        await conn.execute("update public.events_queue set available_at = now() - interval '30 s' where id = $1", later)
         await end_leases(conn, "events_queue", [first])
         (again,) = await conn.fetch("select * from public.lease_events($1, 1, 60)", topic)
         # Jobs: the backoff first, and a job that loses the lease of its last retry is dead-lettered.
