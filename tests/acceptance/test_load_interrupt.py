@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -68,6 +69,18 @@ def _wait_for_children(load: subprocess.Popen[str], timeout: float = 60) -> list
     pytest.fail("no Locust child process appeared")
 
 
+def _wait_for_web_ui(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"Locust's web UI never answered on port {port}")
+
+
 def _is_locust(proc: psutil.Process) -> bool:
     try:
         return "locust" in " ".join(proc.cmdline())
@@ -112,7 +125,7 @@ def test_sigterm_to_load_with_the_web_ui_stops_locust_and_exits_2(target: Calibr
     (web_port,) = free_ports(1)
     load = _spawn_load(out, "--target", target.url, "--ui", "--web-port", str(web_port))
     children = _wait_for_children(load)
-    time.sleep(3)  # Locust is up and waiting for a run to be started from its web UI
+    _wait_for_web_ui(web_port)  # Locust is up and waiting for a run to be started from its web UI
     load.send_signal(signal.SIGTERM)
     stdout, stderr = load.communicate(timeout=60)
     assert load.returncode == 2, stdout + stderr
