@@ -132,9 +132,9 @@ def run(
     An experiment file is chaostoolkit's format (JSON or YAML) with Gauntlet's providers; it runs with
     the same journal, RTO and verdicts as a drill. A bad file exits 2 naming the line, key and fix.
 
-    Examples:
-      gauntlet chaos run replica-loss worker-crash
-      gauntlet chaos run examples/experiments/primary-latency.yaml --journal-format chaostoolkit
+    Example: gauntlet chaos run replica-loss worker-crash
+
+    Example: gauntlet chaos run examples/experiments/primary-latency.yaml --journal-format chaostoolkit
     """
     names = _names(drills or [], all_drills, variant)
     outputs = _outputs(out_specs)
@@ -166,9 +166,9 @@ def export(
 ) -> None:
     """Write a built-in drill as a chaostoolkit experiment file; `gauntlet chaos run FILE` runs it to the same verdict.
 
-    Examples:
-      gauntlet chaos export db-latency > db-latency.yaml
-      gauntlet chaos export db-partition --variant reset-peer --format json -o partition.json
+    Example: gauntlet chaos export db-latency -o db-latency.yaml
+
+    Example: gauntlet chaos export db-partition --variant reset-peer --format json
     """
     built = get_drill(drill, variant)
     text = dump_experiment(export_drill(built, variant), fmt.value)

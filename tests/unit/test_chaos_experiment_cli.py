@@ -83,6 +83,6 @@ def test_a_good_experiment_file_goes_on_to_look_for_the_stack(tmp_path: Path) ->
 def test_the_help_shows_files_and_export_with_examples(tmp_path: Path) -> None:
     run_help = " ".join(_gauntlet("chaos", "run", "--help", state_dir=tmp_path).stdout.split())
     assert "experiment files" in run_help and "--journal-format" in run_help
-    assert "gauntlet chaos run examples/experiments/primary-latency.yaml" in run_help
+    assert "Example: gauntlet chaos run examples/experiments/primary-latency.yaml" in run_help
     export_help = " ".join(_gauntlet("chaos", "export", "--help", state_dir=tmp_path).stdout.split())
-    assert "gauntlet chaos export db-latency > db-latency.yaml" in export_help
+    assert "Example: gauntlet chaos export db-latency -o db-latency.yaml" in export_help
