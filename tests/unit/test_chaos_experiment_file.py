@@ -31,10 +31,10 @@ def test_the_example_reads_into_a_drill_with_its_providers() -> None:
         "replicas stream from the primary",
     ]
     assert [(a.name, a.fault, a.pause_after_s) for a in drill.method] == [
-        ("slow down the primary", "start", 4.0),
+        ("slow down the primary", "start", 3.0),
         ("remove the latency", "end", 0.0),
     ]
-    assert drill.load == LoadSpec(rate_per_s=20, before_s=1.5, after_s=1.5)
+    assert drill.load == LoadSpec(rate_per_s=12, before_s=1.5, after_s=1.5)
     assert drill.error_budget.during_p99_ms == 5000 and drill.error_budget.during_error_rate == 0.5
     assert [i.name for i in drill.invariants] == [
         "acknowledged writes stored exactly once",
@@ -42,7 +42,7 @@ def test_the_example_reads_into_a_drill_with_its_providers() -> None:
         "replicas still streaming",
     ]
     slow = drill.method[0].provider
-    assert slow is not None and slow.arguments["attributes"] == {"latency": 300, "jitter": 50}  # a number stays one
+    assert slow is not None and slow.arguments["attributes"] == {"latency": 200, "jitter": 50}  # a number stays one
     assert slow.arguments["name"] == "example_primary_latency"  # the env entry's default
 
 
@@ -145,11 +145,11 @@ def _swap(old: str, new: str) -> str:
             "exp.yaml:66: method[1].provider.arguments.role: argument 'role': 'primary' is not one of primary_db,",
         ),
         (
-            _swap("arguments: {rate_per_s: 20,", "arguments: {rate: 20,"),
+            _swap("arguments: {rate_per_s: 12,", "arguments: {rate: 12,"),
             "method[0].provider.arguments.rate: unknown argument 'rate' (did you mean 'rate_per_s'?)",
         ),
         (
-            _swap("arguments: {rate_per_s: 20,", "arguments: {rate_per_s: fast,"),
+            _swap("arguments: {rate_per_s: 12,", "arguments: {rate_per_s: fast,"),
             "arguments.rate_per_s: argument 'rate_per_s' must be a number",
         ),
         (
@@ -170,7 +170,7 @@ def _swap(old: str, new: str) -> str:
             "(did you mean 'slow down the primary'?)",
         ),
         (
-            _swap("    pauses: {after: 4}", "    pauses: {after: 400}"),
+            _swap("    pauses: {after: 3}", "    pauses: {after: 400}"),
             "method[1].pauses.after: 400 is out of range: give a number within 0-120 (seconds)",
         ),
         (
