@@ -197,6 +197,7 @@ def _run_sync(journey: Journey, browser: Browser, where: Where, on_step: Callabl
             blamed.trace = trace
         return ran
     finally:
+        expect.set_options(timeout=None)  # Playwright's own default again, for whatever runs next in this process
         with contextlib.suppress(Exception):
             context.close()
 
@@ -254,6 +255,7 @@ async def _run_async(journey: Journey, where: Where, headed: bool, on_step: Call
                 blamed.trace = trace
             return ran
         finally:
+            async_expect.set_options(timeout=None)
             await browser.close()
 
 
