@@ -86,7 +86,11 @@ def test_owner_receives_insert_update_delete_and_another_user_never_does(
             finally:
                 await conn.close()
             assert await _until(lambda: any(m["data"]["type"] == "DELETE" for m in got_a))
-            await asyncio.sleep(0.5)  # anything B would get has had time to arrive
+            # A fence instead of a wait: B's own row, committed after all of A's, reaches B after
+            # anything of A's would have (changes fan out in commit order).
+            fence = {"p_user_id": b.id, "p_channel": "snackbar", "p_title": f"{title}-fence"}
+            await client_b.rpc("notif_send", fence).execute()
+            assert await _until(lambda: any(m["data"]["record"].get("title") == f"{title}-fence" for m in got_b))
         finally:
             await client_a.remove_all_channels()
             await client_b.remove_all_channels()
@@ -100,7 +104,8 @@ def test_owner_receives_insert_update_delete_and_another_user_never_does(
     delete = next(m for m in got_a if m["data"]["type"] == "DELETE")
     assert set(delete["data"]["old_record"]) == {"id", "created_at"}
     assert {m["data"]["type"] for m in got_a_filtered} >= {"INSERT", "UPDATE", "DELETE"}
-    assert got_b == [], f"B received A's rows: {got_b}"
+    from_a = [m for m in got_b if m["data"]["record"].get("user_id") != b.id or m["data"]["type"] != "INSERT"]
+    assert from_a == [], f"B received A's rows: {from_a}"
 
 
 def test_anon_subscribes_but_sees_only_what_anon_may_select(
@@ -113,9 +118,11 @@ def test_anon_subscribes_but_sees_only_what_anon_may_select(
         anon = await acreate_client(gauntlet_stack.api_url, gauntlet_stack.anon_key)
         notes: list[dict[str, Any]] = []
         flags: list[dict[str, Any]] = []
+        fence: list[dict[str, Any]] = []
         try:
             await _subscribe(anon, "anon-notes", "notifications", notes)
             await _subscribe(anon, "anon-flags", "feature_flags", flags, filter=f"key=eq.{key}")
+            await _subscribe(anon, "anon-fence", "feature_flags", fence, filter=f"key=eq.{key}-fence")
             conn = await asyncpg.connect(gauntlet_stack.primary_dsn)
             try:
                 await conn.execute(
@@ -126,10 +133,11 @@ def test_anon_subscribes_but_sees_only_what_anon_may_select(
                 # The row is re-read when fanned out: delete it only once the INSERT was delivered.
                 assert await _until(lambda: len(flags) >= 1)
                 await conn.execute("DELETE FROM public.feature_flags WHERE key = $1", key)
+                # A fence instead of a wait: committed last, it arrives after anything else would.
+                await conn.execute("INSERT INTO public.feature_flags (key) VALUES ($1)", f"{key}-fence")
             finally:
                 await conn.close()
-            assert await _until(lambda: len(flags) >= 2)
-            await asyncio.sleep(0.3)
+            assert await _until(lambda: len(fence) >= 1)
         finally:
             await anon.remove_all_channels()
         return notes, flags
@@ -226,9 +234,12 @@ def test_connections_per_user_are_capped(gauntlet_stack: StackState, make_user: 
                 reply = await _recv(ws)
                 reasons.append(reply["payload"]["status"] + ":" + reply["payload"]["response"].get("reason", ""))
             await sockets[0].close()
-            await asyncio.sleep(0.3)
-            await sockets[10].send(_join("realtime:mine", "again", access_token=token))
-            reasons.append((await _recv(sockets[10]))["payload"]["status"])
+            # The server frees the place when it sees the close: ask again until it has (bounded).
+            deadline, status = time.monotonic() + 5.0, "error"
+            while status != "ok" and time.monotonic() < deadline:
+                await sockets[10].send(_join("realtime:mine", "again", access_token=token))
+                status = (await _recv(sockets[10]))["payload"]["status"]
+            reasons.append(status)
             return reasons
         finally:
             for ws in sockets:
