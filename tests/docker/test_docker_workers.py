@@ -100,7 +100,6 @@ def test_two_worker_containers_reach_the_master_over_their_network_and_merge_exa
     timed = sum(decode(stats["hdr"]).get_total_count() for stats in result["requests"].values())
     assert timed == merged - result["overall"]["failures"]  # the HDR histograms hold every success
     assert tallies["consistent"] and "the merged result counts" in run.stderr
-    assert "built from other load code" not in run.stderr  # the tier built the image from this checkout
     for index in (0, 1):
         log = (out / f"locust-worker-{index}.log").read_text()
         assert "gauntlet worker tally" in log, log[-2000:]
