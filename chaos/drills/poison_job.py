@@ -223,15 +223,17 @@ def _job_dead_lettered(lanes: _Lanes) -> Invariant:
             and JOB_ERROR in reasons[0]
             and letters[0]["attempts"] == len(lanes.job_backoff_s)
         )
+        # The dead letter counts the retries; the job row counts every failure, the last one too.
         observed: dict[str, JsonValue] = {
             "status": job["status"],
-            "attempts": job["attempts"],
+            "retries": letters[0]["attempts"] if letters else None,
+            "failures": job["attempts"],
             "dead_letters": [*reasons],
         }
         return InvariantResult.check(
             ok,
             observed,
-            {"status": "dlq", "attempts": len(lanes.job_backoff_s), "dead_letters": [f"... {JOB_ERROR}"]},
+            {"status": "dlq", "retries": len(lanes.job_backoff_s), "dead_letters": [f"... {JOB_ERROR}"]},
             f"job {job['status']} with {len(letters)} dead letters: {reasons}",
         )
 
