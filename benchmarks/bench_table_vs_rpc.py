@@ -14,13 +14,15 @@ RLS as the user), read as
   rpc_no_session   the same RPC with a token that carries no session id: what the logout check
                    (platform/auth/live_sessions.py: a session lookup per session per 5 s) costs
 
-Open model: arrivals are due at a fixed rate per kind (`--rate`, interleaved table, rpc,
-rpc_no_session, table, ... over `--users` users), each sent when due whatever is still in
-flight, and its latency counts from when it was due (so a slow server is not hidden by a client
-that waits: no coordinated omission). Latencies go into HDR histograms (load/hdr.py); each p95
-gets a distribution-free order-statistic interval (load/baseline.py, `--confidence`), and a
-ratio of two p95s the interval [low_a / high_b, high_a / low_b], which covers the true ratio with
-at least 2 * confidence - 1 (90 % for 0.95). The first 2 s are a warm-up, not counted.
+Open model (load/async_pacing.py, the harness's asyncio pacer): arrivals are due at a fixed rate
+per kind (`--rate`, interleaved table, rpc, rpc_no_session, table, ... over `--users` users),
+each sent when due whatever is still in flight (up to 200 at once; beyond that an arrival is not
+sent and the run counts as saturated), and its latency counts from when it was due (so a slow
+server is not hidden by a client that waits: no coordinated omission). Latencies go into HDR
+histograms (load/hdr.py); each p95 gets a distribution-free order-statistic interval
+(load/baseline.py, `--confidence`), and a ratio of two p95s the interval [low_a / high_b,
+high_a / low_b], which covers the true ratio with at least 2 * confidence - 1 (90 % for 0.95).
+The first 2 s are a warm-up, not counted.
 
 Target (issue #19): table p95 <= 1.5 x rpc p95. Exit 1 when it is missed, a response is not
 200 with the 20 rows, the two reads do not return the same rows, or the server did not keep up
@@ -36,7 +38,6 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,13 +47,15 @@ import httpx
 from hdrh.histogram import HdrHistogram
 
 from gauntlet.load.arrivals import ArrivalSchedule
+from gauntlet.load.async_pacing import NamedCalls, PacedCalls, run_open_model
 from gauntlet.load.baseline import QuantileInterval, quantile_interval
-from gauntlet.load.hdr import new_histogram
 from gauntlet.platform.auth.tokens import mint
 from gauntlet.stack import supervisor
 from gauntlet.stack.state import StackState, load_state
 
 TARGET_RATIO = 1.5
+MAX_IN_FLIGHT = 200
+TIMEOUT_S = 30.0
 KEPT_UP_WITHIN_MS = 1000.0  # a run is valid when >= 99 % of each kind's requests end this soon after due
 WARMUP_S = 2.0
 PAGE = 20
@@ -120,55 +123,52 @@ def _body(kind: str) -> dict[str, int] | None:
     return None if kind == "table" else {"p_limit": PAGE}
 
 
+class WrongAnswer(Exception):
+    """A read that did not answer 200 with a page of rows: counted as that kind's failure."""
+
+
 async def bench(state: StackState, rate: float, seconds: float, n_users: int, rows: int, confidence: float) -> bool:
     conn = await asyncpg.connect(state.primary_dsn)
-    histograms: dict[str, HdrHistogram] = {kind: new_histogram() for kind in KINDS}
-    failures: dict[str, int] = dict.fromkeys(KINDS, 0)
-    first_failure: list[str] = []
+    measured = PacedCalls()
     try:
         users = await _users(conn, state, n_users, rows)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
         async with httpx.AsyncClient(
             base_url=state.api_url, headers={"apikey": state.anon_key}, timeout=30, limits=limits
         ) as http:
             if not await _same_rows(http, users[0]):
                 print("the table read and the RPC did not return the same rows", file=sys.stderr)
                 return False
-            schedule = ArrivalSchedule(rate_per_s=rate * len(KINDS), duration_s=WARMUP_S + seconds)
-            started = time.perf_counter()
 
-            async def fire(index: int) -> None:
+            async def read(index: int) -> None:
                 kind = KINDS[index % len(KINDS)]
-                user = users[(index // len(KINDS)) % len(users)]
-                due = started + schedule.due_at(index)
-                method, path, params, headers = _request(kind, user)
-                try:
-                    response = await http.request(method, path, params=params, headers=headers, json=_body(kind))
-                    ok = response.status_code == 200 and len(json.loads(response.content)) == PAGE
-                    problem = f"{kind}: HTTP {response.status_code} {response.text[:200]}"
-                except httpx.HTTPError as exc:
-                    ok, problem = False, f"{kind}: {exc!r}"
-                if schedule.due_at(index) < WARMUP_S:
-                    return
-                if ok:
-                    histograms[kind].record_value(max(1, round((time.perf_counter() - due) * 1_000_000)))
-                else:
-                    failures[kind] += 1
-                    if not first_failure:
-                        first_failure.append(problem)
+                method, path, params, headers = _request(kind, users[(index // len(KINDS)) % len(users)])
+                response = await http.request(method, path, params=params, headers=headers, json=_body(kind))
+                if response.status_code != 200 or len(json.loads(response.content)) != PAGE:
+                    raise WrongAnswer(f"{kind}: HTTP {response.status_code} {response.text[:200]}")
 
-            tasks = []
-            for index in range(schedule.total):
-                delay = started + schedule.due_at(index) - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(fire(index)))
-            await asyncio.gather(*tasks)
+            # One open-model run paced by load/async_pacing.py: a warm-up, then the measured part.
+            per_s = rate * len(KINDS)
+            warmup = ArrivalSchedule(rate_per_s=per_s, duration_s=WARMUP_S)
+            await run_open_model(read, warmup, PacedCalls(), max_in_flight=MAX_IN_FLIGHT, timeout_s=TIMEOUT_S)
+            await run_open_model(
+                read,
+                ArrivalSchedule(rate_per_s=per_s, duration_s=seconds),
+                measured,
+                max_in_flight=MAX_IN_FLIGHT,
+                timeout_s=TIMEOUT_S,
+                first_index=warmup.total,
+                name_of=lambda index: KINDS[index % len(KINDS)],
+            )
     finally:
         # Cascades to their sessions and notifications.
         await conn.execute("DELETE FROM auth.users WHERE email LIKE 'bench-tr-%@example.test'")
         await conn.close()
 
+    calls = {kind: measured.by_name.get(kind, NamedCalls()) for kind in KINDS}
+    histograms = {kind: calls[kind].histogram for kind in KINDS}
+    failures = {kind: calls[kind].errors for kind in KINDS}
+    first_failure = [kind for kind, _ in measured.error_kinds.most_common(1)]
     intervals = {kind: quantile_interval(histograms[kind], 95.0, confidence) for kind in KINDS}
     for kind in KINDS:
         h, ci = histograms[kind], intervals[kind]
@@ -180,10 +180,14 @@ async def bench(state: StackState, rate: float, seconds: float, n_users: int, ro
         )
     coverage = 2 * confidence - 1
     slow = {kind: 1.0 - _share_within(histograms[kind], KEPT_UP_WITHIN_MS) for kind in KINDS}
-    verdict = all(share <= 0.01 for share in slow.values())
+    turned_away = measured.tally.missed  # arrivals that found MAX_IN_FLIGHT reads still running
+    verdict = all(share <= 0.01 for share in slow.values()) and turned_away == 0
     if not verdict:
         shares = ", ".join(f"{kind} {share:.1%}" for kind, share in slow.items())
-        print(f"SATURATED: requests over {KEPT_UP_WITHIN_MS:.0f} ms after due: {shares}; lower --rate")
+        print(
+            f"SATURATED: requests over {KEPT_UP_WITHIN_MS:.0f} ms after due: {shares}; "
+            f"{turned_away} not sent ({MAX_IN_FLIGHT} in flight); lower --rate"
+        )
     for a, b, what in (("table", "rpc", "table / rpc"), ("rpc", "rpc_no_session", "rpc / rpc_no_session")):
         low, high = ratio_interval(intervals[a], intervals[b])
         ratio = intervals[a].estimate_ms / intervals[b].estimate_ms if intervals[b].estimate_ms else float("inf")
