@@ -43,9 +43,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def docker_stack_dir() -> Iterator[Path]:
-    """A Docker stack of this module's own, in a fresh state dir; always brought down."""
+    """One Docker stack for the tier, in a fresh state dir; always brought down.
+
+    Shared, because each start costs ~40 s: test_docker_load_workers.py only loads it and runs
+    first (files run in name order); test_docker_stack.py faults it and ends by bringing it down.
+    """
     from gauntlet.stack import supervisor
     from gauntlet.stack.docker import backend
 

@@ -1,6 +1,6 @@
 """`gauntlet load --workers K --worker-backend docker`: Locust workers in containers on their own network.
 
-Against a Docker stack of this module's own (the workers join its network to reach its API). The
+Against the tier's Docker stack (the workers join its network to reach its API). The
 master runs here, bound to the run's network gateway: the workers reach it over that network, never
 loopback. The merged HDR result must count exactly what the workers say they recorded, and nothing
 (containers, network) may outlive a run, Ctrl-C included.
