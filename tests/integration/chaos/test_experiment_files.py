@@ -1,5 +1,5 @@
 """Experiment files against the embedded stack: the example runs through the CLI and passes; an
-exported built-in drill runs to the built-in's verdict; the same file with its fault neutered fails."""
+exported built-in drill runs to the built-in's verdict; an exported drill with its fault neutered fails."""
 
 from __future__ import annotations
 
@@ -74,14 +74,18 @@ async def test_an_exported_drill_runs_to_the_built_in_verdict(chaos_target: Dril
 
 
 async def test_an_exported_drill_with_its_fault_neutered_fails(chaos_target: DrillTarget) -> None:
-    document = _exported()
-    method = document["method"]
-    assert isinstance(method, list)
-    (stall,) = [a for a in method if isinstance(a, dict) and str(a["name"]).startswith("stall redis")]
-    assert isinstance(stall, dict) and isinstance(stall["provider"], dict)
-    arguments = stall["provider"]["arguments"]
-    assert isinstance(arguments, dict) and arguments["type"] == "timeout"
-    arguments.update({"type": "latency", "attributes": {"latency": 0}})  # a toxic that delays nothing
+    """db-partition's file with the partition replaced by enabling the proxy (which is already enabled):
+    nothing is cut, so no write fails fast with a retry hint, and the file's verdict says so."""
+    document = json.loads(dump_experiment(export_drill(get_drill("db-partition")), "json"))
+    (cut,) = [a for a in document["method"] if a["name"].startswith("partition the platform from the primary")]
+    cut["provider"] = {
+        "type": "python",
+        "module": "gauntlet.chaos.providers.toxiproxy",
+        "func": "enable_proxy",
+        "arguments": {"role": "primary_db"},
+    }
     journal = await run(parse_experiment(json.dumps(document), source="neutered.json", fmt="json"), chaos_target)
     assert not journal["passed"], explain(journal)
-    assert any("served from the fallbacks during the stall failed" in r for r in journal["reasons"]), explain(journal)
+    assert any("invariant writes fail fast with 503 and a retry hint failed" in r for r in journal["reasons"]), explain(
+        journal
+    )
