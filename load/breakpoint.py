@@ -136,8 +136,9 @@ class Knee:
     def describe(self) -> str:
         if self.knee_per_s is None:
             assert self.broke_at_per_s is not None
-            why = self._why()
-            return f"no knee: the first step ({self.broke_at_per_s:g}/s) already {why}; start lower (--start)"
+            if self.limited_by == "generator":
+                return f"no knee: at the first step ({self.broke_at_per_s:g}/s) {self._why()}; start lower (--start)"
+            return f"no knee: the first step ({self.broke_at_per_s:g}/s) already {self._why()}; start lower (--start)"
         every = f" in all {self.repeats} repeats" if self.repeats > 1 else ""
         text = f"knee: {self.knee_per_s:g}/s held with every SLO green{every}"
         if self.limited_by == "max":

@@ -172,3 +172,9 @@ def test_repeats_below_one_are_refused_naming_the_option() -> None:
         Ladder(start_per_s=5, step_per_s=5, every_s=3, max_per_s=20, repeats=0)
     assert ladder(start=5, step=5, every_s=3, max_per_s=20, scale=1, repeats=3).repeats == 3
     assert ladder(start=5, step=5, every_s=3, max_per_s=20, scale=1).repeats == 1
+
+
+def test_no_knee_because_the_generator_fell_behind_at_the_first_step_says_so() -> None:
+    lagged = int(100 * GENERATOR_LAGGED_SHARE) + 1
+    text = find_knee([step(5, lagged=lagged)]).describe()
+    assert text.startswith("no knee: at the first step (5/s) the load generator fell behind its own schedule")
