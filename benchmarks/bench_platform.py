@@ -81,7 +81,7 @@ from gauntlet.platform.api.rpc_args import Signature, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import SignatureCache, execute
 from gauntlet.platform.auth.passwords import hash_password, verify_password
 from gauntlet.platform.auth.tokens import Claims, mint
-from gauntlet.platform.db import init_connection
+from gauntlet.platform.db import init_connection, keep_session
 from gauntlet.platform.queries import sql
 from gauntlet.stack import supervisor
 from gauntlet.stack.state import StackState, load_state
@@ -287,6 +287,7 @@ async def direct_pool(dsn: str) -> asyncpg.Pool:
         min_size=DIRECT_POOL_SIZE,
         max_size=DIRECT_POOL_SIZE,
         init=init_connection,
+        reset=keep_session,  # the API's pools' reset on release (none beyond asyncpg's rollback)
         server_settings={"statement_timeout": "5000", "application_name": "bench-platform"},
     )
     assert pool is not None

@@ -56,6 +56,18 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+async def keep_session(conn: Connection) -> None:
+    """The pools' reset of a connection coming back: nothing beyond what asyncpg always does first.
+
+    asyncpg rolls back a connection returned inside a transaction and drops its listeners before
+    calling this. Its default reset would then send `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, one more round trip per request (through the fault proxy, for the
+    API), undoing nothing here: a request's role and claims are transaction-local
+    (set_request_context), cursors live in transactions, and no pooled connection LISTENs (realtime
+    has its own) or takes session advisory locks (the migrator has its own connection).
+    """
+
+
 async def init_connection(conn: Connection) -> None:
     """Per-connection setup: JSON codecs, and the pgvector codec once the extension exists."""
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -96,6 +108,7 @@ class Database:
                 "application_name": f"gauntlet-{settings.worker_name}",
             },
             init=init_connection,
+            reset=keep_session,
         )
         assert pool is not None
         return pool

@@ -1,4 +1,9 @@
-"""Request dependencies as Annotated aliases, so route signatures stay short."""
+"""Request dependencies as Annotated aliases, so route signatures stay short.
+
+Every dependency is `async def`, even those that never wait: FastAPI runs a plain `def` dependency
+in its thread pool, and that hop (a worker thread's wake-up and the hand-back to the loop, twice a
+request for the state and the token) cost more than the work itself on a busy machine.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, verify
 from gauntlet.platform.ratelimit import Profile
 
 
-def get_state(request: Request) -> PlatformState:
+async def get_state(request: Request) -> PlatformState:
     state: PlatformState = request.app.state.platform
     return state
 
@@ -32,7 +37,7 @@ def bearer_token(request: Request) -> str | None:
     return apikey.strip() if apikey else None
 
 
-def get_token_claims(request: Request, state: StateDep) -> Claims:
+async def get_token_claims(request: Request, state: StateDep) -> Claims:
     """Claims of a valid token, anon without one; a bad token is a 401 naming the problem."""
     token = bearer_token(request)
     if token is None:
@@ -60,7 +65,7 @@ async def get_claims(claims: TokenClaimsDep, state: StateDep) -> Claims:
 ClaimsDep = Annotated[Claims, Depends(get_claims)]
 
 
-def get_current_user(claims: TokenClaimsDep) -> Claims:
+async def get_current_user(claims: TokenClaimsDep) -> Claims:
     """The signed-in user of an /auth/v1 route; those apply GoTrue's own session rule (403 session_not_found)."""
     if claims.role != "authenticated" or claims.sub is None:
         raise ApiError(401, "not_signed_in", "This endpoint needs a signed-in user's access token")
@@ -70,7 +75,7 @@ def get_current_user(claims: TokenClaimsDep) -> Claims:
 CurrentUser = Annotated[Claims, Depends(get_current_user)]
 
 
-def get_service(claims: ClaimsDep) -> Claims:
+async def get_service(claims: ClaimsDep) -> Claims:
     if claims.role != "service_role":
         raise ApiError(403, "service_role_required", "This endpoint needs the service_role key")
     return claims

@@ -113,17 +113,21 @@ class SignatureCache:
         self._ttl_s = ttl_s
         self._entries: dict[str, tuple[float, list[Signature]]] = {}
 
-    async def get(self, conn: asyncpg.Connection, function: str) -> list[Signature]:
+    def cached(self, function: str) -> list[Signature] | None:
+        """The function's overloads while cached, without a connection (None: ask the database)."""
         hit = self._entries.get(function)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    async def get(self, conn: asyncpg.Connection, function: str) -> list[Signature]:
+        hit = self.cached(function)
+        if hit is not None:
+            return hit
         rows = await conn.fetch(sql("rpc", "function_signatures"), function)
         signatures = [Signature.from_row(function, row) for row in rows]
         if signatures:
             # Only hits are cached: a function a migration is about to create (or a replica has
             # not replayed yet) must not stay "missing" for the TTL.
-            self._entries[function] = (now + self._ttl_s, signatures)
+            self._entries[function] = (time.monotonic() + self._ttl_s, signatures)
         return signatures
 
     def forget(self, function: str) -> None:

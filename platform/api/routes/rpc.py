@@ -160,8 +160,13 @@ async def read_arguments(request: Request, function: str) -> dict[str, Any]:
 async def signatures(state: PlatformState, function: str) -> list[Signature]:
     """The function's overloads (cached); read from a replica when one is up, the catalog is the same.
 
-    A replica that has not replayed a fresh migration yet finds nothing: then ask the primary.
+    A cached answer takes no connection (a pool round trip, and the pool's reset query on release,
+    on every call otherwise). A replica that has not replayed a fresh migration yet finds nothing:
+    then ask the primary.
     """
+    cached = state.signatures.cached(function)
+    if cached is not None:
+        return cached
     found = await state.db.read(lambda conn: state.signatures.get(conn, function))
     if found:
         return found
