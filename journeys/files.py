@@ -57,9 +57,13 @@ class TestPlan:
 @dataclass(frozen=True, slots=True)
 class FilePlan:
     tests: tuple[TestPlan, ...]
-    budget_ms: int
+    budget_ms: int  # a literal's value, else the default (a computed one is read once imported)
     signs_up_every_run: bool
     description: str
+    setting_lines: dict[str, int]  # BUDGET_MS / SIGNS_UP_EVERY_RUN -> the line assigning it
+
+
+COMPUTED = object()  # a setting assigned from an expression (`30 * 1000`): known only once imported
 
 
 def journey_name(function: str) -> str:
@@ -78,8 +82,8 @@ def _first_line(doc: str | None) -> str:
     return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
 
 
-def _setting(tree: ast.Module, where: str, name: str) -> tuple[object, int] | None:
-    """The literal a module-level `NAME = ...` assigns, with its line; a non-literal is an error."""
+def _setting(tree: ast.Module, name: str) -> tuple[object, int] | None:
+    """What a module-level `NAME = ...` assigns (a literal's value, or COMPUTED), with its line."""
     for node in tree.body:
         targets = (
             node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
@@ -90,10 +94,23 @@ def _setting(tree: ast.Module, where: str, name: str) -> tuple[object, int] | No
         try:
             return ast.literal_eval(value) if value is not None else None, node.lineno
         except ValueError:
-            raise JourneyFileError(
-                f"{where}:{node.lineno}: {name} must be a literal (a number or True/False)"
-            ) from None
+            return COMPUTED, node.lineno
     return None
+
+
+def budget_setting(value: object, where: str, line: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise JourneyFileError(
+            f"{where}:{line}: {BUDGET_SETTING} = {value!r}: give the whole journey's budget in ms, "
+            f"a whole number > 0 (e.g. {BUDGET_SETTING} = 30000)"
+        )
+    return value
+
+
+def signup_setting(value: object, where: str, line: int) -> bool:
+    if not isinstance(value, bool):
+        raise JourneyFileError(f"{where}:{line}: {SIGNUP_SETTING} = {value!r}: write True or False")
+    return value
 
 
 def _fixture_problem(where: str, line: int, function: str, args: ast.arguments) -> str | None:
@@ -142,24 +159,18 @@ def plan_source(source: str, where: str) -> FilePlan:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise JourneyFileError(f"{where}: two test functions make the journey {twice[0]!r}; rename one")
-    budget_ms = DEFAULT_BUDGET_MS
-    found = _setting(tree, where, BUDGET_SETTING)
+    budget_ms, signs_up, lines = DEFAULT_BUDGET_MS, False, {}
+    found = _setting(tree, BUDGET_SETTING)
     if found is not None:
-        value, line = found
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise JourneyFileError(
-                f"{where}:{line}: {BUDGET_SETTING} = {value!r}: give the whole journey's budget in ms, "
-                f"a whole number > 0 (e.g. {BUDGET_SETTING} = 30000)"
-            )
-        budget_ms = value
-    signs_up = False
-    found = _setting(tree, where, SIGNUP_SETTING)
+        value, lines[BUDGET_SETTING] = found
+        if value is not COMPUTED:
+            budget_ms = budget_setting(value, where, lines[BUDGET_SETTING])
+    found = _setting(tree, SIGNUP_SETTING)
     if found is not None:
-        value, line = found
-        if not isinstance(value, bool):
-            raise JourneyFileError(f"{where}:{line}: {SIGNUP_SETTING} = {value!r}: write True or False")
-        signs_up = value
-    return FilePlan(tuple(tests), budget_ms, signs_up, _first_line(ast.get_docstring(tree)))
+        value, lines[SIGNUP_SETTING] = found
+        if value is not COMPUTED:
+            signs_up = signup_setting(value, where, lines[SIGNUP_SETTING])
+    return FilePlan(tuple(tests), budget_ms, signs_up, _first_line(ast.get_docstring(tree)), lines)
 
 
 def _module_name(path: Path) -> str:
@@ -216,6 +227,13 @@ def load_file(spec: str) -> list[Journey]:
             have = ", ".join(t.function for t in plan.tests)
             raise JourneyFileError(f"{spec}: {where} has no test function {wanted!r}; it has {have}")
     namespace = _import(path, where)
+    # The values the module holds once imported (a computed one, or one changed after its first assignment).
+    budget_ms = plan.budget_ms
+    if BUDGET_SETTING in namespace:
+        budget_ms = budget_setting(namespace[BUDGET_SETTING], where, plan.setting_lines.get(BUDGET_SETTING, 1))
+    signs_up = plan.signs_up_every_run
+    if SIGNUP_SETTING in namespace:
+        signs_up = signup_setting(namespace[SIGNUP_SETTING], where, plan.setting_lines.get(SIGNUP_SETTING, 1))
     journeys: list[Journey] = []
     for test in tests:
         function = namespace.get(test.function)
@@ -227,12 +245,12 @@ def load_file(spec: str) -> list[Journey]:
             Journey(
                 name=journey_name(test.function),
                 description=test.description or plan.description,
-                total_budget_ms=plan.budget_ms,
+                total_budget_ms=budget_ms,
                 test=function,
                 fixtures=test.fixtures,
                 source=f"{path}{SELECT}{test.function}",
                 is_async=test.is_async,
-                signs_up_every_run=plan.signs_up_every_run,
+                signs_up_every_run=signs_up,
             )
         )
     return journeys

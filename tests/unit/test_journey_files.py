@@ -83,9 +83,9 @@ class TestPlan:
         with pytest.raises(JourneyFileError, match=r"j\.py:2: BUDGET_MS = .*whole number > 0"):
             plan_source(f"import os\nBUDGET_MS = {value}\ndef test_x(page):\n    pass\n", "j.py")
 
-    def test_a_budget_must_be_a_literal(self) -> None:
-        with pytest.raises(JourneyFileError, match=r"j\.py:1: BUDGET_MS must be a literal"):
-            plan_source("BUDGET_MS = 10 * N\ndef test_x(page):\n    pass\n", "j.py")
+    def test_a_computed_budget_is_left_for_the_import(self) -> None:
+        plan = plan_source("BUDGET_MS = 10 * N\ndef test_x(page):\n    pass\n", "j.py")
+        assert plan.budget_ms == DEFAULT_BUDGET_MS and plan.setting_lines == {"BUDGET_MS": 1}
 
     def test_signs_up_every_run_is_true_or_false(self) -> None:
         assert plan_source("SIGNS_UP_EVERY_RUN = True\ndef test_x(page): pass\n", "j.py").signs_up_every_run
@@ -120,6 +120,14 @@ class TestLoad:
         path = write(tmp_path, "import os\nFOO = {}['missing']\ndef test_x(page):\n    pass\n")
         message = refusal(path)
         assert message.startswith(f"{path}:2: importing it raised KeyError: 'missing'; fix the file")
+
+    def test_a_computed_budget_is_read_once_imported(self, tmp_path: Path) -> None:
+        [journey] = load_file(write(tmp_path, "SECONDS = 20\nBUDGET_MS = SECONDS * 1000\ndef test_x(page): pass\n"))
+        assert journey.total_budget_ms == 20000
+
+    def test_a_computed_budget_that_is_no_budget_names_its_line(self, tmp_path: Path) -> None:
+        path = write(tmp_path, "import os\nBUDGET_MS = 0.5 * 1000\ndef test_x(page): pass\n")
+        assert refusal(path).startswith(f"{path}:2: BUDGET_MS = 500.0: give the whole journey's budget in ms")
 
     def test_a_missing_file(self, tmp_path: Path) -> None:
         assert "no such journey file" in refusal(str(tmp_path / "nope.py"))
