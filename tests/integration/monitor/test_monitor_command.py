@@ -21,26 +21,10 @@ from tests.integration.monitor.conftest import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 
-# Until the lead wires `register` into gauntlet/cli.py, the same commands run from a minimal app.
-_STANDALONE = (
-    "import typer\n"
-    "from gauntlet.journeys.monitor.cli import register\n"
-    "app = typer.Typer()\n"
-    "register(app)\n"
-    "app.command('noop')(lambda: None)\n"
-    "app(prog_name='gauntlet')\n"
-)
-
 
 def monitor_argv() -> list[str]:
-    """`gauntlet monitor` as the installed CLI runs it, or the standalone app before it is wired in."""
-    from gauntlet import cli
-
-    cli._register_areas()
-    wired = any(group.name == "monitor" for group in cli.app.registered_groups)
-    if wired:
-        return [sys.executable, "-c", "from gauntlet.cli import main; main()", "monitor"]
-    return [sys.executable, "-c", _STANDALONE, "monitor"]
+    """`gauntlet monitor` as the installed CLI runs it."""
+    return [sys.executable, "-c", "from gauntlet.cli import main; main()", "monitor"]
 
 
 def free_port() -> int:
