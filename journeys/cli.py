@@ -44,14 +44,27 @@ def register(app: typer.Typer) -> None:
 
 
 @journey_app.command("list")
-def list_journeys() -> None:
-    """The built-in journeys, with their budgets and the journey file each is (copy one to start your own).
+def list_journeys(
+    specs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Journey files to check and list instead (PATH or PATH::test_name)",
+            show_default=False,
+            metavar="PATH",
+        ),
+    ] = None,
+) -> None:
+    """The built-in journeys (or a journey file's), with their budgets and the file each is; nothing runs.
+
+    A journey file that cannot run exits 2 naming its line and the fix, as `journey run` would.
 
     Example: gauntlet journey list
-    """
-    from gauntlet.journeys.catalog import JOURNEYS
 
-    for journey in JOURNEYS.values():
+    Example: gauntlet journey list examples/journeys/shop_visit.py
+    """
+    from gauntlet.journeys.catalog import JOURNEYS, select
+
+    for journey in select(specs) if specs else JOURNEYS.values():
         out.print(
             f"[bold]{journey.name}[/] (total budget {journey.total_budget_ms / 1000:.0f} s): {journey.description}",
             highlight=False,

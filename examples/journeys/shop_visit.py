@@ -30,7 +30,7 @@ READY = 'body[data-ready="1"]'  # the platform's pages set it after their first 
 
 
 def test_shop_visit(page: Page, journey: JourneyRun) -> None:
-    """sign in, the shop lane, a listing, earnings"""
+    """sign in, the shop lane, earnings totals"""
     with journey.step("account", budget_ms=10000):
         account = journey.account("returning")
 

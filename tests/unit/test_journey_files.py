@@ -200,3 +200,14 @@ def test_journey_run_refuses_a_bad_file_with_exit_2_before_any_browser(
     assert code == 2, output
     assert "error:" in output and f"{path}{expected}" in " ".join(output.split())
     assert "Traceback" not in output and not list(tmp_path.glob("x-*"))
+
+
+def test_journey_list_checks_a_file_and_lists_its_journeys_without_running_them(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    code, output = invoke("journey", "list", path)
+    assert code == 0, output
+    text = " ".join(output.split())
+    assert "shop (total budget 20 s): open the shop lane" in text
+    assert "cart_async (total budget 20 s): Looks at the shop." in text
+    code, output = invoke("journey", "list", write(tmp_path, "def test_x(page, db): pass\n", name="bad.py"))
+    assert code == 2 and "bad.py:1: test_x asks for fixture 'db'" in " ".join(output.split())
