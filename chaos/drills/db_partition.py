@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.drills import DrillSpec
-from gauntlet.chaos.experiment import Action, Drill, ErrorBudget, JsonValue, LoadSpec, RequestGroup
+from gauntlet.chaos.experiment import Action, Drill, ErrorBudget, JsonValue, LoadSpec, ProviderCall, RequestGroup
 from gauntlet.chaos.invariants import (
     effects_exactly_once,
     event_prefix,
@@ -27,6 +27,8 @@ from gauntlet.chaos.invariants import (
     unsettled,
 )
 from gauntlet.chaos.probes import health_ok, nothing_unsettled, recent_error_rate
+from gauntlet.chaos.providers import provided_action
+from gauntlet.chaos.providers.toxiproxy import MODULE as TOXIPROXY
 from gauntlet.chaos.sql import sql
 
 NAME = "db-partition"
@@ -60,21 +62,14 @@ async def _unsettled(ctx: DrillContext) -> int:
 def build(variant: str | None = None) -> Drill:
     variant = variant or VARIANTS[0]
 
-    async def cut(ctx: DrillContext) -> JsonValue:
-        proxy = ctx.proxy(ROLE)
-        if variant == "reset-peer":
-            await ctx.add_toxic(proxy, "reset_peer", name=TOXIC, attributes={"timeout": 0}, stream="upstream")
-            return {"proxy": proxy, "toxic": "reset_peer"}
-        await ctx.set_proxy_enabled(proxy, False)
-        return {"proxy": proxy, "enabled": False}
-
-    async def heal(ctx: DrillContext) -> JsonValue:
-        proxy = ctx.proxy(ROLE)
-        if variant == "reset-peer":
-            await ctx.remove_toxic(proxy, TOXIC)
-            return {"removed": TOXIC}
-        await ctx.set_proxy_enabled(proxy, True)
-        return {"proxy": proxy, "enabled": True}
+    role = {"role": ROLE}
+    if variant == "reset-peer":
+        toxic: dict[str, JsonValue] = {"type": "reset_peer", "name": TOXIC, "attributes": {"timeout": 0}}
+        cut = ProviderCall(TOXIPROXY, "add_toxic", {**role, **toxic, "stream": "upstream"})
+        heal = ProviderCall(TOXIPROXY, "remove_toxic", {**role, "name": TOXIC})
+    else:
+        cut = ProviderCall(TOXIPROXY, "disable_proxy", role)
+        heal = ProviderCall(TOXIPROXY, "enable_proxy", role)
 
     writes: frozenset[RequestGroup] = frozenset({"write", "primary_read"})
     return Drill(
@@ -91,9 +86,11 @@ def build(variant: str | None = None) -> Drill:
             nothing_unsettled("no drill work waiting or stuck", _unsettled),
         ),
         method=(
-            Action(f"partition the platform from the primary ({variant})", cut, fault="start", pause_after_s=1.0),
+            provided_action(
+                f"partition the platform from the primary ({variant})", cut, fault="start", pause_after_s=1.0
+            ),
             Action("publish work while partitioned", _publish_backlog, pause_after_s=FAULT_S - 1.0),
-            Action("heal the partition", heal, fault="end"),
+            provided_action("heal the partition", heal, fault="end"),
         ),
         invariants=(
             failed_fast_with_retry_hint(writes, FAIL_FAST_MS),

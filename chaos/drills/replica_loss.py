@@ -29,6 +29,7 @@ from gauntlet.chaos.experiment import (
     InvariantResult,
     JsonValue,
     LoadSpec,
+    ProviderCall,
 )
 from gauntlet.chaos.probes import (
     health_ok,
@@ -37,6 +38,9 @@ from gauntlet.chaos.probes import (
     replica_serving_reads,
     replica_streaming,
 )
+from gauntlet.chaos.providers import provided_action
+from gauntlet.chaos.providers.process import MODULE as PROCESS
+from gauntlet.chaos.providers.toxiproxy import MODULE as TOXIPROXY
 from gauntlet.stack.state import load_state
 
 NAME = "replica-loss"
@@ -67,22 +71,6 @@ async def _kill_replica(ctx: DrillContext) -> JsonValue:
     return {"killed": REPLICA, "pid": pid, "children": len(children)}
 
 
-async def _restart_replica(ctx: DrillContext) -> JsonValue:
-    return {"restarted": REPLICA, "pid": await ctx.restart(REPLICA)}
-
-
-async def _disable_proxy(ctx: DrillContext) -> JsonValue:
-    proxy = ctx.proxy("replica_db")
-    await ctx.set_proxy_enabled(proxy, False)
-    return {"proxy": proxy, "enabled": False}
-
-
-async def _enable_proxy(ctx: DrillContext) -> JsonValue:
-    proxy = ctx.proxy("replica_db")
-    await ctx.set_proxy_enabled(proxy, True)
-    return {"proxy": proxy, "enabled": True}
-
-
 def caught_up() -> Invariant:
     """Once the load stopped, the replica replays everything: lag 0 bytes."""
 
@@ -105,12 +93,25 @@ def caught_up() -> Invariant:
 def build(variant: str | None = None) -> Drill:
     variant = variant or VARIANTS[0]
     if variant == "proxy":
-        lose = Action(f"disable the {REPLICA} proxy", _disable_proxy, fault="start", pause_after_s=FAULT_S)
-        restore = Action(f"enable the {REPLICA} proxy", _enable_proxy, fault="end")
+        proxy: dict[str, JsonValue] = {"role": "replica_db"}
+        lose = provided_action(
+            f"disable the {REPLICA} proxy",
+            ProviderCall(TOXIPROXY, "disable_proxy", proxy),
+            fault="start",
+            pause_after_s=FAULT_S,
+        )
+        restore = provided_action(
+            f"enable the {REPLICA} proxy", ProviderCall(TOXIPROXY, "enable_proxy", proxy), fault="end"
+        )
         requires: frozenset[Capability] = frozenset({"fault_proxy", "database"})
     else:
         lose = Action(f"SIGKILL {REPLICA}", _kill_replica, fault="start", pause_after_s=FAULT_S)
-        restore = Action(f"bring {REPLICA} back (re-clone if needed)", _restart_replica, fault="end", timeout_s=120)
+        restore = provided_action(
+            f"bring {REPLICA} back (re-clone if needed)",
+            ProviderCall(PROCESS, "restart", {"service": REPLICA}),
+            fault="end",
+            timeout_s=120,
+        )
         requires = frozenset({"process_control", "database"})
     return Drill(
         name=NAME,

@@ -8,6 +8,7 @@ from gauntlet.chaos.context import DrillContext
 from gauntlet.chaos.experiment import Capability, JsonValue
 from gauntlet.chaos.providers import Args, Built, Param, Provider, Session
 
+MODULE = "gauntlet.chaos.providers.process"
 SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGSTOP", "SIGCONT")
 _SERVICE = Param("service", "str", "the service's name in the stack, e.g. worker_queue_1 or api", required=True)
 _PROCESS_CONTROL: frozenset[Capability] = frozenset({"process_control"})
