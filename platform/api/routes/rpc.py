@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from gauntlet.platform.api.bodies import MAX_JSON_DEPTH, RPC_BODY_BYTES, loads, read_body
 from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError, from_postgres, outcome_unknown, unavailable
+from gauntlet.platform.api.responses import JsonAnswer
 from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import ALLOWED_FUNCTIONS, REPLICA_READS, execute, is_allowed
 from gauntlet.platform.api.state import PlatformState
@@ -100,7 +101,7 @@ async def call_rpc(function: FunctionName, request: Request, state: StateDep, cl
         await enforce_rate_limit(state, rate_profile(function), rate_subject(request, claims), claims)
         args = await read_arguments(request, function)
         result = await run_rpc(state, function, args, claims)
-        return JSONResponse(result)
+        return JsonAnswer(result)
     except ApiError as exc:
         status, error_code = exc.status, exc.code
         raise
