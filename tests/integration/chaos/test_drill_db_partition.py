@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 
@@ -56,9 +57,8 @@ async def test_db_partition_fails_when_workers_exit_on_database_loss(
     }
 
 
-async def _stored(ctx: DrillContext) -> int:
-    async with ctx.primary() as conn:
-        rows = await conn.fetch(sql("invariants", "signals_by_seq"), SIGNAL_NAME, ctx.run_id)
+async def _stored(conn: asyncpg.Connection, run_id: str) -> int:
+    rows = await conn.fetch(sql("invariants", "signals_by_seq"), SIGNAL_NAME, run_id)
     return sum(int(r["signals"]) for r in rows)
 
 
@@ -79,16 +79,17 @@ async def test_a_write_cut_off_after_it_committed_is_in_doubt_and_one_refused_be
             warm = await ctx.rpc("emit_signal", write(seq, f"{ctx.run_id}-warm"), token=user.token)
             assert warm.status_code == 200, warm.text
         try:
-            # Answers from the primary come 1 s late, so the write commits well before its answer
-            # arrives; cut the connection in between.
-            await ctx.add_toxic(proxy, "latency", name="in_doubt", attributes={"latency": 1000})
-            sent = asyncio.create_task(ctx.rpc("emit_signal", write(1), token=user.token))
-            deadline = time.monotonic() + 30
-            while await _stored(ctx) == 0:
-                assert not sent.done(), f"the write was answered before it was stored: {(await sent).text}"
-                assert time.monotonic() < deadline, "the write never reached the primary"
-                await asyncio.sleep(0.05)
-            await ctx.set_proxy_enabled(proxy, False)
+            # Answers from the primary come 2 s late, so the write commits well before its answer
+            # arrives (seen on a direct connection, polled); cut the connection in between.
+            await ctx.add_toxic(proxy, "latency", name="in_doubt", attributes={"latency": 2000})
+            async with ctx.primary() as direct:
+                sent = asyncio.create_task(ctx.rpc("emit_signal", write(1), token=user.token))
+                deadline = time.monotonic() + 60
+                while await _stored(direct, ctx.run_id) == 0:
+                    assert not sent.done(), f"the write was answered before it was stored: {(await sent).text}"
+                    assert time.monotonic() < deadline, "the write never reached the primary"
+                    await asyncio.sleep(0.02)
+                await ctx.set_proxy_enabled(proxy, False)
             cut = await sent
             assert cut.status_code == 503 and "retry-after" in cut.headers, cut.text
             assert cut.json()["code"] == OUTCOME_UNKNOWN, cut.text
@@ -99,4 +100,5 @@ async def test_a_write_cut_off_after_it_committed_is_in_doubt_and_one_refused_be
             assert refused.json()["code"] != OUTCOME_UNKNOWN, refused.text
         finally:
             await ctx.reset_faults()
-        assert await _stored(ctx) == 1
+        async with ctx.primary() as direct:
+            assert await _stored(direct, ctx.run_id) == 1
