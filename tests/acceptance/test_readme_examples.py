@@ -13,8 +13,9 @@ shorter run used here: durations and data sizes; the whole file still takes abou
 the shared 2-core VM, 3.5 of them the ci gate), PLACEHOLDERS (words a reader replaces, such as
 the run folder `RUN-mixed`) and OWN_PATHS (a fixed path outside the checkout -> one under this
 test's directory). Each entry must apply to an example (test_every_substitution_still_applies).
-An example that cannot run here is listed in NOT_HERE with the reason; a README example that is
-neither run nor listed fails test_every_example_is_run_or_listed_with_a_reason.
+An example that cannot run here is listed in NOT_HERE with the reason, one that another test runs
+as written (with more checks) in RUN_ELSEWHERE; a README example that is neither run nor listed
+fails test_every_example_is_run_or_listed_with_a_reason.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ NOT_HERE: dict[str, str] = {
     "gauntlet prove --quick --jobs 2 --clean-runs 10": "the whole catalogue with 10 clean runs: about an hour",
     "gauntlet prove --profile ci --faults nba-four-actions": "a full ci gate on a mutant: about 6 minutes",
 }
+# Examples another test runs as written, against the same kind of stack and with more checks of
+# their results: example -> that test file (which must name the example's file). Not run twice.
+RUN_ELSEWHERE: dict[str, str] = {
+    "gauntlet chaos run examples/experiments/primary-latency.yaml": "tests/integration/chaos/test_experiment_files.py",
+    "gauntlet journey run examples/journeys/shop_visit.py": "tests/integration/journeys/test_journey_files.py",
+}
 GATE_CONFIG = "ci-30s.toml"
 TIMEOUT_S = 600  # one example; a hung command fails its test instead of the whole run
 
@@ -108,7 +115,7 @@ def as_run_here(example: str, cwd: Path) -> str:
 
 
 EXAMPLES = readme_examples(README.read_text(encoding="utf-8"))
-TO_RUN = [e for e in EXAMPLES if e not in NOT_HERE]
+TO_RUN = [e for e in EXAMPLES if e not in NOT_HERE and e not in RUN_ELSEWHERE]
 
 
 def test_the_section_has_examples_and_the_parser_keeps_commands_whole() -> None:
@@ -121,6 +128,10 @@ def test_every_example_is_run_or_listed_with_a_reason() -> None:
     gone = [example for example in NOT_HERE if example not in EXAMPLES]
     assert not gone, f"NOT_HERE lists examples the README no longer has: {gone}"
     assert all(reason.strip() for reason in NOT_HERE.values())
+    for example, test_file in RUN_ELSEWHERE.items():
+        assert example in EXAMPLES, f"RUN_ELSEWHERE lists an example the README no longer has: {example}"
+        example_file = Path(example.split()[-1]).name
+        assert example_file in (README.parent / test_file).read_text(), f"{test_file} does not run {example_file}"
     assert all(example.startswith(("gauntlet ", "GAUNTLET_")) for example in TO_RUN), TO_RUN
 
 
