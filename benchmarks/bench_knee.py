@@ -1,7 +1,8 @@
 """Benchmark (issue 21): the platform's capacity knee at 100k users / 1M posts, over HTTP and direct, in one run.
 
     .venv/bin/python -m benchmarks.bench_knee [--users 100000 --posts 1000000] [--small]
-        [--start 20 --step 20 --every 8 --max 400 --repeats 2] [--only TEXT] [--keep-stack] [--state-dir DIR]
+        [--start 20 --step 20 --every 8 --max 400 --repeats 2 --warmup 10] [--only TEXT] [--keep-stack]
+        [--state-dir DIR]
 
 (``-m`` from the repository's root: it reuses ``benchmarks/bench_platform.py``'s clients, set-up and calls.)
 
@@ -406,6 +407,12 @@ async def benchmark(
         async with primary.acquire() as conn:
             await conn.execute("checkpoint")
         print(f"set-up: {len(accounts)} accounts signed up over HTTP (onboarded, ~20 follows each); load {loadavg()}")
+        # Warm both paths up before any climb, at three times the first rate: the API's pool opens its
+        # connections on demand (min_size 0), and a climb must not pay for that where the direct pool did not.
+        for calls in paths.values():
+            warm = Climb(targets(Mix.of_profile())[0], calls)
+            await warm.step(ladder.start_per_s * 3, args.warmup, record=False)
+        print(f"warm-up: {args.warmup:g} s a path at {ladder.start_per_s * 3:g}/s (feed for_you); load {loadavg()}")
         knees: dict[str, dict[str, Knee]] = {}
         for target in targets(Mix.of_profile()):
             if args.only and not any(text in target.name for text in args.only):
@@ -431,6 +438,7 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=8.0, help="seconds each step holds")
     parser.add_argument("--max", type=float, default=400.0, help="the last step's arrivals/s")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each step (the knee's band)")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of unrecorded load a path before climbing")
     parser.add_argument("--accounts", type=int, default=40, help="signed-up accounts the calls rotate over")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", action="append", default=[], help="climb only targets containing this text")
