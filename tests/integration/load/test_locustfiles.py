@@ -6,17 +6,21 @@ master and a worker; and k6's abortOnFail stopping a run early, against the cali
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.hdr import decode
+from gauntlet.stack.ports import free_ports
 from gauntlet.stack.state import StackState
 from tests.integration.load.loadrun import RunLoad
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "locustfile.py"
+GAUNTLET = [sys.executable, "-m", "gauntlet"]
 # The example's own requests, with latency limits a shared 2-core test machine meets: what this checks
 # is that each threshold is evaluated on samples, not the machine's milliseconds.
 K6_SLO = """\
@@ -68,3 +72,34 @@ def test_k6_abort_on_fail_stops_the_run_early(
     result = run.result
     assert result["aborted"] is not None and "p95_ms < 10 ms" in result["aborted"]["reason"]
     assert result["run"]["duration_s"] < 20  # not the 60 s asked for
+
+
+def test_the_example_locustfile_with_a_master_and_a_worker_started_by_hand(
+    run_load: RunLoad, gauntlet_stack: StackState, tmp_path: Path
+) -> None:
+    """`-f FILE` on both sides, as on two machines (here: loopback): the worker runs the file's users."""
+    (port,) = free_ports(1)
+    worker_log = tmp_path / "worker.out"
+    with worker_log.open("wb") as log:
+        worker = subprocess.Popen(
+            [*GAUNTLET, "load", "-f", str(EXAMPLE), "--worker", "--master-host", "127.0.0.1",
+             "--master-port", str(port), "--out", str(tmp_path / "worker")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            run = run_load(
+                "-f", str(EXAMPLE), "--master", "--expect-workers", "1", "--master-port", str(port),
+                "-u", "2", "-r", "2", "-t", "8s", "-H", gauntlet_stack.api_url, "--tags", "anonymous,signed_in",
+            )  # fmt: skip
+            worker_exit = worker.wait(timeout=60)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=10)
+    assert run.exit_code in (0, 1), run.output + run.locust_log() + worker_log.read_text()  # 1: an SLO on a busy box
+    assert worker_exit == 0, worker_log.read_text()
+    result = run.result
+    assert result["run"]["profile"] == "locustfile" and result["run"]["workers"] == 1
+    assert result["checks"]["consistent"], result["checks"]
+    assert {"rpc:feed_fusion_home", "rpc:interest_catalog_browse"} <= set(result["requests"])
+    assert result["overall"]["requests"] > 0
