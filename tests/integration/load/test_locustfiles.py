@@ -103,3 +103,13 @@ def test_the_example_locustfile_with_a_master_and_a_worker_started_by_hand(
     assert result["checks"]["consistent"], result["checks"]
     assert {"rpc:feed_fusion_home", "rpc:interest_catalog_browse"} <= set(result["requests"])
     assert result["overall"]["requests"] > 0
+
+
+def test_a_built_in_profile_is_a_locustfile_too(run_load: RunLoad, gauntlet_stack: StackState) -> None:
+    profile = Path(__file__).resolve().parents[3] / "load" / "profiles" / "suggestions.py"
+    run = run_load("-f", str(profile), "-u", "2", "-r", "2", "-t", "6s", "-H", gauntlet_stack.api_url)
+    assert run.exit_code in (0, 1), run.output + run.locust_log()  # 1: an SLO on a busy machine
+    result = run.result
+    assert result["run"]["profile"] == "suggestions"  # the file is known as the profile it is
+    assert "rpc:marketplace_suggestions_for_user" in result["requests"], sorted(result["requests"])
+    assert result["overall"]["requests"] > 0 and result["overall"]["failures"] == 0, result["overall"]
