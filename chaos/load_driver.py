@@ -26,6 +26,7 @@ import httpx
 from gauntlet.chaos.context import DrillUser
 from gauntlet.chaos.experiment import LoadSpec, RequestGroup
 from gauntlet.chaos.windows import NO_RESPONSE, Sample
+from gauntlet.load.arrivals import ArrivalSchedule
 
 MAX_DURATION_S = 900.0  # a drill's load never outlives this, whatever happens to the drill
 SIGNAL_NAME = "chaos.load"  # the intent signals the load writes (their metadata carries run and seq)
@@ -183,12 +184,14 @@ class LoadDriver:
         return self._plan.run_id
 
     async def _schedule(self) -> None:
+        # The harness's one arrival grammar (load/arrivals.py), bounded by the driver's lifetime; it
+        # runs until stop() rather than to the schedule's end, and records statuses, not just latencies,
+        # so it keeps its own loop instead of load/async_pacing.py's fixed-length run.
         loop = asyncio.get_running_loop()
-        interval = 1.0 / self._spec.rate_per_s
+        schedule = ArrivalSchedule(rate_per_s=self._spec.rate_per_s, duration_s=self._max_duration_s)
         started = loop.time()
-        limit = int(self._max_duration_s * self._spec.rate_per_s)
-        for seq in range(limit):
-            delay = started + seq * interval - loop.time()
+        for seq in range(schedule.total):
+            delay = started + schedule.due_at(seq) - loop.time()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
