@@ -21,9 +21,9 @@ each twice: through the HTTP surface (HTTP/1.1 keep-alive, at most 32 connection
 Toxiproxy -> Postgres) and directly over asyncpg to the primary, skipping the API and the proxy
 but running the very SQL the API runs: the API's own ``bind`` and ``execute`` (one transaction,
 ``set_request_context``, the call); for login the API's two queries plus the Argon2id check the
-API does in a thread. HTTP rows also show the API's own handler time (its ``rpc_metrics`` rows for
-the window), so the gap splits into HTTP + client (HTTP - handler) and proxy + rate limit +
-pool (handler - direct). Suggestions are a replica read in the API, so that call also gets a
+API does in a thread, and the session it starts. HTTP rows also show the API's own handler time
+(its ``rpc_metrics`` rows for the window), so the gap splits into HTTP + client (HTTP - handler)
+and proxy + rate limit + pool (handler - direct). Suggestions are a replica read in the API, so that call also gets a
 direct row against the replica. Each row has an unrecorded warm-up at the same rate first.
 
 The HTTP client is a lean keep-alive client on asyncio streams (``--client lean``, default) so
@@ -80,6 +80,7 @@ from gauntlet.load.hdr import percentile_ms
 from gauntlet.platform.api.rpc_args import Signature, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import SignatureCache, execute
 from gauntlet.platform.auth.passwords import hash_password, verify_password
+from gauntlet.platform.auth.sessions import start_session
 from gauntlet.platform.auth.tokens import Claims, mint
 from gauntlet.platform.db import init_connection, keep_session
 from gauntlet.platform.queries import sql
@@ -279,6 +280,8 @@ class Direct:
             raise RuntimeError("invalid credentials")
         async with self.pool.acquire() as conn:
             await conn.fetchval(sql("auth", "touch_last_sign_in"), row["id"], None, row["encrypted_password"])
+        async with self.pool.acquire() as conn:  # the session (and first refresh token) the API's login issues
+            await start_session(conn, str(row["id"]))
 
 
 async def direct_pool(dsn: str) -> asyncpg.Pool:
