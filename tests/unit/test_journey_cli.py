@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.catalog import JOURNEYS
 from gauntlet.journeys.cli import register
+from tests.cli_area import area_app
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command, so typer keeps `journey` as a sub-command
-        pass
+    app = area_app(register)
 
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout + result.stderr

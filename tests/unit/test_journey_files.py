@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.catalog import JOURNEYS, UnknownJourney, select
 from gauntlet.journeys.cli import register
 from gauntlet.journeys.files import DEFAULT_BUDGET_MS, JourneyFileError, is_file_spec, load_file, plan_source
+from tests.cli_area import area_app
 
 GOOD = '''"""Looks at the shop."""
 BUDGET_MS = 20000
@@ -173,12 +172,7 @@ class TestSelect:
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:  # a second command, so typer keeps `journey` as a sub-command
-        pass
+    app = area_app(register)
 
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout + result.stderr

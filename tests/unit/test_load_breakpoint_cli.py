@@ -8,8 +8,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
+from tests.cli_area import area_app
 
 TARGET = ("--target", "http://127.0.0.1:9")
 BREAKPOINT = ("suggestions", "--scenario", "breakpoint", *TARGET)
@@ -17,14 +17,7 @@ BREAKPOINT = ("suggestions", "--scenario", "breakpoint", *TARGET)
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:  # a second command keeps `load` a subcommand, as in the real app
-        pass
-
-    return application
+    return area_app(register)
 
 
 @pytest.mark.parametrize(

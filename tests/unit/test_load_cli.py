@@ -9,20 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
+from tests.cli_area import area_app
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:  # a second command keeps `load` a subcommand, as in the real app
-        pass
-
-    return application
+    return area_app(register)
 
 
 def run(app: typer.Typer, *args: str) -> tuple[int, str]:

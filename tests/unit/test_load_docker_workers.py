@@ -10,12 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load import docker_workers as dw
 from gauntlet.load.cli import register
 from gauntlet.load.plan import WORKER_TALLY
 from gauntlet.load.runner import LOCUSTFILE, MEASURE_LOCUSTFILE
 from gauntlet.stack.state import StackState
+from tests.cli_area import area_app
 
 # -- where the workers go -------------------------------------------------------------------------
 
@@ -117,14 +117,7 @@ def test_merged_requests_count_failures_too() -> None:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:  # a second command keeps `load` a subcommand, as in the real app
-        pass
-
-    return application
+    return area_app(register)
 
 
 @pytest.mark.parametrize(

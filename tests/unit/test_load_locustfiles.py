@@ -9,9 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
 from gauntlet.load.locustfiles import LocustfileError, parse_locustfile, read_locustfile, requests_of_source
+from tests.cli_area import area_app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "locustfile.py"
 TARGET = ("--target", "http://127.0.0.1:9")
@@ -82,14 +82,7 @@ def test_the_example_is_two_user_classes_making_named_requests() -> None:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:
-        pass
-
-    return application
+    return area_app(register)
 
 
 def run(app: typer.Typer, tmp_path: Path, *args: str) -> tuple[int, str]:

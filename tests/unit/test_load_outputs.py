@@ -11,7 +11,6 @@ import typer
 from prometheus_client import CollectorRegistry, generate_latest
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.cli import register
 from gauntlet.load.hdr import LatencyRecorder
 from gauntlet.load.outputs import (
@@ -26,6 +25,7 @@ from gauntlet.load.outputs import (
     request_line,
     split_out,
 )
+from tests.cli_area import area_app
 from tests.unit.otlp_receiver import otlp_receiver
 
 
@@ -125,14 +125,7 @@ def test_the_master_feeds_the_collector_from_worker_hdr_deltas() -> None:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:
-        pass
-
-    return application
+    return area_app(register)
 
 
 @pytest.mark.parametrize(

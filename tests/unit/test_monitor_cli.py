@@ -11,21 +11,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.monitor.cli import _stop_on_sigterm, register
 from gauntlet.journeys.monitor.runner import exclusive
+from tests.cli_area import area_app
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer(cls=GauntletGroup)
-    register(application)
-
-    @application.command("noop")
-    def _noop() -> None:  # a second command keeps `monitor` a subcommand, as in the real app
-        pass
-
-    return application
+    return area_app(register)
 
 
 def run(app: typer.Typer, *args: str) -> tuple[int, str]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.monitor.cli import MonitorTarget, _journey_list, register, without_signup_loops
+from tests.cli_area import area_app
 
 
 def write(tmp_path: Path, source: str) -> str:
@@ -35,9 +34,7 @@ def test_a_file_that_signs_up_every_run_is_refused_against_a_target(tmp_path: Pa
 
 def test_a_bad_journey_file_stops_the_monitor_before_its_first_run(tmp_path: Path) -> None:
     path = write(tmp_path, "def test_x(page, server):\n    pass\n")
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-    app.command("noop")(lambda: None)
+    app = area_app(register)
     args = ["monitor", "--target", "http://127.0.0.1:9", "--journeys", path, "--max-runs", "1"]
     result = CliRunner().invoke(app, [*args, "--state-dir", str(tmp_path)])
     output = " ".join((result.stderr + result.stdout).split())

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.catalog import JOURNEYS
 from gauntlet.journeys.monitor.cli import MonitorTarget, _resolve_target, register, without_signup_loops
 from gauntlet.load.profiles.accounts import AccountsFileError
+from tests.cli_area import area_app
 
 ALL = tuple(JOURNEYS)
 
@@ -80,9 +79,7 @@ def test_a_target_file_gives_pages_api_key_and_accounts(
 
 
 def test_the_command_refuses_a_signup_loop_in_one_line(tmp_path: Path) -> None:
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-    app.command("noop")(lambda: None)
+    app = area_app(register)
     args = ["monitor", "--target", "http://127.0.0.1:9", "--journeys", "signup_to_notification", "--max-runs", "1"]
     result = CliRunner().invoke(app, [*args, "--state-dir", str(tmp_path)])
     output = result.stderr + result.stdout

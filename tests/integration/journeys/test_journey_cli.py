@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.cli import register
+from tests.cli_area import area_app
 
 if TYPE_CHECKING:
     from gauntlet.stack.state import StackState
@@ -20,12 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:
-        pass
+    app = area_app(register)
 
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

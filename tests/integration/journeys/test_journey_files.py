@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.cli import register
 from gauntlet.journeys.framework import JourneyResult
 from gauntlet.journeys.runner import run_journey
+from tests.cli_area import area_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -57,12 +56,7 @@ async def test_broken_login_async(page, journey):
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:
-        pass
+    app = area_app(register)
 
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

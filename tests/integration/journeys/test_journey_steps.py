@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.journeys.cli import register
 from gauntlet.progress import PROGRESS_ENV
+from tests.cli_area import area_app
 
 if TYPE_CHECKING:
     from gauntlet.stack.state import StackState
@@ -25,12 +24,7 @@ def test_each_step_of_a_journey_arrives_in_the_progress_file(
 ) -> None:
     steps_file = tmp_path / "progress" / "journeys.jsonl"
     monkeypatch.setenv(PROGRESS_ENV, str(steps_file))
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:
-        pass
+    app = area_app(register)
 
     args = ["journey", "run", "returning_user", "--state-dir", str(gauntlet_stack_dir), "--artifacts", str(tmp_path)]
     result = CliRunner().invoke(app, [*args, "--json"])

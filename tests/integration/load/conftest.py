@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gauntlet.cliutil import GauntletGroup
 from gauntlet.load.calibration_target import CalibrationTarget
 from gauntlet.load.cli import register
+from tests.cli_area import area_app
 from tests.integration.load.loadrun import LoadRun, RunLoad
 
 
@@ -29,12 +28,7 @@ def run_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunLoad:
     sign up users on them (GAUNTLET_ALLOW_SIGNUPS=1); a test of the refusal removes it.
     """
     monkeypatch.setenv("GAUNTLET_ALLOW_SIGNUPS", "1")
-    app = typer.Typer(cls=GauntletGroup)
-    register(app)
-
-    @app.command("noop")
-    def _noop() -> None:
-        pass
+    app = area_app(register)
 
     counter = iter(range(1000))
 
