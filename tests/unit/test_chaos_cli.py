@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def _gauntlet(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from gauntlet.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"GAUNTLET_STATE_DIR": str(state_dir), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-        check=False,
-    )
+from tests.cli_area import run_gauntlet
 
 
 def test_list_names_every_drill_with_its_needs(tmp_path: Path) -> None:
-    result = _gauntlet("chaos", "list", state_dir=tmp_path)
+    result = run_gauntlet("chaos", "list", state_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     for name in (
         "worker-crash",
@@ -51,14 +40,14 @@ def test_list_names_every_drill_with_its_needs(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_one_line_naming_the_fix(args: list[str], message: str, tmp_path: Path) -> None:
-    result = _gauntlet(*args, state_dir=tmp_path)
+    result = run_gauntlet(*args, state_dir=tmp_path)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_a_remote_target_refuses_drills_that_need_the_embedded_stack(tmp_path: Path) -> None:
-    result = _gauntlet(
+    result = run_gauntlet(
         "chaos", "run", "worker-crash", "--target", "http://127.0.0.1:9", "--service-key", "k", state_dir=tmp_path
     )
     assert result.returncode == 2

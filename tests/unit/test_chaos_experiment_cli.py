@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.cli_area import run_gauntlet
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "experiments" / "primary-latency.yaml"
 
 
-def _gauntlet(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from gauntlet.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"GAUNTLET_STATE_DIR": str(state_dir), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-        check=False,
-    )
-
-
 def test_export_writes_a_drill_as_an_experiment(tmp_path: Path) -> None:
-    result = _gauntlet("chaos", "export", "db-latency", state_dir=tmp_path)
+    result = run_gauntlet("chaos", "export", "db-latency", state_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     document = yaml.safe_load(result.stdout)
     assert document["title"].startswith("The primary is slow") and document["method"]
     target = tmp_path / "partition.json"
-    result = _gauntlet(
+    result = run_gauntlet(
         "chaos",
         "export",
         "db-partition",
@@ -57,7 +46,7 @@ def test_export_writes_a_drill_as_an_experiment(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_naming_the_fix(args: list[str], message: str, tmp_path: Path) -> None:
-    result = _gauntlet(*args, state_dir=tmp_path)
+    result = run_gauntlet(*args, state_dir=tmp_path)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
@@ -66,7 +55,7 @@ def test_usage_errors_exit_2_naming_the_fix(args: list[str], message: str, tmp_p
 def test_a_bad_experiment_file_exits_2_before_looking_for_a_stack(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(EXAMPLE.read_text().replace("func: add_toxic", "func: add_toxik"))
-    result = _gauntlet("chaos", "run", str(bad), state_dir=tmp_path)
+    result = run_gauntlet("chaos", "run", str(bad), state_dir=tmp_path)
     assert result.returncode == 2
     expected = (
         f"error: {bad}:64: method[1].provider.func: gauntlet.chaos.providers.toxiproxy has no function 'add_toxik'"
@@ -76,13 +65,13 @@ def test_a_bad_experiment_file_exits_2_before_looking_for_a_stack(tmp_path: Path
 
 
 def test_a_good_experiment_file_goes_on_to_look_for_the_stack(tmp_path: Path) -> None:
-    result = _gauntlet("chaos", "run", str(EXAMPLE), state_dir=tmp_path)
+    result = run_gauntlet("chaos", "run", str(EXAMPLE), state_dir=tmp_path)
     assert result.returncode == 2 and "no running stack in" in result.stderr
 
 
 def test_the_help_shows_files_and_export_with_examples(tmp_path: Path) -> None:
-    run_help = " ".join(_gauntlet("chaos", "run", "--help", state_dir=tmp_path).stdout.split())
+    run_help = " ".join(run_gauntlet("chaos", "run", "--help", state_dir=tmp_path).stdout.split())
     assert "experiment files" in run_help and "--journal-format" in run_help
     assert "Example: gauntlet chaos run examples/experiments/primary-latency.yaml" in run_help
-    export_help = " ".join(_gauntlet("chaos", "export", "--help", state_dir=tmp_path).stdout.split())
+    export_help = " ".join(run_gauntlet("chaos", "export", "--help", state_dir=tmp_path).stdout.split())
     assert "Example: gauntlet chaos export db-latency -o db-latency.yaml" in export_help
