@@ -191,10 +191,10 @@ async def run_rpc(state: PlatformState, function: str, args: dict[str, Any], cla
     if function in REPLICA_READS and call.signature.read_only:
         return await state.db.read(lambda conn: execute(conn, call, claims))
     async with state.db.primary() as conn:  # failing here: nothing was sent, so a plain 503
-        if call.signature.read_only:
-            return await execute(conn, call, claims)
         try:
             return await execute(conn, call, claims)
         except CONNECTION_LOST as exc:
+            if call.signature.read_only:
+                raise
             # The write (or its COMMIT) went out and no answer came back: it may have committed.
             raise outcome_unknown("The database", exc) from exc
