@@ -28,15 +28,18 @@
 --     probability the policy had of showing this item at this position, "position", "lane",
 --     "kind"}.
 --
--- Both RPCs run with plan_cache_mode = force_custom_plan so each stream query is planned with
--- its actual arguments (a first page's NULL cursor folds away).
+-- Both RPCs run with plan_cache_mode = force_generic_plan: each statement is planned once per
+-- connection and its plan reused. Planning the streams (inlining 240's item and score functions)
+-- cost more than running them (about 0.5 ms a stream against 0.3), and the generic plans walk the
+-- same indexes as custom ones (a NULL cursor is COALESCEd to the stream's start inside the index
+-- condition): tests/integration/platform2/test_feed_plans.py checks the generic plans.
 
 create or replace function public.feed_fusion_home(
     p_lane text default 'for_you', p_cursor text default null, p_limit integer default 20)
 returns jsonb
 language plpgsql volatile security definer
 set search_path = public, pg_temp
-set plan_cache_mode = force_custom_plan
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_uid uuid := auth.uid();
@@ -156,7 +159,7 @@ create or replace function public.feed_fusion_profile(
 returns jsonb
 language plpgsql stable security definer
 set search_path = public, pg_temp
-set plan_cache_mode = force_custom_plan
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     v_uid uuid := auth.uid();

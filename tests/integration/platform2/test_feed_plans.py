@@ -5,10 +5,11 @@ EXPLAIN of a call shows the real plan of the query inside (a "Function Scan"
 would hide it: that fails the test too), and so are the item and score
 functions inside them (240_feed_items.sql): a _feed_ function left anywhere in
 a verbose plan (a per-row call the planner could not inline) fails the test.
-The arguments are literals, as the
-feeds plan each call with its own arguments (plan_cache_mode =
-force_custom_plan): first pages and deep pages, for a heavy follower and for
-the most popular page.
+The plans are the generic plans the feeds run: both RPCs run with
+plan_cache_mode = force_generic_plan (each statement is planned once per
+connection and its plan reused, arguments as parameters), and so does this
+test (PREPARE, then EXPLAIN EXECUTE): first pages and deep pages, for a heavy
+follower and for the most popular page.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -39,8 +41,15 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-async def _plan(conn: asyncpg.Connection, call: str) -> list[dict[str, Any]]:
-    raw = await conn.fetchval(f"explain (format json, verbose) {call}")
+async def _plan(conn: asyncpg.Connection, call: Call) -> list[dict[str, Any]]:
+    """The generic plan of a stream's SELECT (parameters $1..$n), run with the call's arguments."""
+    async with conn.transaction():
+        await conn.execute("set local plan_cache_mode = force_generic_plan")
+        await conn.execute(f"prepare feed_plan as {call.statement}")
+        try:
+            raw = await conn.fetchval(f"explain (format json, verbose) execute feed_plan({call.arguments})")
+        finally:
+            await conn.execute("deallocate feed_plan")
     return list(_nodes(json.loads(raw)[0]["Plan"]))
 
 
@@ -71,15 +80,26 @@ async def loaded(conn: asyncpg.Connection, db_dsn: str) -> dict[str, Any]:
     return {"viewer": viewer, "entity": popular, "deep_ts": deep["created_at"], "deep_id": deep["id"]}
 
 
-def _calls(viewer: uuid.UUID, entity: uuid.UUID, deep_ts: dt.datetime, deep_id: uuid.UUID) -> list[str]:
-    v, e = f"'{viewer}'::uuid", f"'{entity}'::uuid"
-    first, deep = "null, null", f"'{deep_ts.isoformat()}'::timestamptz, '{deep_id}'::uuid"
+@dataclass(frozen=True)
+class Call:
+    statement: str  # a stream's SELECT, its parameters typed
+    arguments: str  # literals for EXECUTE
+
+    def __str__(self) -> str:
+        return f"{self.statement} with ({self.arguments})"
+
+
+def _calls(viewer: uuid.UUID, entity: uuid.UUID, deep_ts: dt.datetime, deep_id: uuid.UUID) -> list[Call]:
+    v, e = f"'{viewer}'", f"'{entity}'"
+    first, deep = "null, null", f"'{deep_ts.isoformat()}', '{deep_id}'"
     calls = []
     for cursor in (first, deep):
         for stream in ("posts", "listings", "events"):
-            calls.append(f"select * from public._feed_{stream}_all({v}, {cursor}, 21)")
-            calls.append(f"select * from public._feed_{stream}_following({v}, {cursor}, 21)")
-            calls.append(f"select * from public._feed_profile_{stream}({v}, {e}, {cursor}, 21)")
+            home = "$1::uuid, $2::timestamptz, $3::uuid, $4::integer"
+            calls.append(Call(f"select * from public._feed_{stream}_all({home})", f"{v}, {cursor}, 21"))
+            calls.append(Call(f"select * from public._feed_{stream}_following({home})", f"{v}, {cursor}, 21"))
+            page = "$1::uuid, $2::uuid, $3::timestamptz, $4::uuid, $5::integer"
+            calls.append(Call(f"select * from public._feed_profile_{stream}({page})", f"{v}, {e}, {cursor}, 21"))
     return calls
 
 
@@ -93,6 +113,12 @@ async def test_feed_queries_never_scan_a_large_table_sequentially(
         )
     }
     large = {name for name, rows in sizes.items() if rows >= LARGE}
+    # The plans below are the ones the feeds run: both RPCs cache generic plans.
+    settings = await conn.fetch(
+        "select proname, proconfig from pg_proc where proname in ('feed_fusion_home', 'feed_fusion_profile')"
+    )
+    assert len(settings) == 2
+    assert all("plan_cache_mode=force_generic_plan" in row["proconfig"] for row in settings), settings
     # Not vacuous: the tables the feeds read are large here.
     assert {"posts", "post_targets", "marketplace_listings", "events", "entity_edges"} <= large
     problems = []
