@@ -20,7 +20,7 @@ start policy of load/arrivals.py, latencies in load/hdr.py's histograms and perc
 each twice: through the HTTP surface (HTTP/1.1 keep-alive, at most 32 connections -> uvicorn API ->
 Toxiproxy -> Postgres) and directly over asyncpg to the primary, skipping the API and the proxy
 but running the very SQL the API runs: the API's own ``bind`` and ``execute`` (one transaction,
-``set_request_context``, the call); for login the API's two queries plus the Argon2id check the
+``begin_as_caller``, the call, COMMIT); for login the API's two queries plus the Argon2id check the
 API does in a thread, and the session it starts. HTTP rows also show the API's own handler time
 (its ``rpc_metrics`` rows for the window), so the gap splits into HTTP + client (HTTP - handler)
 and proxy + rate limit + pool (handler - direct). Suggestions are a replica read in the API, so that call also gets a

@@ -63,7 +63,7 @@ async def keep_session(conn: Connection) -> None:
     calling this. Its default reset would then send `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
     RESET ALL` on every release, one more round trip per request (through the fault proxy, for the
     API), undoing nothing here: a request's role and claims are transaction-local
-    (set_request_context), cursors live in transactions, and no pooled connection LISTENs (realtime
+    (platform/api/caller.py), cursors live in transactions, and no pooled connection LISTENs (realtime
     has its own) or takes session advisory locks (the migrator has its own connection).
     """
 

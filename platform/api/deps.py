@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from gauntlet.platform.api.errors import ApiError, SessionEnded
 from gauntlet.platform.api.state import PlatformState
-from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, verify
+from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken
 from gauntlet.platform.ratelimit import Profile
 
 
@@ -43,7 +43,7 @@ async def get_token_claims(request: Request, state: StateDep) -> Claims:
     if token is None:
         return ANON
     try:
-        return verify(state.settings.jwt_secret, token)
+        return state.tokens.verify(token)
     except InvalidToken as exc:
         raise ApiError(401, "invalid_jwt", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 import time
 import uuid
 from typing import Any
 
 import asyncpg
 
+from gauntlet.platform.api.caller import as_caller
 from gauntlet.platform.api.rpc_args import BoundCall, Signature
 from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.queries import sql
@@ -136,8 +136,7 @@ class SignatureCache:
 
 async def execute(conn: asyncpg.Connection, call: BoundCall, claims: Claims) -> Any:
     """Run one RPC in its own transaction as the caller's role, and shape the result as JSON."""
-    async with conn.transaction(readonly=call.signature.read_only):
-        await conn.fetchrow(sql("rpc", "set_request_context"), claims.role, json.dumps(claims.as_jwt_claims()))
+    async with as_caller(conn, claims, read_only=call.signature.read_only):
         rows = await conn.fetch(call.sql, *call.values)
     return shape_result(call.signature, [dict(r) for r in rows])
 

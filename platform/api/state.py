@@ -1,4 +1,7 @@
-"""What one API process holds for its lifetime: pools, Redis, limiter, metrics, live sessions, RPC signatures."""
+"""What one API process holds for its lifetime.
+
+Pools, Redis, limiter, metrics, live sessions, verified tokens, RPC signatures.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass, field
 from gauntlet.platform.api.rpc_catalog import SignatureCache
 from gauntlet.platform.auth.live_sessions import LiveSessions
 from gauntlet.platform.auth.sessions import session_lookup
+from gauntlet.platform.auth.tokens import VerifiedTokens
 from gauntlet.platform.db import Database, RedisGate
 from gauntlet.platform.metrics import PlatformMetrics
 from gauntlet.platform.ratelimit import RateLimiter
@@ -21,6 +25,7 @@ class PlatformState:
     limiter: RateLimiter
     metrics: PlatformMetrics
     sessions: LiveSessions
+    tokens: VerifiedTokens
     signatures: SignatureCache = field(default_factory=SignatureCache)
 
     @classmethod
@@ -34,6 +39,7 @@ class PlatformState:
             limiter=RateLimiter(redis, enabled=settings.rate_limits_enabled, multiplier=settings.rate_limit_multiplier),
             metrics=PlatformMetrics(),
             sessions=LiveSessions(session_lookup(db)),
+            tokens=VerifiedTokens(settings.jwt_secret),
         )
 
     async def close(self) -> None:

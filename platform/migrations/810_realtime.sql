@@ -24,7 +24,7 @@
 --       -> setof (caller integer, row_json text)
 --       The published row with key p_pk as each caller of p_callers ([{"role": ..., "claims": {...}}, ...],
 --       at most 1000) may select it: per caller the transaction switches to its role and
---       request.jwt.claims (as set_request_context does) and runs a fresh (never cached) SELECT, so
+--       request.jwt.claims (as the API's begin_as_caller does) and runs a fresh (never cached) SELECT, so
 --       grants and RLS decide exactly as for that caller's own query; a caller that may not see
 --       the row gets no line, one whose SELECT fails (no grant) neither. The role is restored at
 --       the end. One round trip for all the subscribers of a change (Supabase's realtime.apply_rls

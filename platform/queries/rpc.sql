@@ -31,7 +31,9 @@ JOIN pg_catalog.pg_type rt ON rt.oid = p.prorettype
 WHERE n.nspname = 'public' AND p.proname = $1 AND p.prokind = 'f'
 ORDER BY p.oid;
 
--- name: set_request_context
--- Switch this transaction to the caller's role and expose the JWT claims to auth.uid() and RLS.
--- params: $1 role (anon|authenticated|service_role, validated by the caller), $2 claims json text
-SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true);
+-- name: begin_as_caller
+-- Open a request's transaction as its caller: switch to the caller's role and expose the JWT
+-- claims to auth.uid() and RLS, in one simple-protocol round trip (two statements, so the values
+-- are quoted literals filled in by platform/api/caller.py, not parameters).
+-- params: {access} READ ONLY or READ WRITE, {role} and {claims} quoted literals (role: anon|authenticated|service_role; claims: JSON)
+BEGIN {access}; SELECT set_config('role', {role}, true), set_config('request.jwt.claims', {claims}, true);

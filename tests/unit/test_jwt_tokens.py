@@ -7,7 +7,7 @@ import uuid
 import jwt
 import pytest
 
-from gauntlet.platform.auth.tokens import InvalidToken, mint, mint_anon_key, mint_service_key, verify
+from gauntlet.platform.auth.tokens import InvalidToken, VerifiedTokens, mint, mint_anon_key, mint_service_key, verify
 
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
 USER = str(uuid.UUID(int=7))
@@ -59,3 +59,40 @@ def test_expiry_against_an_injected_clock_and_token_types() -> None:
         verify(SECRET, refresh)
     assert verify(SECRET, refresh, expected_type="refresh").sub == USER
     assert refresh != mint(SECRET, role="authenticated", ttl_s=60, sub=USER, token_type="refresh")
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_verified_tokens_remember_a_good_token_until_it_expires() -> None:
+    clock = Clock(1000)
+    tokens = VerifiedTokens(SECRET, clock=clock)
+    token = mint(SECRET, role="authenticated", ttl_s=60, sub=USER, now=1000)
+    first = tokens.verify(token)
+    assert tokens.verify(token) is first  # remembered, not decoded again
+    clock.now = 1059.5
+    assert tokens.verify(token).sub == USER
+    clock.now = 1060  # expired at exp, as PyJWT has it
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token)
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token)  # and stays expired once forgotten
+
+
+def test_verified_tokens_never_remember_a_bad_token_and_stay_bounded() -> None:
+    clock = Clock(1000)
+    tokens = VerifiedTokens(SECRET, size=2, clock=clock)
+    forged = mint("another-secret-0123456789abcdef0123456789", role="service_role", ttl_s=60, now=1000)
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="signature"):
+            tokens.verify(forged)
+    minted = [mint(SECRET, role="authenticated", ttl_s=60 + i, sub=USER, now=1000) for i in range(3)]
+    remembered = [tokens.verify(t) for t in minted]
+    assert tokens.verify(minted[2]) is remembered[2]
+    assert tokens.verify(minted[0]) is not remembered[0]  # the oldest was dropped at the third
+    assert tokens.verify(minted[0]) == remembered[0]

@@ -27,6 +27,7 @@ import asyncpg
 from fastapi import APIRouter, Request, Response
 
 from gauntlet.platform.api.bodies import RPC_BODY_BYTES, loads, read_body
+from gauntlet.platform.api.caller import as_caller
 from gauntlet.platform.api.deps import ClaimsDep, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError, from_postgres, unavailable
 from gauntlet.platform.api.postgrest_catalog import Catalog, Relation
@@ -50,7 +51,6 @@ from gauntlet.platform.api.rpc_catalog import REPLICA_READS, execute, is_allowed
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import Claims
 from gauntlet.platform.db import UNAVAILABLE
-from gauntlet.platform.queries import sql
 
 router = APIRouter(prefix="/rest/v1", tags=["rest"])
 
@@ -110,10 +110,6 @@ def _prefer(request: Request) -> Prefer:
 
 def _wants_object(request: Request) -> bool:
     return any(part.strip().startswith(OBJECT_MEDIA) for part in request.headers.get("accept", "").split(","))
-
-
-async def _context(conn: asyncpg.Connection, claims: Claims) -> None:
-    await conn.fetchrow(sql("rpc", "set_request_context"), claims.role, json.dumps(claims.as_jwt_claims()))
 
 
 def _unknown_relation(name: str, relations: dict[str, Relation]) -> RestError:
@@ -190,8 +186,7 @@ async def read_relation(relation: str, request: Request, state: StateDep, claims
             source = relation_source(rel)
             exact = prefer.count == "exact"
             statement = read_statement(relations, source, query, offset, limit, with_total=exact)
-            async with conn.transaction(readonly=True):
-                await _context(conn, claims)
+            async with as_caller(conn, claims, read_only=True):
                 row = await conn.fetchrow(statement.sql, *statement.values)
                 assert row is not None
                 n = int(row["n"])
@@ -225,8 +220,7 @@ async def _mutate(
     async with state.db.primary() as conn:
         relations = await CATALOG.relations(conn)
         statement = build(relations)
-        async with conn.transaction():
-            await _context(conn, claims)
+        async with as_caller(conn, claims, read_only=False):
             if representation:
                 row = await conn.fetchrow(statement.sql, *statement.values)
                 assert row is not None
@@ -469,8 +463,7 @@ async def _run_modified(
         statement = read_statement(
             {}, source, query, offset, limit, start=len(call.values) + 1, with_total=prefer.count is not None
         )
-        async with conn.transaction(readonly=sig.read_only):
-            await _context(conn, claims)
+        async with as_caller(conn, claims, read_only=sig.read_only):
             row = await conn.fetchrow(statement.sql, *call.values, *statement.values)
         assert row is not None
         n = int(row["n"])
