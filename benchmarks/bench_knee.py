@@ -11,8 +11,10 @@ does (``--state-dir``: a running stack and its data), then climbs, for each targ
 arrival rate in steps, each step held ``--every`` seconds and run ``--repeats`` times, over HTTP
 (the lean keep-alive client -> API -> fault proxy -> Postgres) and as direct asyncpg calls of
 the same SQL/RPCs (the API's own ``bind``/``execute``, the API's pool size and reset; suggestions
-on the replica, where the API reads them), the two paths taking
-turns at each rate so a burst from elsewhere on the machine lands on both. Targets:
+on the replica, where the API reads them), and, as the best peer on this machine, over HTTP to
+``benchmarks/floor_api.py`` (the same server and SQL with no framework, middleware, rate limit
+or fault proxy: the floor of a Python HTTP API here; ``--no-floor`` leaves it out), the paths
+taking turns at each rate so a burst from elsewhere on the machine lands on each. Targets:
 
   feed_fusion_home for_you / following / shop, marketplace_suggestions_for_user, login, and
   mixed: the ``mixed`` profile's blend (load/profiles/catalog.py MIXED_WEIGHTS: for_you 40,
@@ -29,7 +31,9 @@ saturation (its scheduler woke > 100 ms late for > 5 % of a step: the limit is t
 not the target's) come from the harness's pure ``load/breakpoint.py``, as ``gauntlet load
 --scenario breakpoint --repeats N`` reports them. The table prints each path's knee and band and
 the ratio HTTP/direct with its band (low: HTTP low / direct high; high: HTTP high / direct low).
-Target: every HTTP knee at least 0.8x its direct knee; exit 1 when one is below (or no knee).
+Target: every HTTP knee at least 0.8x its direct knee; exit 1 when one is below (or no knee). The
+floor's knee over the direct knee is printed beside it: the most any Python HTTP layer reached in
+the same run, so a target above it is out of reach on this machine.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ import math
 import os
 import random
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -79,7 +86,8 @@ from gauntlet.stack.state import StackState, load_state
 
 TARGET_RATIO = 0.8
 LOGIN_RATES = 0.1  # login climbs a tenth of the ladder: each one is an Argon2id password check
-PATHS = ("http", "direct")
+PATHS = ("http", "direct", "floor")
+FLOOR_START_S = 20.0
 FEED, SUGGESTIONS, LOGIN, ONBOARDING = (
     s.rpc_name(s.FEED),
     s.rpc_name(s.SUGGESTIONS),
@@ -117,7 +125,7 @@ class Calls:
         args = {"p_lane": lane, "p_cursor": None, "p_limit": FEED_LIMIT}
         a = self.pick(i)
         body = await (
-            self.http.rpc(s.FEED, args, a.token) if self.path == "http" else self.direct.rpc(s.FEED, args, a.claims)
+            self.http.rpc(s.FEED, args, a.token) if self.path != "direct" else self.direct.rpc(s.FEED, args, a.claims)
         )
         expect(isinstance(body, dict) and bool(body.get("items")), f"feed {lane}", body)
 
@@ -127,7 +135,7 @@ class Calls:
         direct = self.replica or self.direct
         rows = await (
             self.http.rpc(s.SUGGESTIONS, args, a.token)
-            if self.path == "http"
+            if self.path != "direct"
             else direct.rpc(s.SUGGESTIONS, args, a.claims)
         )
         expect(isinstance(rows, list) and bool(rows), "suggestions", rows)
@@ -146,7 +154,7 @@ class Calls:
         a = self.fresh[ordinal]
         body = await (
             self.http.rpc(s.COMPLETE_ONBOARDING, {}, a.token)
-            if self.path == "http"
+            if self.path != "direct"
             else self.direct.rpc(s.COMPLETE_ONBOARDING, {}, a.claims)
         )
         expect(isinstance(body, dict) and body.get("onboarding_complete") is True, "complete_onboarding", body)
@@ -187,6 +195,7 @@ class Target:
     name_of: Callable[[int], str] | None = None  # a blend: each arrival's request name
     fresh_users: Callable[[int], int] | None = None  # fresh users the first n arrivals need
     rates_scale: float = 1.0  # times the ladder's rates: a password check (Argon2id) costs far more than a read
+    paths: tuple[str, ...] = PATHS  # the floor serves RPCs only
 
     def ladder(self, ladder: Ladder) -> Ladder:
         if self.rates_scale == 1.0:
@@ -222,7 +231,7 @@ def targets(mix: Mix) -> list[Target]:
             for lane_name in ("for_you", "following", "shop")
         ),
         Target("suggestions", frozenset({SUGGESTIONS}), lambda c: c.suggestions),
-        Target("login", frozenset({LOGIN}), lambda c: c.login, rates_scale=LOGIN_RATES),
+        Target("login", frozenset({LOGIN}), lambda c: c.login, rates_scale=LOGIN_RATES, paths=("http", "direct")),
         Target(
             "mixed",
             frozenset({FEED, SUGGESTIONS, ONBOARDING}),
@@ -306,7 +315,7 @@ class Climb:
 
 async def climb_target(target: Target, paths: dict[str, Calls], ladder: Ladder) -> dict[str, Knee]:
     """Climb both paths at once: at each rate, each repeat runs HTTP then direct; a path stops on its own."""
-    climbs = {path: Climb(target, calls) for path, calls in paths.items()}
+    climbs = {path: Climb(target, calls) for path, calls in paths.items() if path in target.paths}
     for c in climbs.values():  # an unrecorded warm-up at the first rate: pools, caches, plans
         await c.step(ladder.start_per_s, min(3.0, ladder.every_s), record=False)
     for rate in ladder.rates():
@@ -362,14 +371,52 @@ def print_table(knees: dict[str, dict[str, Knee]]) -> bool:
             broke = f"{k.broke_at_per_s:g}" if k.broke_at_per_s is not None else "-"
             first = k.first_broken or ("the load generator fell behind" if k.limited_by == "generator" else "-")
             print(f"{name:<16} {path:<7} {knee:>7} {band_text(k):>10} {k.limited_by:<10} {broke:>8}  {first}")
-        r = ratio_of(by_path["http"], by_path["direct"]) if len(by_path) == 2 else None
+        r = ratio_of(by_path["http"], by_path["direct"]) if {"http", "direct"} <= set(by_path) else None
         verdict = "no knee to compare" if r is None else ("PASS" if r[0] >= TARGET_RATIO else "MISS")
         if r is not None and by_path["direct"].limited_by == "max":
             verdict += " (direct never broke: its knee is a lower bound, the ratio an upper bound)"
         ok = ok and verdict.startswith("PASS")
-        shown = "-" if r is None else f"{r[0]:.2f} (band {r[1]:.2f}-{r[2]:.2f})"
-        print(f"{'':<16} {'ratio':<7} HTTP/direct {shown}  target >= {TARGET_RATIO:g}: {verdict}")
+        print(f"{'':<16} {'ratio':<7} HTTP/direct {ratio_text(r)}  target >= {TARGET_RATIO:g}: {verdict}")
+        if "floor" in by_path:
+            floor = ratio_of(by_path["floor"], by_path["direct"])
+            print(f"{'':<16} {'':<7} floor/direct {ratio_text(floor)} (the best a Python HTTP layer reached here)")
+            print(f"{'':<16} {'':<7} HTTP/floor {ratio_text(ratio_of(by_path['http'], by_path['floor']))}")
     return ok
+
+
+def ratio_text(r: tuple[float, float, float] | None) -> str:
+    return "-" if r is None else f"{r[0]:.2f} (band {r[1]:.2f}-{r[2]:.2f})"
+
+
+def start_floor(state: StackState) -> tuple[subprocess.Popen[bytes], str]:
+    """benchmarks/floor_api.py on a free port, at the API process's priority, reading the direct DSNs."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    replicas: list[str] = state.direct.get("replica_dsns") or []
+    env = {
+        **os.environ,
+        "FLOOR_PRIMARY_DSN": state.direct["primary_dsn"],
+        "FLOOR_JWT_SECRET": state.jwt_secret,
+        **({"FLOOR_REPLICA_DSN": replicas[0]} if replicas else {}),
+    }
+    argv = [sys.executable, "-m", "uvicorn", "benchmarks.floor_api:app", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parent.parent)
+    api = state.services.get("api")
+    if api is not None and api.pid:
+        os.setpriority(os.PRIO_PROCESS, server.pid, os.getpriority(os.PRIO_PROCESS, api.pid))
+    deadline = time.monotonic() + FLOOR_START_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"benchmarks/floor_api.py exited at start with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"benchmarks/floor_api.py did not listen on port {port} within {FLOOR_START_S:g} s")
 
 
 # ------------------------------------------------------------------ main
@@ -386,6 +433,8 @@ async def benchmark(
     replica_dsns: list[str] = state.direct.get("replica_dsns") or []
     replica_pool = await direct_pool(replica_dsns[0]) if replica_dsns else None
     http = LeanClient(state.api_url)
+    floor_server, floor_url = start_floor(state) if args.floor else (None, "")
+    floor_http = LeanClient(floor_url) if floor_server is not None else None
     try:
         async with primary.acquire() as conn:
             if load:
@@ -402,7 +451,12 @@ async def benchmark(
             accounts = await sign_up_accounts(http, conn, args.accounts, run, args.seed)
         direct = Direct(primary)
         replica = Direct(replica_pool) if replica_pool else None
-        paths = {path: Calls(path, http, direct, accounts, state.jwt_secret, run, replica) for path in PATHS}
+        clients = {"http": http, "direct": http, "floor": floor_http}
+        paths = {
+            path: Calls(path, client, direct, accounts, state.jwt_secret, run, replica)
+            for path, client in clients.items()
+            if client is not None
+        }
         await wait_for_replica(primary)
         async with primary.acquire() as conn:
             await conn.execute("checkpoint")
@@ -423,6 +477,11 @@ async def benchmark(
         return knees
     finally:
         await http.aclose()
+        if floor_http is not None:
+            await floor_http.aclose()
+        if floor_server is not None:
+            floor_server.terminate()
+            floor_server.wait(timeout=10)
         await primary.close()
         if replica_pool is not None:
             await replica_pool.close()
@@ -444,6 +503,9 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="climb only targets containing this text")
     parser.add_argument("--keep-stack", action="store_true", help="leave the stack running (prints its state dir)")
     parser.add_argument("--state-dir", help="use this running stack with its data (no up, load or down)")
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="leave out the floor path (benchmarks/floor_api.py)"
+    )
     args = parser.parse_args()
     if args.small:
         args.users, args.posts = 10_000, 100_000
