@@ -222,13 +222,16 @@ class RedisGate:
     async def call(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run `op(client)` within the timeout; RedisUnavailable when Redis is down or slow."""
         if self._no_fallback:  # no breaker and the raw error: callers cannot degrade
-            return await asyncio.wait_for(op(self.client), timeout=self._timeout * 2)
+            async with asyncio.timeout(self._timeout * 2):
+                return await op(self.client)
         if not self.available:
             raise RedisUnavailable("skipped: Redis failed recently")
         try:
-            # Belt and braces: the socket timeout covers reads, wait_for covers everything else
-            # (connect retries, a stalled proxy accepting but never answering).
-            return await asyncio.wait_for(op(self.client), timeout=self._timeout * 2)
+            # Belt and braces: the socket timeout covers reads, this deadline everything else
+            # (connect retries, a stalled proxy accepting but never answering). asyncio.timeout runs
+            # the call in this task (wait_for would start one more task for every rate-limit check).
+            async with asyncio.timeout(self._timeout * 2):
+                return await op(self.client)
         except (OSError, TimeoutError, redis.exceptions.RedisError) as exc:
             self.failures += 1
             self._down_until = time.monotonic() + self.REDIS_RETRY_AFTER_S
