@@ -21,7 +21,6 @@ unique module name. Nothing starts a browser until both passed.
 from __future__ import annotations
 
 import ast
-import difflib
 import hashlib
 import importlib.util
 import inspect
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gauntlet.base.errors import GauntletError
+from gauntlet.base.hints import closest
 from gauntlet.journeys.framework import Journey
 
 FIXTURES = ("page", "context", "browser", "base_url", "journey")
@@ -121,8 +121,8 @@ def _fixture_problem(where: str, line: int, function: str, args: ast.arguments) 
     required += [a for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True) if default is None]
     for arg in required:
         if arg.arg not in FIXTURES:
-            close = difflib.get_close_matches(arg.arg, FIXTURES, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            close = closest(arg.arg, FIXTURES)
+            hint = f"did you mean {close!r}? " if close else ""
             return (
                 f"{where}:{arg.lineno}: {function} asks for fixture {arg.arg!r}, which Gauntlet cannot supply; "
                 f"{hint}a journey's fixtures are {', '.join(FIXTURES)} (give anything else a default value)"

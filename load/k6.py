@@ -19,11 +19,12 @@ counterpart (a failed response check marks its request failed, so
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from gauntlet.base.hints import closest
 
 K6Op = Literal["<", "<=", ">", ">="]
 OVERALL = "overall"
@@ -91,8 +92,8 @@ def _metric_of(key: str, raw: str) -> tuple[str, str]:
             "write http_req_failed: ['rate<0.01'] instead"
         )
     if metric not in _METRICS:
-        close = difflib.get_close_matches(metric, list(_METRICS), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
+        close = closest(metric, _METRICS)
+        hint = f"did you mean {close}? " if close else ""
         raise K6ThresholdError(f"{key}: unknown k6 metric {metric!r}; {hint}use one of {', '.join(_METRICS)}")
     return metric, _scope_of(key, match["tags"])
 

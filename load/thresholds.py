@@ -32,7 +32,6 @@ so a latency threshold on a scope where every request failed has no samples.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import tomllib
@@ -45,6 +44,7 @@ import yaml
 from hdrh.histogram import HdrHistogram
 
 from gauntlet.base.errors import GauntletError
+from gauntlet.base.hints import closest
 from gauntlet.load.hdr import percentile_ms, percentile_of_metric
 from gauntlet.load.k6 import K6ThresholdError, parse_k6_thresholds
 
@@ -238,8 +238,8 @@ def unmade_requests(
         if open_ended:
             unsure.append(t)
             continue
-        close = difflib.get_close_matches(t.scope, sorted(made | elsewhere), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}? " if close else ""
+        close = closest(t.scope, sorted(made | elsewhere))
+        hint = f"did you mean {close}? " if close else ""
         listed = ", ".join(sorted(made)) or "none"
         raise SloFileError(
             f"{spec.source}: threshold {t.describe()!r} names a request no user of this run makes; {hint}"

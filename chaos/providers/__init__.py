@@ -11,12 +11,12 @@ raises ProviderError naming it. The built-in drills' own probes and invariants c
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
+from gauntlet.base.hints import closest
 from gauntlet.chaos.experiment import (
     Action,
     ActionFn,
@@ -201,9 +201,8 @@ def _is_kind(value: JsonValue, kind: ParamKind) -> bool:
 
 def did_you_mean(word: str, known: list[str]) -> str:
     """` (did you mean 'x'?)` for the closest known word, or nothing."""
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    close = close or [k for k in known if word and (k.startswith(word) or word.startswith(k))][:1]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(word, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def provided_action(
