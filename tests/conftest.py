@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.import_identity import SecondIdentityGuard, top_level_folders
+from tests.parallel import duplicate_node_ids, file_or_folder_scheduler
 from tests.tiers import CollectedTest, missing_markers_message, missing_tier_markers
 
 _previous_module: list[object] = [None]
@@ -17,8 +18,17 @@ _previous_module: list[object] = [None]
 sys.meta_path.insert(0, SecondIdentityGuard(top_level_folders()))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under `--dist loadfile` (`./dev test`'s parallel run): by file, a few folders whole (tests/parallel.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return file_or_folder_scheduler(config, log)
+
+
+@pytest.hookimpl(trylast=True)  # after the folders' own hooks (tests/fuzz/conftest.py gives its tests their ids)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Stop the run when a test lacks its tier's marker (tests/tiers.py), naming each module and the fix."""
+    """Stop the run when a test lacks its tier's marker (tests/tiers.py) or shares its node id, naming them."""
     tests_root = Path(__file__).parent
     collected = (
         CollectedTest(item.nodeid, item.path, frozenset(m.name for m in item.iter_markers())) for item in items
@@ -26,6 +36,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     missing = missing_tier_markers(collected, tests_root)
     if missing:
         raise pytest.UsageError(missing_markers_message(missing, config.rootpath))
+    duplicates = duplicate_node_ids(item.nodeid for item in items)
+    if duplicates:
+        raise pytest.UsageError(
+            "tests share a node id (under `./dev test`'s xdist run only one of each would run); give each its own: "
+            + ", ".join(duplicates)
+        )
 
 
 @pytest.hookimpl(tryfirst=True)

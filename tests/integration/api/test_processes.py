@@ -38,7 +38,7 @@ def _wait_for(predicate: object, timeout_s: float, what: str) -> None:
 def api_url(services: Services) -> Iterator[str]:
     from tests.integration.api.conftest import free_port
 
-    port = free_port(57500)
+    port = free_port()
     log = services.root / f"uvicorn-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -35,7 +35,7 @@ HEADER_TIMEOUT_S = 1.0
 def server(services: Services) -> Iterator[tuple[str, int]]:
     from tests.integration.api.conftest import api_process, free_port
 
-    port = free_port(57600)
+    port = free_port()
     env = {
         "GAUNTLET_HTTP_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
     }
