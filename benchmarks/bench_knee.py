@@ -82,6 +82,7 @@ from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.catalog import MIXED_WEIGHTS
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, applicable, default_slo, evaluate
 from gauntlet.stack import supervisor
+from gauntlet.stack.ports import free_ports
 from gauntlet.stack.state import StackState, load_state
 
 TARGET_RATIO = 0.8
@@ -314,7 +315,7 @@ class Climb:
 
 
 async def climb_target(target: Target, paths: dict[str, Calls], ladder: Ladder) -> dict[str, Knee]:
-    """Climb both paths at once: at each rate, each repeat runs HTTP then direct; a path stops on its own."""
+    """Climb every path at once: at each rate, each repeat runs HTTP, direct, then the floor; each stops on its own."""
     climbs = {path: Climb(target, calls) for path, calls in paths.items() if path in target.paths}
     for c in climbs.values():  # an unrecorded warm-up at the first rate: pools, caches, plans
         await c.step(ladder.start_per_s, min(3.0, ladder.every_s), record=False)
@@ -390,9 +391,7 @@ def ratio_text(r: tuple[float, float, float] | None) -> str:
 
 def start_floor(state: StackState) -> tuple[subprocess.Popen[bytes], str]:
     """benchmarks/floor_api.py on a free port, at the API process's priority, reading the direct DSNs."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_ports(1)[0]
     replicas: list[str] = state.direct.get("replica_dsns") or []
     env = {
         **os.environ,
