@@ -77,7 +77,7 @@ from gauntlet.fixtures.scale import load_scale_data
 from gauntlet.load.arrivals import ArrivalSchedule
 from gauntlet.load.async_pacing import Op, PacedCalls, run_open_model
 from gauntlet.load.hdr import percentile_ms
-from gauntlet.platform.api.rpc_args import Signature, bind, choose_overload
+from gauntlet.platform.api.rpc_args import bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import SignatureCache, execute
 from gauntlet.platform.auth.passwords import hash_password, verify_password
 from gauntlet.platform.auth.sessions import start_session
@@ -264,13 +264,12 @@ class Direct:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.signatures: dict[str, list[Signature]] = {}
+        self.signatures = SignatureCache()  # the API's: a cached signature costs no query
 
     async def rpc(self, function: str, args: dict[str, Any], claims: Claims) -> Any:
         async with self.pool.acquire() as conn:
-            if function not in self.signatures:
-                self.signatures[function] = await SignatureCache().get(conn, function)
-            call = bind(choose_overload(function, self.signatures[function], args), args)
+            overloads = await self.signatures.get(conn, function)
+            call = bind(choose_overload(function, overloads, args), args)
             return await execute(conn, call, claims)
 
     async def login(self, email: str, password: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from gauntlet.platform.api.rpc_args import ArgumentError, Signature, bind, choose_overload
+from gauntlet.platform.api.rpc_args import ArgumentError, bind, choose_overload
 from gauntlet.platform.api.rpc_catalog import REPLICA_READS, SignatureCache, execute
 from gauntlet.platform.auth.tokens import InvalidToken, VerifiedTokens
 from gauntlet.platform.db import init_connection, keep_session
@@ -41,7 +41,7 @@ Send = Callable[[Message], Awaitable[None]]
 class Floor:
     def __init__(self) -> None:
         self.tokens = VerifiedTokens(os.environ["FLOOR_JWT_SECRET"])
-        self.signatures: dict[str, list[Signature]] = {}
+        self.signatures = SignatureCache()  # the API's: a cached signature costs no query
         self.primary: asyncpg.Pool | None = None
         self.replica: asyncpg.Pool | None = None
 
@@ -61,13 +61,12 @@ class Floor:
         except InvalidToken as exc:
             return 401, orjson.dumps({"message": str(exc)})
         args = orjson.loads(body) if body else {}
-        read_only_pool = self.replica if function in REPLICA_READS and self.replica is not None else None
-        assert self.primary is not None
-        async with (read_only_pool or self.primary).acquire() as conn:
-            if function not in self.signatures:
-                self.signatures[function] = await SignatureCache().get(conn, function)
+        pool = self.replica if function in REPLICA_READS and self.replica is not None else self.primary
+        assert pool is not None
+        async with pool.acquire() as conn:
+            overloads = await self.signatures.get(conn, function)
             try:
-                call = bind(choose_overload(function, self.signatures[function], args), args)
+                call = bind(choose_overload(function, overloads, args), args)
             except (ArgumentError, LookupError) as exc:
                 return 400, orjson.dumps({"message": str(exc)})
             result = await execute(conn, call, claims)
