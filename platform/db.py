@@ -39,6 +39,7 @@ REPLICA_RETRYABLE: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.ReadOnlySQLTransactionError,
@@ -46,11 +47,16 @@ REPLICA_RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 # Errors meaning "the database is unreachable right now"; the API maps them to 503 + Retry-After.
+# asyncpg.InternalClientError is its protocol's "another operation is in progress": a pooled
+# connection whose server said goodbye (FATAL 57P01, the server shutting down or the backend
+# terminated) while it sat idle, handed out before the end of its socket was read. The connection
+# is dead, as surely as if the socket had closed (test_replica_fallback's terminated backends).
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
 )

@@ -315,7 +315,7 @@ def _start(state: StackState, layout: StateLayout, options: UpOptions, progress:
         layout,
         ServiceRecord(API, "api", port=api_port, url=state.api_url),
         program.serve_argv(LOOPBACK, api_port),  # uvicorn with the API's limits and slow-header guard
-        env=platform_env,
+        env={**platform_env, "GAUNTLET_WORKER_NAME": API},  # its Postgres sessions: application_name gauntlet-api
     )
     workers = []
     for name, kind in worker_names(options.queue_workers):

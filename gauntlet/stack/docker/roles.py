@@ -207,7 +207,7 @@ def api(image: str, platform_env: dict[str, str], run_dir: str, user: str, host_
         "api",
         image,
         program.serve_argv("0.0.0.0", API_PORT, python="python"),  # the API's limits, as the embedded stack has them
-        env=dict(platform_env),
+        env={**platform_env, "GAUNTLET_WORKER_NAME": API},  # its Postgres sessions: application_name gauntlet-api
         user=user,
         publish=(API_PORT,),
         host_ports={API_PORT: host_port} if host_port else {},

@@ -33,6 +33,7 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.ConnectionDoesNotExistError,
 )
 

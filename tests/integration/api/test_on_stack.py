@@ -7,10 +7,12 @@ faults the chaos drills inject.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import TYPE_CHECKING
 
+import asyncpg
 import httpx
 import pytest
 
@@ -72,3 +74,86 @@ def test_redis_stalled_features_and_limits_degrade_gracefully(
         ]
         assert statuses[-1] == 429 and set(statuses) <= {400, 429}, statuses
         assert client.get("/functions/v1/health").json()["status"] == "degraded"
+
+
+# Held back by the proxy's slow_close toxic: the API's pooled connections read the server's FATAL
+# at once but see the end of their sockets only this much later.
+CLOSE_HELD_MS = 4000
+
+
+def _api_sessions(dsn: str, *, terminate: bool = False) -> int:
+    """How many Postgres sessions the API holds there (application_name gauntlet-api).
+
+    terminate=True ends them first (FATAL 57P01, as when the server shuts down) and counts those.
+    """
+    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gauntlet-api'"
+    if terminate:
+        query = query.replace("count(*)", "count(pg_terminate_backend(pid))")
+
+    async def run() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            count: int = await conn.fetchval(query)
+            return count
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_replica_sessions_terminated_behind_a_held_close_fall_back(
+    gauntlet_stack: StackState, toxiproxy: ToxiproxyClient
+) -> None:
+    """A pooled replica connection whose server said goodbye is a dead replica, not a 500."""
+    replicas = [name for name in gauntlet_stack.proxies if name.startswith("pg_replica")]
+    with httpx.Client(base_url=gauntlet_stack.api_url, timeout=10) as client:
+        token, _ = _session(client)
+        headers = {"Authorization": f"Bearer {token}"}
+        browse = {"p_limit": 3}
+        for _ in range(40):  # an earlier test may have left the replica skipped for a while: bounded at ~10 s
+            assert client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers).status_code == 200
+            if sum(_api_sessions(dsn) for dsn in gauntlet_stack.direct["replica_dsns"]):
+                break
+            time.sleep(0.25)
+        for name in replicas:
+            toxiproxy.add_toxic(
+                name, "slow_close", name="held", stream="downstream", attributes={"delay": CLOSE_HELD_MS}
+            )
+        assert sum(_api_sessions(dsn, terminate=True) for dsn in gauntlet_stack.direct["replica_dsns"]) >= 1
+        started = time.monotonic()
+        for _ in range(3):
+            response = client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers)
+            assert response.status_code == 200 and len(response.json()) == 3, response.text
+        assert time.monotonic() - started < CLOSE_HELD_MS / 1000, "the reads came after the closes: nothing was tested"
+
+
+def test_primary_sessions_terminated_behind_a_held_close_answer_503_then_recover(
+    gauntlet_stack: StackState, toxiproxy: ToxiproxyClient
+) -> None:
+    """A dead pooled primary connection is the database unavailable for this request (503), not a defect (500)."""
+    with httpx.Client(base_url=gauntlet_stack.api_url, timeout=10) as client:
+        token, _ = _session(client)
+        headers = {"Authorization": f"Bearer {token}"}
+        handle = {"p_handle": f"free-{uuid.uuid4().hex[:10]}"}
+        assert client.post("/rest/v1/rpc/check_handle_available", json=handle, headers=headers).status_code == 200
+        toxiproxy.add_toxic(
+            "pg_primary", "slow_close", name="held", stream="downstream", attributes={"delay": CLOSE_HELD_MS}
+        )
+        started = time.monotonic()
+        assert _api_sessions(gauntlet_stack.direct["primary_dsn"], terminate=True) >= 1
+        response = client.post("/rest/v1/rpc/check_handle_available", json=handle, headers=headers)
+        assert time.monotonic() - started < CLOSE_HELD_MS / 1000, (
+            "the request came after the closes: nothing was tested"
+        )
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "service_unavailable" and response.headers["Retry-After"]
+        toxiproxy.remove_toxic("pg_primary", "held")
+        statuses = []
+        for _ in range(40):  # the dead connections leave the pool as their closes arrive: bounded at ~10 s
+            statuses.append(
+                client.post("/rest/v1/rpc/check_handle_available", json=handle, headers=headers).status_code
+            )
+            if statuses[-1] == 200:
+                break
+            time.sleep(0.25)
+        assert statuses[-1] == 200 and set(statuses) <= {200, 503}, statuses
