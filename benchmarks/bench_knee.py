@@ -44,6 +44,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +81,7 @@ from gauntlet.load.breakpoint import Knee, Ladder, StepOutcome, find_knee, keep_
 from gauntlet.load.hdr import percentile_ms
 from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.catalog import MIXED_WEIGHTS
+from gauntlet.load.runner import die_with_parent
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, applicable, default_slo, evaluate
 from gauntlet.stack import supervisor
 from gauntlet.stack.ports import free_ports
@@ -401,7 +403,8 @@ def start_floor(state: StackState) -> tuple[subprocess.Popen[bytes], str]:
     }
     argv = [sys.executable, "-m", "uvicorn", "benchmarks.floor_api:app", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parent.parent)
+    # The floor dies with the benchmark, however the benchmark ends (even SIGKILL).
+    server = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parent.parent, preexec_fn=die_with_parent)
     api = state.services.get("api")
     if api is not None and api.pid:
         os.setpriority(os.PRIO_PROCESS, server.pid, os.getpriority(os.PRIO_PROCESS, api.pid))
@@ -522,6 +525,8 @@ def main() -> int:
         f"{ladder.every_s:g} s a step, {ladder.repeats} runs each; {os.cpu_count()} cores, "
         f"load average at start {loadavg()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
+    # SIGTERM ends the run as Ctrl-C does: the climb is cancelled, the floor stopped, the stack taken down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     owned = args.state_dir is None
     state_dir = Path(tempfile.mkdtemp(prefix="gauntlet-bench-knee-")) if owned else Path(args.state_dir)
     try:

@@ -243,8 +243,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
         proc.wait(timeout=timeout_s)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): SIGKILL when `gauntlet` dies, even by SIGKILL."""
+def die_with_parent() -> None:
+    """A Popen preexec_fn (Linux): the child gets SIGKILL when its parent dies, even by SIGKILL."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -274,7 +274,7 @@ def _spawn(
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
         )
     except OSError as exc:
         raise EnvironmentProblem(f"cannot start Locust ({cmd[0]}): {exc}") from exc
