@@ -74,6 +74,7 @@ from benchmarks.bench_platform import (
     sign_up_accounts,
     wait_for_replica,
 )
+from benchmarks.cpu import tree_cpu_ns
 from gauntlet.fixtures.scale import load_scale_data
 from gauntlet.load.arrivals import ArrivalSchedule
 from gauntlet.load.async_pacing import Op, PacedCalls, run_open_model
@@ -105,6 +106,60 @@ MIXED_CALLS = {
     "SuggestionsUser": "suggestions",
     "OnboardingUser": "onboarding",
 }
+
+
+# The stack's processes by what they do, for the CPU a step costs (ServiceRecord.kind -> role).
+CPU_ROLES = {
+    "api": "api",
+    "toxiproxy": "proxy",
+    "redis": "redis",
+    "postgres-primary": "postgres",
+    "postgres-replica": "postgres",
+    "worker": "workers",
+}
+
+
+@dataclass(frozen=True)
+class CpuMeter:
+    """CPU time by role: the stack's processes (Postgres with its backends), the floor, and this generator.
+
+    A step's CPU per request is the steady figure on a shared VM: stalls there (steal time, other
+    tenants) move a step's p95 by hundreds of ms but not the CPU each request cost. When the
+    machine's cores are the limit, a path's knee goes as 1 / its CPU per request, so direct CPU /
+    HTTP CPU is the knee ratio the cores allow.
+    """
+
+    roots: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, state: StackState, floor_pid: int | None) -> CpuMeter:
+        roots: dict[str, list[int]] = {"generator": [os.getpid()]}
+        for record in state.services.values():
+            role = CPU_ROLES.get(record.kind)
+            if role is not None and record.pid is not None and not record.external:
+                roots.setdefault(role, []).append(record.pid)
+        if floor_pid is not None:
+            roots["floor"] = [floor_pid]
+        return cls({role: tuple(pids) for role, pids in roots.items()})
+
+    def read_ns(self) -> dict[str, int]:
+        return {role: sum(tree_cpu_ns(pid) for pid in pids) for role, pids in self.roots.items()}
+
+    @staticmethod
+    def per_request_ms(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
+        """Each role's CPU per request over a step, in ms (roles that used none left out)."""
+        if requests <= 0:
+            return {}
+        spent = {role: (after[role] - before.get(role, 0)) / 1e6 / requests for role in after}
+        return {role: ms for role, ms in spent.items() if ms > 0.0005}
+
+
+def cpu_text(per_request: dict[str, float]) -> str:
+    """`cpu/req 6.3 ms (postgres 4.1, api 1.6, proxy 0.4)`: the total and the three largest roles."""
+    if not per_request:
+        return "cpu/req -"
+    top = sorted(per_request.items(), key=lambda kv: -kv[1])[:3]
+    return f"cpu/req {sum(per_request.values()):.2f} ms (" + ", ".join(f"{r} {ms:.2f}" for r, ms in top) + ")"
 
 
 # ------------------------------------------------------------------ the calls, per path
@@ -283,7 +338,9 @@ class Climb:
 
     target: Target
     calls: Calls
+    meter: CpuMeter | None = None
     steps: list[StepOutcome] = field(default_factory=list)
+    cpu: list[dict[str, float]] = field(default_factory=list)  # each recorded step's CPU ms per request, by role
     next_index: int = 0
     climbing: bool = True
 
@@ -292,6 +349,7 @@ class Climb:
         if self.target.fresh_users is not None:  # fresh users for the step's onboarding arrivals, made now
             await self.calls.fresh_users(self.target.fresh_users(self.next_index + schedule.total))
         paced = PacedCalls()
+        before = self.meter.read_ns() if self.meter is not None else {}
         self.next_index += await run_open_model(
             self.target.op(self.calls),
             schedule,
@@ -302,23 +360,40 @@ class Climb:
             name_of=self.target.name_of,
         )
         outcome = judge(self.target, rate, paced, seconds)
+        cpu = CpuMeter.per_request_ms(before, self.meter.read_ns(), outcome.requests) if self.meter else {}
         if record:
             self.steps.append(outcome)
+            self.cpu.append(cpu)
             kinds = "; ".join(f"{k} x{n}" for k, n in paced.error_kinds.most_common(2))
             print(
                 f"  {self.target.name:<15} {self.calls.path:<6} {rate:>6g}/s  n {outcome.requests:>6}  "
                 f"err {outcome.error_rate * 100:5.2f} %  p95 {outcome.p95_ms:8.1f}  p99 {outcome.p99_ms:8.1f} ms  "
                 f"gen. lag {outcome.generator_lagged_share * 100:4.1f} %  {outcome.verdict}"
                 + (f"  [{kinds}]" if kinds else "")
-                + f"  (load {loadavg()})",
+                + f"  {cpu_text(cpu)}  (load {loadavg()})",
                 flush=True,
             )
         return outcome
 
 
-async def climb_target(target: Target, paths: dict[str, Calls], ladder: Ladder) -> dict[str, Knee]:
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's knee on each path, and each path's median CPU per request over its recorded steps."""
+
+    knees: dict[str, Knee]
+    cpu_ms: dict[str, float]
+
+
+def median_cpu_ms(steps: list[dict[str, float]]) -> float | None:
+    totals = sorted(sum(step.values()) for step in steps if step)
+    return totals[len(totals) // 2] if totals else None
+
+
+async def climb_target(
+    target: Target, paths: dict[str, Calls], ladder: Ladder, meter: CpuMeter | None = None
+) -> TargetResult:
     """Climb every path at once: at each rate, each repeat runs HTTP, direct, then the floor; each stops on its own."""
-    climbs = {path: Climb(target, calls) for path, calls in paths.items() if path in target.paths}
+    climbs = {path: Climb(target, calls, meter) for path, calls in paths.items() if path in target.paths}
     for c in climbs.values():  # an unrecorded warm-up at the first rate: pools, caches, plans
         await c.step(ladder.start_per_s, min(3.0, ladder.every_s), record=False)
     for rate in ladder.rates():
@@ -331,7 +406,9 @@ async def climb_target(target: Target, paths: dict[str, Calls], ladder: Ladder) 
             c.climbing = c.climbing and keep_climbing(runs[path])
         if not any(c.climbing for c in climbs.values()):
             break
-    return {path: find_knee(c.steps, repeats=ladder.repeats) for path, c in climbs.items() if c.steps}
+    recorded = {path: c for path, c in climbs.items() if c.steps}
+    cpu = {path: ms for path, c in recorded.items() if (ms := median_cpu_ms(c.cpu)) is not None}
+    return TargetResult({path: find_knee(c.steps, repeats=ladder.repeats) for path, c in recorded.items()}, cpu)
 
 
 # ------------------------------------------------------------------ reporting
@@ -358,14 +435,15 @@ def ratio_of(http: Knee, direct: Knee) -> tuple[float, float, float] | None:
     return h[0] / d[0], h[0] / d[1], h[1] / d[0]
 
 
-def print_table(knees: dict[str, dict[str, Knee]]) -> bool:
+def print_table(results: dict[str, TargetResult]) -> bool:
     head = (
         f"{'target':<16} {'path':<7} {'knee/s':>7} {'band/s':>10} {'limited by':<10} {'broke at':>8}  first SLO broken"
     )
     print(head)
     print("-" * len(head))
     ok = True
-    for name, by_path in knees.items():
+    for name, result in results.items():
+        by_path = result.knees
         for path in PATHS:
             k = by_path.get(path)
             if k is None:
@@ -384,6 +462,13 @@ def print_table(knees: dict[str, dict[str, Knee]]) -> bool:
             floor = ratio_of(by_path["floor"], by_path["direct"])
             print(f"{'':<16} {'':<7} floor/direct {ratio_text(floor)} (the best a Python HTTP layer reached here)")
             print(f"{'':<16} {'':<7} HTTP/floor {ratio_text(ratio_of(by_path['http'], by_path['floor']))}")
+        if result.cpu_ms:
+            cpu = ", ".join(f"{path} {ms:.2f}" for path, ms in result.cpu_ms.items())
+            line = f"{'':<16} {'cpu':<7} ms a request, whole machine (median of the steps): {cpu}"
+            if {"http", "direct"} <= set(result.cpu_ms):
+                allowed = result.cpu_ms["direct"] / result.cpu_ms["http"]
+                line += f"; direct/HTTP {allowed:.2f} (the knee ratio the cores allow)"
+            print(line)
     return ok
 
 
@@ -422,9 +507,7 @@ def start_floor(state: StackState) -> tuple[subprocess.Popen[bytes], str]:
 
 
 # ------------------------------------------------------------------ main
-async def benchmark(
-    state: StackState, args: argparse.Namespace, load: bool, ladder: Ladder
-) -> dict[str, dict[str, Knee]]:
+async def benchmark(state: StackState, args: argparse.Namespace, load: bool, ladder: Ladder) -> dict[str, TargetResult]:
     dsn = state.direct["primary_dsn"]
     if load:
         started = time.perf_counter()
@@ -469,14 +552,15 @@ async def benchmark(
             warm = Climb(targets(Mix.of_profile())[0], calls)
             await warm.step(ladder.start_per_s * 3, args.warmup, record=False)
         print(f"warm-up: {args.warmup:g} s a path at {ladder.start_per_s * 3:g}/s (feed for_you); load {loadavg()}")
-        knees: dict[str, dict[str, Knee]] = {}
+        meter = CpuMeter.of(state, floor_server.pid if floor_server is not None else None)
+        results: dict[str, TargetResult] = {}
         for target in targets(Mix.of_profile()):
             if args.only and not any(text in target.name for text in args.only):
                 continue
-            knees[target.name] = await climb_target(target, paths, target.ladder(ladder))
-            for path, k in knees[target.name].items():
+            results[target.name] = await climb_target(target, paths, target.ladder(ladder), meter)
+            for path, k in results[target.name].knees.items():
                 print(f"  {target.name} [{path}] {k.describe()}", flush=True)
-        return knees
+        return results
     finally:
         await http.aclose()
         if floor_http is not None:
@@ -539,7 +623,7 @@ def main() -> int:
                 parser.error(f"no running stack in {state_dir}")
             state = found
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            knees = runner.run(benchmark(state, args, owned, ladder))
+            results = runner.run(benchmark(state, args, owned, ladder))
     finally:
         if owned and not args.keep_stack:
             supervisor.down(state_dir, purge=True)
@@ -547,7 +631,7 @@ def main() -> int:
         elif owned:
             print(f"stack kept running: --state-dir {state_dir}  (stop: gauntlet down --state-dir {state_dir} --purge)")
     print()
-    ok = print_table(knees)
+    ok = print_table(results)
     print(
         f"\nknee = the highest rate every repeat held with every SLO green; band = that to the highest rate one "
         f"repeat held; ratio band = HTTP low / direct high to HTTP high / direct low\nload average at end {loadavg()}"

@@ -83,6 +83,7 @@ import redis.asyncio as aioredis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the service helpers live with the conformance tests
 
+from benchmarks.cpu import process_tree, task_cpu_ns  # noqa: E402
 from gauntlet.faultproxy.client import ToxiproxyClient  # noqa: E402
 from gauntlet.load.hdr import nearest_rank  # noqa: E402
 from tests.conformance.services import postgres_server, redis_server, stop_process  # noqa: E402
@@ -101,19 +102,6 @@ Factory = Callable[[int], Awaitable[Client]]
 
 
 # CPU accounting
-def task_cpu_ns(pid: int) -> int:
-    """CPU time of every thread of ``pid`` so far, in ns (0 once it is gone)."""
-    total = 0
-    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with (
-                contextlib.suppress(FileNotFoundError, ProcessLookupError),
-                open(f"/proc/{pid}/task/{tid}/schedstat") as stat,
-            ):
-                total += int(stat.read().split()[0])
-    return total
-
-
 def machine_busy_s() -> tuple[float, float]:
     """CPU seconds the whole machine spent so far: (busy, of which irq and softirq), all CPUs.
 
@@ -131,14 +119,6 @@ def listener_pid(port: int) -> int:
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
             return conn.pid
     raise RuntimeError(f"no process found listening on 127.0.0.1:{port}")
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants now (Postgres: the postmaster and its backends)."""
-    try:
-        return [pid] + [child.pid for child in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 @dataclass
