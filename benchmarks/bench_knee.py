@@ -74,7 +74,7 @@ from benchmarks.bench_platform import (
     sign_up_accounts,
     wait_for_replica,
 )
-from benchmarks.cpu import tree_cpu_ns
+from benchmarks.cpu import task_cpu_ns, tree_cpu_ns
 from gauntlet.fixtures.scale import load_scale_data
 from gauntlet.load.arrivals import ArrivalSchedule
 from gauntlet.load.async_pacing import Op, PacedCalls, run_open_model
@@ -129,21 +129,23 @@ class CpuMeter:
     HTTP CPU is the knee ratio the cores allow.
     """
 
-    roots: dict[str, tuple[int, ...]]
+    roots: dict[str, tuple[int, ...]]  # each role's processes, counted with their descendants
+    generator: int  # this process, counted alone: the stack and the floor are its children
 
     @classmethod
     def of(cls, state: StackState, floor_pid: int | None) -> CpuMeter:
-        roots: dict[str, list[int]] = {"generator": [os.getpid()]}
+        roots: dict[str, list[int]] = {}
         for record in state.services.values():
             role = CPU_ROLES.get(record.kind)
             if role is not None and record.pid is not None and not record.external:
                 roots.setdefault(role, []).append(record.pid)
         if floor_pid is not None:
             roots["floor"] = [floor_pid]
-        return cls({role: tuple(pids) for role, pids in roots.items()})
+        return cls({role: tuple(pids) for role, pids in roots.items()}, os.getpid())
 
     def read_ns(self) -> dict[str, int]:
-        return {role: sum(tree_cpu_ns(pid) for pid in pids) for role, pids in self.roots.items()}
+        spent = {role: sum(tree_cpu_ns(pid) for pid in pids) for role, pids in self.roots.items()}
+        return {"generator": task_cpu_ns(self.generator), **spent}
 
     @staticmethod
     def per_request_ms(before: dict[str, int], after: dict[str, int], requests: int) -> dict[str, float]:
@@ -624,6 +626,9 @@ def main() -> int:
             state = found
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             results = runner.run(benchmark(state, args, owned, ladder))
+    except KeyboardInterrupt:
+        print("bench_knee: interrupted; the steps above are all it measured", file=sys.stderr)
+        return 130
     finally:
         if owned and not args.keep_stack:
             supervisor.down(state_dir, purge=True)
