@@ -50,7 +50,7 @@ REPLICA_RETRYABLE: tuple[type[BaseException], ...] = (
 # asyncpg.InternalClientError is its protocol's "another operation is in progress": a pooled
 # connection whose server said goodbye (FATAL 57P01, the server shutting down or the backend
 # terminated) while it sat idle, handed out before the end of its socket was read. The connection
-# is dead, as surely as if the socket had closed (test_replica_fallback's terminated backends).
+# is dead, as surely as if the socket had closed (test_on_stack.py's terminated sessions behind a held close).
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
