@@ -34,6 +34,12 @@ the ratio HTTP/direct with its band (low: HTTP low / direct high; high: HTTP hig
 Target: every HTTP knee at least 0.8x its direct knee; exit 1 when one is below (or no knee). The
 floor's knee over the direct knee is printed beside it: the most any Python HTTP layer reached in
 the same run, so a target above it is out of reach on this machine.
+
+Every step also charges the CPU time the machine's processes spent during it (``CpuMeter``: this
+generator, the API, the fault proxy, Redis, Postgres with its backends, the workers, the floor) to
+its requests; each step's line shows the total and its three largest parts, and the table each
+path's median with direct/HTTP, the knee ratio the cores allow. On a shared VM that ratio is the
+steady figure: its stalls move p95 (so short steps' knees) but not the CPU a request costs.
 """
 
 from __future__ import annotations
