@@ -28,6 +28,7 @@ from gauntlet.chaos.evidence import FaultEvidence, effect_seen, inconclusive_rea
 from gauntlet.chaos.experiment import (
     Action,
     Drill,
+    FaultMark,
     Invariant,
     InvariantResult,
     JsonValue,
@@ -294,6 +295,33 @@ class _Run:
             error = f"did not finish within {timeout_s:g} s"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            # Ctrl-C mid-action: recorded as such. An injection may have landed before its answer came
+            # back (the proxy holds the toxic), so the fault's window starts where the injection began.
+            self._record(name, phase, fault, started, None, "interrupted before it answered")
+            if fault == "start":
+                self.fault_start = self.ctx.fault_started_at = started
+            raise
+        ended = self._record(name, phase, fault, started, output, error)
+        if error is not None:
+            raise _ActionFailed(name, error)
+        if fault == "start":
+            self.fault_start = self.ctx.fault_started_at = ended
+            self.bytes_at_start = await self.read_traffic()
+            self.on_step(f"fault injected ({name}): probing the steady state during the fault")
+        elif fault == "end":
+            self.fault_end = self.ctx.fault_ended_at = ended
+
+    def _record(
+        self,
+        name: str,
+        phase: ActionPhase,
+        fault: FaultMark | None,
+        started: float,
+        output: JsonValue,
+        error: str | None,
+    ) -> float:
+        """Journal one action (a rollback among the rollbacks) as ending now; returns when it ended."""
         ended = self.clock.time()
         record = ActionRecord(
             name=name,
@@ -306,14 +334,7 @@ class _Run:
             error=error,
         )
         (self.rollbacks if phase == "rollback" else self.actions).append(record)
-        if error is not None:
-            raise _ActionFailed(name, error)
-        if fault == "start":
-            self.fault_start = self.ctx.fault_started_at = ended
-            self.bytes_at_start = await self.read_traffic()
-            self.on_step(f"fault injected ({name}): probing the steady state during the fault")
-        elif fault == "end":
-            self.fault_end = self.ctx.fault_ended_at = ended
+        return ended
 
     async def pause(self, seconds: float) -> None:
         """Wait; while the fault is on, poll the hypothesis meanwhile (that is how detection is timed)."""

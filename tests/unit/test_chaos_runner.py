@@ -411,3 +411,30 @@ async def test_each_step_is_reported_as_it_begins() -> None:
 
 async def _holds(ctx: DrillContext) -> InvariantResult:
     return InvariantResult("passed", 1, 1, "held")
+
+
+async def test_an_interrupt_while_injecting_records_the_fault_window_from_the_injection() -> None:
+    """Ctrl-C after the proxy took the toxic but before it answered: the fault may be on, so it has a window."""
+    world = World(FakeClock())
+    keeper = FakeKeeper()
+    seen: list[Journal] = []
+
+    async def inject_then_hang(ctx: DrillContext) -> JsonValue:
+        world.fault_on = True
+        world.log.append("inject")
+        await asyncio.sleep(30)  # real time: the test cancels it while the answer is awaited
+        return None
+
+    drill = make_drill(world)
+    drill = drill.with_(method=(Action("inject", inject_then_hang, fault="start"), drill.method[1]))
+    task = asyncio.create_task(run(drill, world, keeper=keeper, on_done=seen.append))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert world.log == ["inject", "rollback"] and keeper.cleaned == 1
+    journal = seen[0]
+    assert journal["status"] == "interrupted" and not journal["passed"]
+    assert journal["fault_window"]["start"] is not None
+    (inject,) = journal["actions"]
+    assert inject["fault"] == "start" and not inject["ok"] and inject["error"] == "interrupted before it answered"
