@@ -52,6 +52,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -357,7 +358,8 @@ class Climb:
         if self.target.fresh_users is not None:  # fresh users for the step's onboarding arrivals, made now
             await self.calls.fresh_users(self.target.fresh_users(self.next_index + schedule.total))
         paced = PacedCalls()
-        before = self.meter.read_ns() if self.meter is not None else {}
+        meter = self.meter if record else None  # an unrecorded warm-up step is not measured
+        before = meter.read_ns() if meter is not None else {}
         self.next_index += await run_open_model(
             self.target.op(self.calls),
             schedule,
@@ -368,7 +370,7 @@ class Climb:
             name_of=self.target.name_of,
         )
         outcome = judge(self.target, rate, paced, seconds)
-        cpu = CpuMeter.per_request_ms(before, self.meter.read_ns(), outcome.requests) if self.meter else {}
+        cpu = CpuMeter.per_request_ms(before, meter.read_ns(), outcome.requests) if meter is not None else {}
         if record:
             self.steps.append(outcome)
             self.cpu.append(cpu)
@@ -393,8 +395,8 @@ class TargetResult:
 
 
 def median_cpu_ms(steps: list[dict[str, float]]) -> float | None:
-    totals = sorted(sum(step.values()) for step in steps if step)
-    return totals[len(totals) // 2] if totals else None
+    totals = [sum(step.values()) for step in steps if step]
+    return statistics.median_high(totals) if totals else None
 
 
 async def climb_target(
