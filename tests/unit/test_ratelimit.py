@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gauntlet.platform.ratelimit import (
+    LEASE_MAX,
     PROFILES,
     TAKE_SCRIPT,
     BucketSpec,
     BucketState,
+    Leases,
     MemoryBuckets,
+    lease_size,
     retry_after,
     spec_for,
     take,
@@ -73,3 +76,57 @@ def test_memory_buckets_are_per_key_and_bounded() -> None:
 
 def test_the_redis_script_uses_redis_time_and_expires_idle_buckets() -> None:
     assert "redis.call('TIME')" in TAKE_SCRIPT and "PEXPIRE" in TAKE_SCRIPT
+
+
+@pytest.mark.parametrize(
+    ("tokens", "want", "leased"),
+    [(10.0, 3, 3), (10.0, 16, 5), (3.9, 16, 1), (1.5, 16, 0), (0.0, 4, 0), (10.0, 0, 0)],
+)
+def test_a_lease_is_what_was_asked_at_most_half_the_bucket(tokens: float, want: int, leased: int) -> None:
+    assert lease_size(tokens, want) == leased
+
+
+def test_the_redis_script_leases_as_lease_size_does() -> None:
+    assert "math.min(want, math.floor(tokens / 2))" in TAKE_SCRIPT and "tokens = tokens - leased" in TAKE_SCRIPT
+
+
+def test_a_first_call_leases_nothing_and_a_frequent_caller_asks_for_more() -> None:
+    leases = Leases(lease_s=1.0)
+    assert leases.spend("k", now=0.0) is None
+    assert leases.renew("k") == (0, 0)  # the first call: nothing to give back, nothing asked
+    for n in range(1, 5):
+        assert leases.spend("k", now=0.1 * n) is None
+    assert leases.renew("k") == (0, 4)  # five calls in this second: ask for the four that follow
+
+
+def test_leased_tokens_are_spent_until_used_up_or_expired_and_the_rest_goes_back() -> None:
+    leases = Leases(lease_s=1.0)
+    leases.spend("k", now=0.0)
+    leases.granted("k", 3, now=0.0)
+    assert [leases.spend("k", now=0.5), leases.spend("k", now=0.6)] == [2, 1]
+    assert leases.spend("other", now=0.6) is None  # per key
+    assert leases.spend("k", now=1.5) is None  # expired with one token left
+    assert leases.renew("k")[0] == 1  # given back with the next take
+    assert leases.renew("k")[0] == 0  # and only once
+
+
+def test_demand_follows_the_last_second_and_forgets_an_idle_caller() -> None:
+    leases = Leases(lease_s=1.0)
+    for n in range(10):
+        leases.spend("k", now=0.05 * n)
+    leases.spend("k", now=1.2)  # a new window: the last one's ten calls are the demand
+    assert leases.renew("k") == (0, 10)
+    leases.spend("k", now=5.0)  # idle for seconds: back to no lease
+    assert leases.renew("k") == (0, 0)
+    for n in range(40):
+        leases.spend("k", now=6.0 + 0.01 * n)
+    assert leases.renew("k") == (0, LEASE_MAX)
+
+
+def test_leases_are_bounded_oldest_key_first() -> None:
+    leases = Leases(max_keys=2)
+    for key in ("a", "b", "c"):
+        leases.spend(key, now=0.0)
+        leases.granted(key, 5, now=0.0)
+    assert leases.spend("a", now=0.1) is None  # "a" was dropped
+    assert leases.spend("c", now=0.1) == 4

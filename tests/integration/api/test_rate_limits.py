@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from gauntlet.platform.db import RedisGate
+from gauntlet.platform.ratelimit import PROFILES, RateLimiter
+
+if TYPE_CHECKING:
+    from tests.integration.api.conftest import Services
+
 pytestmark = pytest.mark.integration
+
+
+@contextlib.asynccontextmanager
+async def limiter(services: Services, *, lease_s: float = 1.0, multiplier: float = 1.0) -> AsyncIterator[RateLimiter]:
+    """A limiter of its own (its own Redis client, as another API process has) on the tests' Redis."""
+    gate = RedisGate(services.settings())
+    try:
+        yield RateLimiter(gate, multiplier=multiplier, lease_s=lease_s)
+    finally:
+        await gate.close()
+
+
+async def bucket_tokens(services: Services, profile: str, subject: str) -> float:
+    gate = RedisGate(services.settings())
+    try:
+        raw = await gate.client.hget(f"rl:{profile}:{subject}", "tokens")
+    finally:
+        await gate.close()
+    assert isinstance(raw, bytes), raw
+    return float(raw)
 
 
 async def test_auth_profile_limits_a_burst_with_retry_after(make_api: Any) -> None:
@@ -45,3 +75,39 @@ async def test_rpc_profiles_and_service_role_exemption(make_api: Any) -> None:
         assert 429 in statuses and statuses[0] == 200
         service = [(await client.rpc("interest_domains", {}, client.service_key)).status_code for _ in range(25)]
         assert set(service) == {200}
+
+
+async def test_a_busy_caller_spends_leased_tokens_instead_of_a_round_trip_a_request(services: Services) -> None:
+    async with limiter(services, multiplier=100.0) as limits:
+        subject = f"user:{uuid.uuid4()}"
+        decisions = [await limits.check("standard", subject) for _ in range(300)]
+    assert all(d.allowed for d in decisions)
+    assert {d.backend for d in decisions} == {"redis", "lease"}
+    assert limits.round_trips < 300 / 5, limits.round_trips  # 16 a lease once the caller is busy
+
+
+async def test_leases_keep_a_limit_shared_by_two_processes_exact(services: Services) -> None:
+    """Two processes alternate one caller's calls: exactly the bucket's capacity gets through, leases or not."""
+    spec = PROFILES["login_account"]  # 20 tokens, one more every 30 s: no refill during the test
+    subject = f"account:{uuid.uuid4()}"
+    async with limiter(services) as first, limiter(services) as second:
+        allowed = [(await limits.check("login_account", subject)).allowed for limits in (first, second) * 40]
+    assert sum(allowed) == spec.capacity and allowed[: int(spec.capacity)] == [True] * int(spec.capacity)
+    assert first.round_trips + second.round_trips < len(allowed)  # some calls spent leased tokens
+
+
+async def test_what_is_left_of_an_expired_lease_goes_back_to_the_bucket(services: Services) -> None:
+    subject = f"account:{uuid.uuid4()}"
+    async with limiter(services, lease_s=0.2) as limits:
+        decisions = [await limits.check("login_account", subject) for _ in range(6)]
+        leased = decisions[-1]
+        assert leased.backend == "lease" and leased.remaining >= 1  # a lease is out, tokens unspent
+        held = await bucket_tokens(services, "login_account", subject)
+        assert held == pytest.approx(PROFILES["login_account"].capacity - 6 - leased.remaining, abs=0.05)
+        # The lease expires, and the caller is idle long enough that the next take leases nothing.
+        await asyncio.sleep(0.45)
+        assert (await limits.check("login_account", subject)).backend == "redis"
+    # Seven calls, and nothing else is missing from the bucket (the refill adds 0.02 in half a second).
+    assert await bucket_tokens(services, "login_account", subject) == pytest.approx(
+        PROFILES["login_account"].capacity - 7, abs=0.05
+    )
