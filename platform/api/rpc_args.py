@@ -46,6 +46,7 @@ class Signature:
     returns_row: bool
     returns_void: bool
     volatility: str
+    returns_json: bool = False  # json or jsonb: the API answers with Postgres's text of it, unparsed
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -73,14 +74,24 @@ class Signature:
             bool(row["returns_row"]),
             bool(row["returns_void"]),
             str(row["volatility"]),
+            bool(row.get("returns_json", False)),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class BoundCall:
     signature: Signature
-    sql: str
+    source: str  # the call, `public."f"("a" => $1::integer)`: what the SQL selects from
     values: tuple[Any, ...]
+
+    @property
+    def sql(self) -> str:
+        return f"SELECT * FROM {self.source}"
+
+    @property
+    def json_text_sql(self) -> str:
+        """The call's json/jsonb result as Postgres's text of it, to pass on without parsing."""
+        return f"SELECT j::text FROM {self.source} AS j"
 
 
 def choose_overload(function: str, overloads: Sequence[Signature], given: Mapping[str, Any]) -> Signature:
@@ -127,8 +138,7 @@ def bind(sig: Signature, given: Mapping[str, Any]) -> BoundCall:
         values.append(value)
         placeholder = f"${len(values)}::text::{arg.type}" if cast_via_text else f"${len(values)}::{arg.type}"
         parts.append(f"{quote_ident(arg.name)} => {placeholder}")
-    sql = f"SELECT * FROM public.{quote_ident(sig.function)}({', '.join(parts)})"
-    return BoundCall(sig, sql, tuple(values))
+    return BoundCall(sig, f"public.{quote_ident(sig.function)}({', '.join(parts)})", tuple(values))
 
 
 def quote_ident(name: str) -> str:

@@ -1,6 +1,6 @@
 -- name: function_signatures
 -- Every overload of one public function: input arguments (name, type, category), how many
--- trailing inputs have defaults, and the shape of the result.
+-- trailing inputs have defaults, and the shape of the result (a json/jsonb result is passed on as text).
 -- params: $1 function_name
 SELECT p.oid,
        p.pronargdefaults AS n_defaults,
@@ -8,6 +8,7 @@ SELECT p.oid,
        p.provolatile::text AS volatility,  -- "char" would arrive as bytes
        p.prorettype = 'pg_catalog.void'::regtype AS returns_void,
        (rt.typtype = 'c' OR p.prorettype = 'pg_catalog.record'::regtype) AS returns_row,
+       p.prorettype IN ('pg_catalog.json'::regtype, 'pg_catalog.jsonb'::regtype) AS returns_json,
        coalesce((
            SELECT json_agg(json_build_object(
                       'name', a.name,

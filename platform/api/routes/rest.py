@@ -459,7 +459,7 @@ async def _run_modified(
             )
         arg_types = ", ".join(a.type for a in sig.args)
         columns = await CATALOG.function_columns(conn, function, arg_types)
-        source = Source(function, call.sql.removeprefix("SELECT * FROM "), columns)
+        source = Source(function, call.source, columns)
         statement = read_statement(
             {}, source, query, offset, limit, start=len(call.values) + 1, with_total=prefer.count is not None
         )

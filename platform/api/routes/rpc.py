@@ -190,10 +190,10 @@ async def run_rpc(state: PlatformState, function: str, args: dict[str, Any], cla
     except ArgumentError as exc:
         raise ApiError(400, "invalid_arguments", str(exc)) from exc
     if function in REPLICA_READS and call.signature.read_only:
-        return await state.db.read(lambda conn: execute(conn, call, claims))
+        return await state.db.read(lambda conn: execute(conn, call, claims, json_as_text=True))
     async with state.db.primary() as conn:  # failing here: nothing was sent, so a plain 503
         try:
-            return await execute(conn, call, claims)
+            return await execute(conn, call, claims, json_as_text=True)
         except CONNECTION_LOST as exc:
             if call.signature.read_only:
                 raise

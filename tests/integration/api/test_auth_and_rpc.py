@@ -98,6 +98,27 @@ async def test_result_shapes_set_scalar_and_object(api: ApiClient) -> None:
     assert obj.status_code == 200 and obj.json()["user_id"] == session.user_id
 
 
+async def test_a_json_result_is_answered_as_postgres_wrote_it(api: ApiClient, db: asyncpg.Connection) -> None:
+    """json/jsonb results are passed on unparsed: numbers keep every digit (a float would round them)."""
+    name = f"gc_json_digits_{uuid.uuid4().hex[:8]}"  # an allow-listed prefix; dropped again below
+    document = '{"price": 19.90, "exact": 12345678901234567890.5, "items": [{"n": 1}], "none": null}'
+    await db.execute(
+        f"CREATE FUNCTION public.{name}(p_set boolean default false) RETURNS SETOF jsonb LANGUAGE sql STABLE "
+        f"AS $$ SELECT '{document}'::jsonb FROM generate_series(1, CASE WHEN p_set THEN 2 ELSE 1 END) $$; "
+        f"GRANT EXECUTE ON FUNCTION public.{name}(boolean) TO anon"
+    )
+    try:
+        answer = await api.rpc(name, {})
+        both = await api.rpc(name, {"p_set": True})
+    finally:
+        await db.execute(f"DROP FUNCTION public.{name}(boolean)")
+    assert answer.status_code == 200 and both.status_code == 200, (answer.text, both.text)
+    expected = await db.fetchval(f"SELECT '{document}'::jsonb::text")
+    assert answer.content == f"[{expected}]".encode() and both.content == f"[{expected},{expected}]".encode()
+    assert b"19.90" in answer.content and b"12345678901234567890.5" in answer.content
+    assert answer.json()[0]["items"] == [{"n": 1}] and answer.headers["content-type"] == "application/json"
+
+
 @pytest.mark.parametrize(
     ("function", "args", "status", "needle"),
     [
