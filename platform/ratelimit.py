@@ -11,11 +11,11 @@ A caller who keeps calling does not cost a Redis round trip a request: the take 
 request through may also lease the process a few more of the bucket's tokens (`Leases`), which the
 caller's next requests in this process spend without asking Redis. The limit stays exact: every
 request spends a token taken from the shared bucket, a lease is at most half of what the bucket
-holds after the take (so near the limit leases shrink to nothing and every request asks Redis), it
-lasts `LEASE_S` (a second), and what is left of it goes back to the bucket with the caller's next take. The
-price is the other way: while a lease is out, another process's caller may be limited up to its
-size sooner. The first request of a caller leases nothing; the lease grows with how often the
-caller called in the last second, up to `LEASE_MAX`.
+holds after the take (so near the limit leases shrink to nothing and every request asks Redis),
+it lasts `LEASE_S` (a second), and what is left of it goes back to the bucket with the caller's
+next take. The price is the other way: while a lease is out, the same caller's requests to another
+process may be limited up to its size sooner. A caller's first request leases nothing; the lease
+grows with how often the caller called in the last second, up to `LEASE_MAX`.
 """
 
 from __future__ import annotations
@@ -99,11 +99,6 @@ def take(spec: BucketSpec, state: BucketState | None, now: float, cost: float = 
     return False, BucketState(tokens, now)
 
 
-def lease_size(tokens: float, want: int) -> int:
-    """Tokens a take may lease besides its cost: what was asked, at most half of what the bucket holds after it."""
-    return max(0, min(want, math.floor(tokens / 2)))
-
-
 def retry_after(spec: BucketSpec, tokens: float, cost: float = 1.0) -> int:
     """Whole seconds until the bucket holds `cost` tokens again (at least 1)."""
     missing = max(0.0, cost - tokens)
@@ -112,7 +107,8 @@ def retry_after(spec: BucketSpec, tokens: float, cost: float = 1.0) -> int:
     return max(1, math.ceil(missing / spec.refill_per_s))
 
 
-# The same maths as `take` and `lease_size`, atomically in Redis with Redis's own clock.
+# The same maths as `take`, atomically in Redis with Redis's own clock, and then the lease: what was
+# wanted, at most half of what the bucket holds after the take.
 # KEYS[1] bucket key; ARGV: capacity, refill_per_s, cost, tokens wanted as a lease.
 # Returns {allowed, tokens left as a string, tokens leased}.
 TAKE_SCRIPT = """

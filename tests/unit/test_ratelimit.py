@@ -12,7 +12,6 @@ from gauntlet.platform.ratelimit import (
     BucketState,
     Leases,
     MemoryBuckets,
-    lease_size,
     retry_after,
     spec_for,
     take,
@@ -76,18 +75,6 @@ def test_memory_buckets_are_per_key_and_bounded() -> None:
 
 def test_the_redis_script_uses_redis_time_and_expires_idle_buckets() -> None:
     assert "redis.call('TIME')" in TAKE_SCRIPT and "PEXPIRE" in TAKE_SCRIPT
-
-
-@pytest.mark.parametrize(
-    ("tokens", "want", "leased"),
-    [(10.0, 3, 3), (10.0, 16, 5), (3.9, 16, 1), (1.5, 16, 0), (0.0, 4, 0), (10.0, 0, 0)],
-)
-def test_a_lease_is_what_was_asked_at_most_half_the_bucket(tokens: float, want: int, leased: int) -> None:
-    assert lease_size(tokens, want) == leased
-
-
-def test_the_redis_script_leases_as_lease_size_does() -> None:
-    assert "math.min(want, math.floor(tokens / 2))" in TAKE_SCRIPT and "tokens = tokens - leased" in TAKE_SCRIPT
 
 
 def test_a_first_call_leases_nothing_and_a_frequent_caller_asks_for_more() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from gauntlet.platform.db import RedisGate
-from gauntlet.platform.ratelimit import PROFILES, RateLimiter
+from gauntlet.platform.ratelimit import PROFILES, TAKE_SCRIPT, RateLimiter
 
 if TYPE_CHECKING:
     from tests.integration.api.conftest import Services
@@ -111,3 +111,24 @@ async def test_what_is_left_of_an_expired_lease_goes_back_to_the_bucket(services
     assert await bucket_tokens(services, "login_account", subject) == pytest.approx(
         PROFILES["login_account"].capacity - 7, abs=0.05
     )
+
+
+async def test_the_script_leases_what_was_wanted_at_most_half_of_what_is_left(services: Services) -> None:
+    gate = RedisGate(services.settings())
+    take = gate.client.register_script(TAKE_SCRIPT)
+    key = f"rl:test:{uuid.uuid4()}"
+    try:
+        replies = [await take(keys=[key], args=[20, 0.001, 1, want]) for want in (16, 16, 3, 16, 16, 16, 16)]
+    finally:
+        await gate.close()
+    # (allowed, tokens left, leased): 20 - 1 = 19, half of it is 9; 10 - 1 = 9: 4; 5 - 1 = 4: 2 (of 3 wanted);
+    # 2 - 1 = 1: none; then the last token, then nothing.
+    assert [(int(a), round(float(t), 2), int(n)) for a, t, n in replies] == [
+        (1, 10.0, 9),
+        (1, 5.0, 4),
+        (1, 2.0, 2),
+        (1, 1.0, 0),
+        (1, 0.0, 0),
+        (0, 0.0, 0),
+        (0, 0.0, 0),
+    ]
