@@ -33,6 +33,22 @@ def process_tree(pid: int) -> list[int]:
         return []
 
 
+def reaped_children_ns(pid: int) -> int:
+    """CPU time of ``pid``'s children that exited and were waited for (``cutime`` + ``cstime``), in ns."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()  # from field 3 (state) on: the name may hold spaces
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    ticks = int(fields[16 - 3]) + int(fields[17 - 3])
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu_ns(pid: int) -> int:
-    """CPU time so far of ``pid`` and of its descendants alive now (an exited child's time is not counted)."""
-    return sum(task_cpu_ns(p) for p in process_tree(pid))
+    """CPU time so far of ``pid`` and of every descendant, those that exited included.
+
+    An exited child's time moves to its parent's ``cutime`` once the parent waits for it (the
+    postmaster waits for each backend), so the total only grows: a backend closing mid-step (a
+    pool dropping an idle connection) no longer takes its whole past CPU out of the step's delta.
+    """
+    return sum(task_cpu_ns(p) + reaped_children_ns(p) for p in process_tree(pid))
