@@ -76,11 +76,14 @@ async def _lease_discovery(conn: asyncpg.Connection, item: int, *, expire: bool 
     The platform's workers cannot take it in between: the transaction holds the row. The item is
     first raised above every other item's priority, so a lease of one hands out exactly it: other
     checks' ready or expired items (running concurrently) can neither come first nor be taken.
+    Concurrent calls take turns (a transaction-scoped advisory lock): two of them reading the same
+    highest priority would tie, and the older ready item of the other would be handed out first.
 
     Calls lease_discovery_items as the service role, as the RPC surface would. Returns the lease
     of `item`, or None when it was not handed out (anything else handed out is given back).
     """
     async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock(hashtext('gauntlet.acceptance.lease_discovery'))")
         await conn.execute(
             "update public.marketplace_discovery_queue "
             "set priority = (select max(priority) + 1 from public.marketplace_discovery_queue) where id = $1",
