@@ -222,6 +222,15 @@ async def test_an_interrupt_rolls_back_records_the_journal_and_reraises(interrup
     assert "interrupted" in seen[0]["reasons"][0]
 
 
+async def run_then_cancel(drill: Drill, world: World, keeper: FakeKeeper, seen: list[Journal]) -> None:
+    """Start the drill, cancel it 50 ms in (as Ctrl-C under asyncio.run does), and expect the cancellation."""
+    task = asyncio.create_task(run(drill, world, keeper=keeper, on_done=seen.append))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_a_cancelled_run_rolls_back() -> None:
     """A real Ctrl-C under asyncio.run cancels the task mid-pause; rollbacks still run."""
     world = World(FakeClock())
@@ -234,11 +243,7 @@ async def test_a_cancelled_run_rolls_back() -> None:
 
     drill = make_drill(world)
     drill = drill.with_(method=(drill.method[0], Action("stall", stall), drill.method[1]))
-    task = asyncio.create_task(run(drill, world, keeper=keeper, on_done=seen.append))
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await run_then_cancel(drill, world, keeper, seen)
     assert world.log == ["inject", "rollback"] and keeper.cleaned == 1
     assert seen[0]["status"] == "interrupted"
 
@@ -427,11 +432,7 @@ async def test_an_interrupt_while_injecting_records_the_fault_window_from_the_in
 
     drill = make_drill(world)
     drill = drill.with_(method=(Action("inject", inject_then_hang, fault="start"), drill.method[1]))
-    task = asyncio.create_task(run(drill, world, keeper=keeper, on_done=seen.append))
-    await asyncio.sleep(0.05)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await run_then_cancel(drill, world, keeper, seen)
     assert world.log == ["inject", "rollback"] and keeper.cleaned == 1
     journal = seen[0]
     assert journal["status"] == "interrupted" and not journal["passed"]
