@@ -49,6 +49,11 @@ class Signature:
     returns_json: bool = False  # json or jsonb: the API answers with Postgres's text of it, unparsed
 
     @property
+    def answers_json_text(self) -> bool:
+        """json, jsonb or rows: the RPC route answers with Postgres's JSON text of the result."""
+        return self.returns_json or self.returns_row
+
+    @property
     def required(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.args[: len(self.args) - self.n_defaults])
 
@@ -90,8 +95,10 @@ class BoundCall:
 
     @property
     def json_text_sql(self) -> str:
-        """The call's json/jsonb result as Postgres's text of it, to pass on without parsing."""
-        return f"SELECT j::text FROM {self.source} AS j"
+        """The call's result as Postgres's JSON text of it, to pass on without parsing."""
+        if self.signature.returns_json:
+            return f"SELECT j::text FROM {self.source} AS j"
+        return f"SELECT to_json(j)::text FROM {self.source} AS j"
 
 
 def choose_overload(function: str, overloads: Sequence[Signature], given: Mapping[str, Any]) -> Signature:

@@ -119,6 +119,31 @@ async def test_a_json_result_is_answered_as_postgres_wrote_it(api: ApiClient, db
     assert answer.json()[0]["items"] == [{"n": 1}] and answer.headers["content-type"] == "application/json"
 
 
+async def test_a_row_result_is_answered_as_postgres_writes_each_row(api: ApiClient, db: asyncpg.Connection) -> None:
+    """Rows are Postgres's `to_json` of each row, as PostgREST answers: a numeric keeps its scale."""
+    name = f"gc_json_rows_{uuid.uuid4().hex[:8]}"  # an allow-listed prefix; dropped again below
+    body = (
+        "SELECT 19.90::numeric(10, 2), timestamptz '2026-12-07 10:11:12.5+00', "
+        "'7f0c7d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f'::uuid, ARRAY['a', 'b'], n * 0.25::float8 "
+        "FROM generate_series(1, 2) AS n"
+    )
+    columns = "price numeric, at timestamptz, id uuid, tags text[], ratio double precision"
+    await db.execute(
+        f"CREATE FUNCTION public.{name}() RETURNS TABLE({columns}) LANGUAGE sql STABLE AS $$ {body} $$; "
+        f"GRANT EXECUTE ON FUNCTION public.{name}() TO anon"
+    )
+    try:
+        answer = await api.rpc(name, {})
+        expected = await db.fetch(f"SELECT to_json(j)::text FROM public.{name}() AS j")
+    finally:
+        await db.execute(f"DROP FUNCTION public.{name}()")
+    assert answer.status_code == 200, answer.text
+    assert answer.content == ("[" + ",".join(r[0] for r in expected) + "]").encode()
+    first = answer.json()[0]
+    assert b'"price":19.90' in answer.content and first["tags"] == ["a", "b"] and first["ratio"] == 0.25
+    assert first["id"] == "7f0c7d1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f" and first["at"].startswith("2026-12-07T")
+
+
 @pytest.mark.parametrize(
     ("function", "args", "status", "needle"),
     [
