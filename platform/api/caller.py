@@ -37,8 +37,10 @@ def quote_literal(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def begin_statement(claims: Claims, *, read_only: bool) -> str:
-    """The one query that opens the transaction as `claims`' caller (kept per caller: a token's
-    claims are one object for its life, and building the text was a twentieth of an RPC's CPU)."""
+    """The one query that opens the transaction as `claims`' caller.
+
+    Kept per caller: the text depends on nothing else, and building it (the SQL lookup, the
+    claims' JSON, the quoting) was about 4 % of the API's CPU on an RPC (py-spy)."""
     return sql("rpc", "begin_as_caller").format(
         access="READ ONLY" if read_only else "READ WRITE",
         role=quote_literal(claims.role),

@@ -6,8 +6,8 @@ request for the state and the token) cost more than the work itself on a busy ma
 
 None of them has dependencies of its own: each reads what it needs from the request with the
 plain functions here (`platform_state`, `token_claims`). FastAPI solves every sub-dependency
-per request (its cache keys, scopes, signature), which cost about a tenth of the API's CPU on
-an RPC; a route's dependencies are never nested, so nothing is solved twice either.
+per request (its cache key, scopes and parameters, in Python), and the dependency solving was
+a sixth of the API's CPU on an RPC (py-spy); flat, an RPC solves two instead of four.
 """
 
 from __future__ import annotations
