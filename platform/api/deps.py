@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from gauntlet.platform.api.errors import ApiError, SessionEnded
 from gauntlet.platform.api.state import PlatformState
@@ -22,8 +23,9 @@ from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken
 from gauntlet.platform.ratelimit import Profile
 
 
-def platform_state(request: Request) -> PlatformState:
-    state: PlatformState = request.app.state.platform
+def platform_state(connection: HTTPConnection) -> PlatformState:
+    """What this API process holds (pools, Redis, limiter, ...), for a request or a WebSocket."""
+    state: PlatformState = connection.app.state.platform
     return state
 
 

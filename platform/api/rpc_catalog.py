@@ -144,8 +144,8 @@ async def execute(conn: asyncpg.Connection, call: BoundCall, claims: Claims, *, 
     as PostgREST does (and as the table reads already answer): numbers keep their digits and
     scale, timestamps are written as Postgres writes them. Decoding the values into Python
     objects, walking them (`to_json`) and encoding them again cost the API about half a
-    millisecond a feed page and about a tenth of its CPU on suggestions (py-spy). Scalar results other than
-    json (a boolean, a count, an id) still come back as values.
+    millisecond a feed page and about a tenth of its CPU on suggestions (py-spy). Scalar
+    results other than json (a boolean, a count, an id) still come back as values.
     """
     sig = call.signature
     as_text = json_as_text and sig.answers_json_text

@@ -20,6 +20,7 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from gauntlet.platform.api.deps import platform_state
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.settings import PlatformSettings
 
@@ -90,7 +91,7 @@ def safe_next(raw: str | None) -> str | None:
 
 def render(request: Request, name: str, **params: Any) -> HTMLResponse:
     page = PAGES[name]
-    settings: PlatformSettings = request.app.state.platform.settings
+    settings = platform_state(request).settings
     config = {"page": name, "signedIn": page.signed_in, "params": params, "faults": faults(settings)}
     html = (
         _templates()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, WebSocket
 
 from gauntlet.platform.api import realtime_socket
+from gauntlet.platform.api.deps import platform_state
 from gauntlet.platform.api.realtime_feed import ChangeFeed
 from gauntlet.platform.api.state import PlatformState
 
@@ -33,6 +34,6 @@ def change_feed(app: FastAPI, state: PlatformState) -> tuple[ChangeFeed, realtim
 
 @router.websocket("/websocket")
 async def realtime_websocket(websocket: WebSocket) -> None:
-    state: PlatformState = websocket.app.state.platform
+    state = platform_state(websocket)
     feed, users = change_feed(websocket.app, state)
     await realtime_socket.serve(websocket, feed, users, state.settings.jwt_secret, state.sessions)

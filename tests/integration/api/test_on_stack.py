@@ -81,19 +81,15 @@ def test_redis_stalled_features_and_limits_degrade_gracefully(
 CLOSE_HELD_MS = 4000
 
 
-def _api_sessions(dsn: str, *, terminate: bool = False) -> int:
-    """How many Postgres sessions the API holds there (application_name gauntlet-api).
-
-    terminate=True ends them first (FATAL 57P01, as when the server shuts down) and counts those.
-    """
-    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gauntlet-api'"
-    if terminate:
-        query = query.replace("count(*)", "count(pg_terminate_backend(pid))")
+def _api_sessions(dsn: str) -> int:
+    """How many Postgres sessions the API holds there (application_name gauntlet-api)."""
 
     async def run() -> int:
         conn = await asyncpg.connect(dsn)
         try:
-            count: int = await conn.fetchval(query)
+            count: int = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gauntlet-api'"
+            )
             return count
         finally:
             await conn.close()
@@ -102,7 +98,8 @@ def _api_sessions(dsn: str, *, terminate: bool = False) -> int:
 
 
 def _terminate_api_sessions(dsns: list[str]) -> int:
-    """End the API's sessions there and wait (bounded, ~5 s) until those backends are gone.
+    """End the API's sessions there (FATAL 57P01, as when the server shuts down) and wait (bounded,
+    ~5 s) until those backends are gone; returns how many were ended.
 
     A backend gone has sent its FATAL, which the fault proxy relays at once (only the close is
     held), so the API's pooled connections have it before the next request: the case under test.
