@@ -97,7 +97,8 @@ from gauntlet.stack.state import StackState, load_state
 
 TARGET_RATIO = 0.8
 LOGIN_RATES = 0.1  # login climbs a tenth of the ladder: each one is an Argon2id password check
-PATHS = ("http", "direct", "floor")
+PATHS = ("http", "direct", "floor", "proxied")
+FLOORS = ("floor", "proxied")  # benchmarks/floor_api.py straight to Postgres, and through the fault proxy
 FLOOR_START_S = 20.0
 FEED, SUGGESTIONS, LOGIN, ONBOARDING = (
     s.rpc_name(s.FEED),
@@ -140,14 +141,14 @@ class CpuMeter:
     generator: int  # this process, counted alone: the stack and the floor are its children
 
     @classmethod
-    def of(cls, state: StackState, floor_pid: int | None) -> CpuMeter:
+    def of(cls, state: StackState, floor_pids: list[int]) -> CpuMeter:
         roots: dict[str, list[int]] = {}
         for record in state.services.values():
             role = CPU_ROLES.get(record.kind)
             if role is not None and record.pid is not None and not record.external:
                 roots.setdefault(role, []).append(record.pid)
-        if floor_pid is not None:
-            roots["floor"] = [floor_pid]
+        if floor_pids:  # both floors: a step runs one path, the other floor idles
+            roots["floor"] = floor_pids
         return cls({role: tuple(pids) for role, pids in roots.items()}, os.getpid())
 
     def read_ns(self) -> dict[str, int]:
@@ -185,6 +186,11 @@ class Calls:
     replica: Direct | None = None  # where the API reads suggestions (REPLICA_READS), when the stack has one
     fresh: list[Account] = field(default_factory=list)
 
+    @property
+    def over_http(self) -> bool:
+        """Every path but direct calls over HTTP (the API, or a floor)."""
+        return self.path != "direct"
+
     def pick(self, i: int) -> Account:
         return self.accounts[i % len(self.accounts)]
 
@@ -192,7 +198,7 @@ class Calls:
         args = {"p_lane": lane, "p_cursor": None, "p_limit": FEED_LIMIT}
         a = self.pick(i)
         body = await (
-            self.http.rpc(s.FEED, args, a.token) if self.path != "direct" else self.direct.rpc(s.FEED, args, a.claims)
+            self.http.rpc(s.FEED, args, a.token) if self.over_http else self.direct.rpc(s.FEED, args, a.claims)
         )
         expect(isinstance(body, dict) and bool(body.get("items")), f"feed {lane}", body)
 
@@ -201,9 +207,7 @@ class Calls:
         args = {"p_user_id": a.user_id, "p_limit": SUGGESTIONS_LIMIT}
         direct = self.replica or self.direct
         rows = await (
-            self.http.rpc(s.SUGGESTIONS, args, a.token)
-            if self.path != "direct"
-            else direct.rpc(s.SUGGESTIONS, args, a.claims)
+            self.http.rpc(s.SUGGESTIONS, args, a.token) if self.over_http else direct.rpc(s.SUGGESTIONS, args, a.claims)
         )
         expect(isinstance(rows, list) and bool(rows), "suggestions", rows)
 
@@ -221,7 +225,7 @@ class Calls:
         a = self.fresh[ordinal]
         body = await (
             self.http.rpc(s.COMPLETE_ONBOARDING, {}, a.token)
-            if self.path != "direct"
+            if self.over_http
             else self.direct.rpc(s.COMPLETE_ONBOARDING, {}, a.claims)
         )
         expect(isinstance(body, dict) and body.get("onboarding_complete") is True, "complete_onboarding", body)
@@ -262,7 +266,7 @@ class Target:
     name_of: Callable[[int], str] | None = None  # a blend: each arrival's request name
     fresh_users: Callable[[int], int] | None = None  # fresh users the first n arrivals need
     rates_scale: float = 1.0  # times the ladder's rates: a password check (Argon2id) costs far more than a read
-    paths: tuple[str, ...] = PATHS  # the floor serves RPCs only
+    paths: tuple[str, ...] = PATHS  # the floors serve RPCs only
 
     def ladder(self, ladder: Ladder) -> Ladder:
         if self.rates_scale == 1.0:
@@ -376,7 +380,7 @@ class Climb:
             self.cpu.append(cpu)
             kinds = "; ".join(f"{k} x{n}" for k, n in paced.error_kinds.most_common(2))
             print(
-                f"  {self.target.name:<15} {self.calls.path:<6} {rate:>6g}/s  n {outcome.requests:>6}  "
+                f"  {self.target.name:<15} {self.calls.path:<7} {rate:>6g}/s  n {outcome.requests:>6}  "
                 f"err {outcome.error_rate * 100:5.2f} %  p95 {outcome.p95_ms:8.1f}  p99 {outcome.p99_ms:8.1f} ms  "
                 f"gen. lag {outcome.generator_lagged_share * 100:4.1f} %  {outcome.verdict}"
                 + (f"  [{kinds}]" if kinds else "")
@@ -388,21 +392,34 @@ class Climb:
 
 @dataclass(frozen=True)
 class TargetResult:
-    """One target's knee on each path, and each path's median CPU per request over its recorded steps."""
+    """One target's knee on each path, and each path's median CPU per request at the rates every path ran."""
 
     knees: dict[str, Knee]
     cpu_ms: dict[str, float]
 
 
-def median_cpu_ms(steps: list[dict[str, float]]) -> float | None:
-    totals = [sum(step.values()) for step in steps if step]
-    return statistics.median_high(totals) if totals else None
+def median_cpu_ms(climbs: list[Climb]) -> dict[str, float]:
+    """Each path's median CPU a request over the steps at the rates every path ran.
+
+    Not over each path's own steps: a path that climbs further spreads its fixed costs (pools,
+    timers, the metrics flush) over more requests, so its median would read cheaper than the
+    others' for no work saved.
+    """
+    common = set.intersection(*({step.rate_per_s for step in c.steps} for c in climbs)) if climbs else set()
+    medians: dict[str, float] = {}
+    for c in climbs:
+        totals = [
+            sum(cpu.values()) for step, cpu in zip(c.steps, c.cpu, strict=True) if cpu and step.rate_per_s in common
+        ]
+        if totals:
+            medians[c.calls.path] = statistics.median_high(totals)
+    return medians
 
 
 async def climb_target(
     target: Target, paths: dict[str, Calls], ladder: Ladder, meter: CpuMeter | None = None
 ) -> TargetResult:
-    """Climb every path at once: at each rate, each repeat runs HTTP, direct, then the floor; each stops on its own."""
+    """Climb every path at once: at each rate, each repeat runs HTTP, direct, then the floors; each stops on its own."""
     climbs = {path: Climb(target, calls, meter) for path, calls in paths.items() if path in target.paths}
     for c in climbs.values():  # an unrecorded warm-up at the first rate: pools, caches, plans
         await c.step(ladder.start_per_s, min(3.0, ladder.every_s), record=False)
@@ -417,8 +434,8 @@ async def climb_target(
         if not any(c.climbing for c in climbs.values()):
             break
     recorded = {path: c for path, c in climbs.items() if c.steps}
-    cpu = {path: ms for path, c in recorded.items() if (ms := median_cpu_ms(c.cpu)) is not None}
-    return TargetResult({path: find_knee(c.steps, repeats=ladder.repeats) for path, c in recorded.items()}, cpu)
+    knees = {path: find_knee(c.steps, repeats=ladder.repeats) for path, c in recorded.items()}
+    return TargetResult(knees, median_cpu_ms(list(recorded.values())))
 
 
 # ------------------------------------------------------------------ reporting
@@ -468,13 +485,17 @@ def print_table(results: dict[str, TargetResult]) -> bool:
             verdict += " (direct never broke: its knee is a lower bound, the ratio an upper bound)"
         ok = ok and verdict.startswith("PASS")
         print(f"{'':<16} {'ratio':<7} HTTP/direct {ratio_text(r)}  target >= {TARGET_RATIO:g}: {verdict}")
-        if "floor" in by_path:
-            floor = ratio_of(by_path["floor"], by_path["direct"])
-            print(f"{'':<16} {'':<7} floor/direct {ratio_text(floor)} (the best a Python HTTP layer reached here)")
-            print(f"{'':<16} {'':<7} HTTP/floor {ratio_text(ratio_of(by_path['http'], by_path['floor']))}")
+        for floor, what in (
+            ("floor", "the best a Python HTTP layer reached here"),
+            ("proxied", "the same over the API's own link to Postgres, the fault proxy"),
+        ):
+            if floor in by_path:
+                to_direct = ratio_text(ratio_of(by_path[floor], by_path["direct"]))
+                print(f"{'':<16} {'':<7} {floor}/direct {to_direct} ({what})")
+                print(f"{'':<16} {'':<7} HTTP/{floor} {ratio_text(ratio_of(by_path['http'], by_path[floor]))}")
         if result.cpu_ms:
             cpu = ", ".join(f"{path} {ms:.2f}" for path, ms in result.cpu_ms.items())
-            line = f"{'':<16} {'cpu':<7} ms a request, whole machine (median of the steps): {cpu}"
+            line = f"{'':<16} {'cpu':<7} ms a request, whole machine (median at the rates every path ran): {cpu}"
             if {"http", "direct"} <= set(result.cpu_ms):
                 allowed = result.cpu_ms["direct"] / result.cpu_ms["http"]
                 line += f"; direct/HTTP {allowed:.2f} (the knee ratio the cores allow)"
@@ -486,13 +507,18 @@ def ratio_text(r: tuple[float, float, float] | None) -> str:
     return "-" if r is None else f"{r[0]:.2f} (band {r[1]:.2f}-{r[2]:.2f})"
 
 
-def start_floor(state: StackState) -> tuple[subprocess.Popen[bytes], str]:
-    """benchmarks/floor_api.py on a free port, at the API process's priority, reading the direct DSNs."""
+def start_floor(state: StackState, *, proxied: bool) -> tuple[subprocess.Popen[bytes], str]:
+    """benchmarks/floor_api.py on a free port, at the API process's priority.
+
+    It reads Postgres straight (the direct DSNs), or, `proxied`, as the API does: through the fault
+    proxy (the stack's own DSNs), so the two floors part the proxy's cost from the framework's.
+    """
     port = free_ports(1)[0]
-    replicas: list[str] = state.direct.get("replica_dsns") or []
+    primary: str = state.primary_dsn if proxied else state.direct["primary_dsn"]
+    replicas: list[str] = (state.replica_dsns if proxied else state.direct.get("replica_dsns")) or []
     env = {
         **os.environ,
-        "FLOOR_PRIMARY_DSN": state.direct["primary_dsn"],
+        "FLOOR_PRIMARY_DSN": primary,
         "FLOOR_JWT_SECRET": state.jwt_secret,
         **({"FLOOR_REPLICA_DSN": replicas[0]} if replicas else {}),
     }
@@ -528,8 +554,8 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool, lad
     replica_dsns: list[str] = state.direct.get("replica_dsns") or []
     replica_pool = await direct_pool(replica_dsns[0]) if replica_dsns else None
     http = LeanClient(state.api_url)
-    floor_server, floor_url = start_floor(state) if args.floor else (None, "")
-    floor_http = LeanClient(floor_url) if floor_server is not None else None
+    floors = {path: start_floor(state, proxied=path == "proxied") for path in (FLOORS if args.floor else ())}
+    floor_clients = {path: LeanClient(url) for path, (_, url) in floors.items()}
     try:
         async with primary.acquire() as conn:
             if load:
@@ -546,11 +572,10 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool, lad
             accounts = await sign_up_accounts(http, conn, args.accounts, run, args.seed)
         direct = Direct(primary)
         replica = Direct(replica_pool) if replica_pool else None
-        clients = {"http": http, "direct": http, "floor": floor_http}
+        clients = {"http": http, "direct": http, **floor_clients}
         paths = {
             path: Calls(path, client, direct, accounts, state.jwt_secret, run, replica)
             for path, client in clients.items()
-            if client is not None
         }
         await wait_for_replica(primary)
         async with primary.acquire() as conn:
@@ -562,7 +587,7 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool, lad
             warm = Climb(targets(Mix.of_profile())[0], calls)
             await warm.step(ladder.start_per_s * 3, args.warmup, record=False)
         print(f"warm-up: {args.warmup:g} s a path at {ladder.start_per_s * 3:g}/s (feed for_you); load {loadavg()}")
-        meter = CpuMeter.of(state, floor_server.pid if floor_server is not None else None)
+        meter = CpuMeter.of(state, [server.pid for server, _ in floors.values()])
         results: dict[str, TargetResult] = {}
         for target in targets(Mix.of_profile()):
             if args.only and not any(text in target.name for text in args.only):
@@ -573,11 +598,11 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool, lad
         return results
     finally:
         await http.aclose()
-        if floor_http is not None:
-            await floor_http.aclose()
-        if floor_server is not None:
-            floor_server.terminate()
-            floor_server.wait(timeout=10)
+        for client in floor_clients.values():
+            await client.aclose()
+        for server, _ in floors.values():
+            server.terminate()
+            server.wait(timeout=10)
         await primary.close()
         if replica_pool is not None:
             await replica_pool.close()
@@ -600,7 +625,7 @@ def main() -> int:
     parser.add_argument("--keep-stack", action="store_true", help="leave the stack running (prints its state dir)")
     parser.add_argument("--state-dir", help="use this running stack with its data (no up, load or down)")
     parser.add_argument(
-        "--no-floor", dest="floor", action="store_false", help="leave out the floor path (benchmarks/floor_api.py)"
+        "--no-floor", dest="floor", action="store_false", help="leave out the floors (benchmarks/floor_api.py)"
     )
     args = parser.parse_args()
     if args.small:
