@@ -11,10 +11,12 @@ does (``--state-dir``: a running stack and its data), then climbs, for each targ
 arrival rate in steps, each step held ``--every`` seconds and run ``--repeats`` times, over HTTP
 (the lean keep-alive client -> API -> fault proxy -> Postgres) and as direct asyncpg calls of
 the same SQL/RPCs (the API's own ``bind``/``execute``, the API's pool size and reset; suggestions
-on the replica, where the API reads them), and, as the best peer on this machine, over HTTP to
+on the replica, where the API reads them), and, as the best peers on this machine, over HTTP to
 ``benchmarks/floor_api.py`` (the same server and SQL with no framework, middleware, rate limit
-or fault proxy: the floor of a Python HTTP API here; ``--no-floor`` leaves it out), the paths
-taking turns at each rate so a burst from elsewhere on the machine lands on each. Targets:
+or metrics: the floor of a Python HTTP API here) twice: ``floor`` reaching Postgres straight,
+``proxied`` through the fault proxy as the API does (so the proxy's cost and the framework's
+come apart; ``--no-floor`` leaves both out), the paths taking turns at each rate so a burst from
+elsewhere on the machine lands on each. Targets:
 
   feed_fusion_home for_you / following / shop, marketplace_suggestions_for_user, login, and
   mixed: the ``mixed`` profile's blend (load/profiles/catalog.py MIXED_WEIGHTS: for_you 40,
@@ -31,15 +33,17 @@ saturation (its scheduler woke > 100 ms late for > 5 % of a step: the limit is t
 not the target's) come from the harness's pure ``load/breakpoint.py``, as ``gauntlet load
 --scenario breakpoint --repeats N`` reports them. The table prints each path's knee and band and
 the ratio HTTP/direct with its band (low: HTTP low / direct high; high: HTTP high / direct low).
-Target: every HTTP knee at least 0.8x its direct knee; exit 1 when one is below (or no knee). The
+Target: every HTTP knee at least 0.8x its direct knee; exit 1 when one is below (or no knee). Each
 floor's knee over the direct knee is printed beside it: the most any Python HTTP layer reached in
-the same run, so a target above it is out of reach on this machine.
+the same run (straight to Postgres, and over the API's own link), so a target above it is out of
+reach on this machine.
 
 Every step also charges the CPU time the machine's processes spent during it (``CpuMeter``: this
-generator, the API, the fault proxy, Redis, Postgres with its backends, the workers, the floor) to
-its requests; each step's line shows the total and its three largest parts, and the table each
-path's median with direct/HTTP, the knee ratio the cores allow. On a shared VM that ratio is the
-steady figure: its stalls move p95 (so short steps' knees) but not the CPU a request costs.
+generator, the API, the fault proxy, Redis, Postgres with its backends, the workers, the floors)
+to its requests; each step's line shows the total and its three largest parts, and the table each
+path's median at the rates every path ran with direct/HTTP, the knee ratio the cores allow. On a
+shared VM that ratio is the steady figure: its stalls move p95 (so short steps' knees) but not the
+CPU a request costs.
 """
 
 from __future__ import annotations
