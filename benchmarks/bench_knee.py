@@ -142,7 +142,7 @@ class CpuMeter:
     """
 
     roots: dict[str, tuple[int, ...]]  # each role's processes, counted with their descendants
-    generator: int  # this process, counted alone: the stack and the floor are its children
+    generator: int  # this process, counted alone: the stack and the floors are its children
 
     @classmethod
     def of(cls, state: StackState, floor_pids: list[int]) -> CpuMeter:
