@@ -1,15 +1,16 @@
-"""The floor of a Python HTTP API over this database: bench_knee's third path, the best peer on this machine.
+"""The floor of a Python HTTP API over this database: bench_knee's floors, the best peers on this machine.
 
     uvicorn benchmarks.floor_api:app --loop uvloop --http httptools   (bench_knee starts it itself)
 
 ``POST /rest/v1/rpc/{function}`` with a bearer token, served by the same server as the platform's
 API (uvicorn, httptools, uvloop) and running the API's very SQL (its ``bind`` and ``execute``:
 one transaction as the caller, the call, COMMIT; suggestions on the replica, as the API reads
-them), but with nothing else: no framework, middleware, rate limit (Redis), fault proxy, metrics
-or session check; tokens are verified once (``VerifiedTokens``) and answers written with orjson.
-Whatever no Python HTTP layer can avoid here (HTTP parsing, one more process, its event loop and
-sockets) is in it, so its knee over the direct knee is the most a Python API can reach on this
-machine: the peer bench_knee compares the platform's HTTP knee with.
+them), but with nothing else: no framework, middleware, rate limit (Redis), metrics or session
+check; tokens are verified once (``VerifiedTokens``) and answers written with orjson. Whatever no
+Python HTTP layer can avoid here (HTTP parsing, one more process, its event loop and sockets) is
+in it, so its knee over the direct knee is the most a Python API can reach on this machine: the
+peer bench_knee compares the platform's HTTP knee with. bench_knee runs it twice: reaching
+Postgres straight (``floor``) and through the fault proxy, as the API does (``proxied``).
 
 Settings from the environment: FLOOR_PRIMARY_DSN, FLOOR_REPLICA_DSN (optional), FLOOR_JWT_SECRET.
 Not part of the platform; nothing but the benchmark uses it.
