@@ -102,7 +102,11 @@ from gauntlet.stack.state import StackState, load_state
 TARGET_RATIO = 0.8
 LOGIN_RATES = 0.1  # login climbs a tenth of the ladder: each one is an Argon2id password check
 PATHS = ("http", "direct", "floor", "proxied")
-FLOORS = ("floor", "proxied")  # benchmarks/floor_api.py straight to Postgres, and through the fault proxy
+# benchmarks/floor_api.py reaching Postgres straight, and through the fault proxy: what each says in the table.
+FLOORS = {
+    "floor": "the best a Python HTTP layer reached here",
+    "proxied": "the same over the API's own link to Postgres, the fault proxy",
+}
 FLOOR_START_S = 20.0
 FEED, SUGGESTIONS, LOGIN, ONBOARDING = (
     s.rpc_name(s.FEED),
@@ -489,10 +493,7 @@ def print_table(results: dict[str, TargetResult]) -> bool:
             verdict += " (direct never broke: its knee is a lower bound, the ratio an upper bound)"
         ok = ok and verdict.startswith("PASS")
         print(f"{'':<16} {'ratio':<7} HTTP/direct {ratio_text(r)}  target >= {TARGET_RATIO:g}: {verdict}")
-        for floor, what in (
-            ("floor", "the best a Python HTTP layer reached here"),
-            ("proxied", "the same over the API's own link to Postgres, the fault proxy"),
-        ):
+        for floor, what in FLOORS.items():
             if floor in by_path:
                 to_direct = ratio_text(ratio_of(by_path[floor], by_path["direct"]))
                 print(f"{'':<16} {'':<7} {floor}/direct {to_direct} ({what})")
