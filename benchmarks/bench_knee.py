@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_knee [--users 100000 --posts 1000000] [--small]
         [--start 20 --step 20 --every 8 --max 400 --repeats 2 --warmup 10] [--only TEXT] [--keep-stack]
-        [--state-dir DIR]
+        [--state-dir DIR] [--floors [floor proxied ruled]]
 
 (``-m`` from the repository's root: it reuses ``benchmarks/bench_platform.py``'s clients, set-up and calls.)
 
@@ -13,10 +13,13 @@ arrival rate in steps, each step held ``--every`` seconds and run ``--repeats`` 
 the same SQL/RPCs (the API's own ``bind``/``execute``, the API's pool size and reset; suggestions
 on the replica, where the API reads them), and, as the best peers on this machine, over HTTP to
 ``benchmarks/floor_api.py`` (the same server and SQL with no framework, middleware, rate limit
-or metrics: the floor of a Python HTTP API here) twice: ``floor`` reaching Postgres straight,
-``proxied`` through the fault proxy as the API does (so the proxy's cost and the framework's
-come apart; ``--no-floor`` leaves both out), the paths taking turns at each rate so a burst from
-elsewhere on the machine lands on each. Targets:
+or metrics: the floor of a Python HTTP API here) three times: ``floor`` reaching Postgres
+straight, ``proxied`` through the fault proxy as the API does (so the proxy's cost and the
+framework's come apart), and ``ruled``: the API's own settings, process state and RPC rules
+(token and session check, rate limit, body limits, rpc_metrics, request metrics, security
+headers) in a plain ASGI function, so the rules' cost and FastAPI's come apart (``--floors``
+picks which; ``--floors`` alone leaves all out). The paths take turns at each rate, so a burst
+from elsewhere on the machine lands on each. Targets:
 
   feed_fusion_home for_you / following / shop, marketplace_suggestions_for_user, login, and
   mixed: the ``mixed`` profile's blend (load/profiles/catalog.py MIXED_WEIGHTS: for_you 40,
@@ -95,17 +98,20 @@ from gauntlet.load.profiles import surface as s
 from gauntlet.load.profiles.catalog import MIXED_WEIGHTS
 from gauntlet.load.runner import die_with_parent
 from gauntlet.load.thresholds import OVERALL, HistogramMetrics, ScopeMetrics, applicable, default_slo, evaluate
+from gauntlet.platform.api.serve import uvicorn_flags
 from gauntlet.stack import supervisor
 from gauntlet.stack.ports import free_ports
 from gauntlet.stack.state import StackState, load_state
 
 TARGET_RATIO = 0.8
 LOGIN_RATES = 0.1  # login climbs a tenth of the ladder: each one is an Argon2id password check
-PATHS = ("http", "direct", "floor", "proxied")
-# benchmarks/floor_api.py reaching Postgres straight, and through the fault proxy: what each says in the table.
+PATHS = ("http", "direct", "floor", "proxied", "ruled")
+# benchmarks/floor_api.py reaching Postgres straight, through the fault proxy, and through it with the
+# RPC route's rules in a plain function (no FastAPI): what each says in the table.
 FLOORS = {
     "floor": "the best a Python HTTP layer reached here",
     "proxied": "the same over the API's own link to Postgres, the fault proxy",
+    "ruled": "the API's rules and process state over that link, without FastAPI",
 }
 FLOOR_START_S = 20.0
 FEED, SUGGESTIONS, LOGIN, ONBOARDING = (
@@ -512,26 +518,37 @@ def ratio_text(r: tuple[float, float, float] | None) -> str:
     return "-" if r is None else f"{r[0]:.2f} (band {r[1]:.2f}-{r[2]:.2f})"
 
 
-def start_floor(state: StackState, *, proxied: bool) -> tuple[subprocess.Popen[bytes], str]:
-    """benchmarks/floor_api.py on a free port, at the API process's priority.
+def start_floor(state: StackState, path: str) -> tuple[subprocess.Popen[bytes], str]:
+    """benchmarks/floor_api.py as the floor `path` (a key of FLOORS) on a free port, at the API's priority.
 
-    It reads Postgres straight (the direct DSNs), or, `proxied`, as the API does: through the fault
-    proxy (the stack's own DSNs), so the two floors part the proxy's cost from the framework's.
+    `floor` reads Postgres straight (the direct DSNs); `proxied` as the API does, through the fault
+    proxy (the stack's own DSNs), so the two part the proxy's cost from the framework's; `ruled` is
+    the API's own settings, process state and RPC rules served without FastAPI by the API's own
+    uvicorn command line (its limits and guarded protocol), so it parts the framework's cost from
+    the rules'.
     """
     port = free_ports(1)[0]
-    primary: str = state.primary_dsn if proxied else state.direct["primary_dsn"]
-    replicas: list[str] = (state.replica_dsns if proxied else state.direct.get("replica_dsns")) or []
-    env = {
-        **os.environ,
-        "FLOOR_PRIMARY_DSN": primary,
-        "FLOOR_JWT_SECRET": state.jwt_secret,
-        **({"FLOOR_REPLICA_DSN": replicas[0]} if replicas else {}),
-    }
-    argv = [sys.executable, "-m", "uvicorn", "benchmarks.floor_api:app", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+    argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    argv += ["--no-access-log", "--loop", "uvloop"]
+    api = state.services.get("api")
+    if path == "ruled":
+        if api is None:
+            raise RuntimeError("the ruled floor needs the stack's API record (its settings)")
+        env = {**os.environ, **api.env, "GAUNTLET_WORKER_NAME": "floor-ruled"}
+        argv += ["benchmarks.floor_api:ruled_app", *uvicorn_flags()]
+    else:
+        proxied = path == "proxied"
+        primary: str = state.primary_dsn if proxied else state.direct["primary_dsn"]
+        replicas: list[str] = (state.replica_dsns if proxied else state.direct.get("replica_dsns")) or []
+        env = {
+            **os.environ,
+            "FLOOR_PRIMARY_DSN": primary,
+            "FLOOR_JWT_SECRET": state.jwt_secret,
+            **({"FLOOR_REPLICA_DSN": replicas[0]} if replicas else {}),
+        }
+        argv += ["benchmarks.floor_api:app", "--http", "httptools"]
     # The floor dies with the benchmark, however the benchmark ends (even SIGKILL).
     server = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parent.parent, preexec_fn=die_with_parent)
-    api = state.services.get("api")
     if api is not None and api.pid:
         os.setpriority(os.PRIO_PROCESS, server.pid, os.getpriority(os.PRIO_PROCESS, api.pid))
     deadline = time.monotonic() + FLOOR_START_S
@@ -559,7 +576,7 @@ async def benchmark(state: StackState, args: argparse.Namespace, load: bool, lad
     replica_dsns: list[str] = state.direct.get("replica_dsns") or []
     replica_pool = await direct_pool(replica_dsns[0]) if replica_dsns else None
     http = LeanClient(state.api_url)
-    floors = {path: start_floor(state, proxied=path == "proxied") for path in (FLOORS if args.floor else ())}
+    floors = {path: start_floor(state, path) for path in args.floors}
     floor_clients = {path: LeanClient(url) for path, (_, url) in floors.items()}
     try:
         async with primary.acquire() as conn:
@@ -630,7 +647,11 @@ def main() -> int:
     parser.add_argument("--keep-stack", action="store_true", help="leave the stack running (prints its state dir)")
     parser.add_argument("--state-dir", help="use this running stack with its data (no up, load or down)")
     parser.add_argument(
-        "--no-floor", dest="floor", action="store_false", help="leave out the floors (benchmarks/floor_api.py)"
+        "--floors",
+        nargs="*",
+        choices=list(FLOORS),
+        default=list(FLOORS),
+        help="the floors (benchmarks/floor_api.py) to climb beside HTTP and direct; none: --floors with no name",
     )
     args = parser.parse_args()
     if args.small:

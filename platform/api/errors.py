@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,45 +184,57 @@ def outcome_unknown(what: str, exc: BaseException) -> ApiError:
     )
 
 
+def _validation(exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "problem": err.get("msg")}
+        for err in exc.errors()
+    ]
+    first = problems[0] if problems else {"field": "", "problem": "invalid request"}
+    message = f"{first['field'] or 'request'}: {first['problem']}"
+    return ApiError(422, "invalid_request", message, details=problems).response()
+
+
+def _database_unavailable(exc: Exception) -> JSONResponse:
+    return unavailable("The database", exc).response()
+
+
+# The answer for each exception class the API maps; anything else is a defect (500, logged).
+_ANSWERS: dict[type[Exception], Callable[[Any], JSONResponse]] = {
+    ApiError: lambda exc: exc.response(),
+    asyncpg.PostgresError: lambda exc: from_postgres(exc).response(),
+    RequestValidationError: _validation,
+    StarletteHTTPException: lambda exc: ApiError(
+        exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {})
+    ).response(),
+    OSError: _database_unavailable,
+    asyncio.TimeoutError: _database_unavailable,
+    asyncpg.InterfaceError: _database_unavailable,
+}
+
+
+def answer_for(exc: BaseException) -> JSONResponse | None:
+    """The JSON answer for a mapped exception, by the nearest class in its MRO (as Starlette looks
+    handlers up); None for a defect, which ServerErrorMiddleware answers with a 500."""
+    for cls in type(exc).__mro__:
+        answer = _ANSWERS.get(cls)
+        if answer is not None:
+            return answer(exc)
+    return None
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Route every error through the one JSON shape."""
+    """Route every error through the one JSON shape (the RPC lane answers with `answer_for` too)."""
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return exc.response()
+    async def _mapped(_: Request, exc: Exception) -> JSONResponse:
+        answer = answer_for(exc)
+        assert answer is not None  # registered for the mapped classes only
+        return answer
 
-    @app.exception_handler(asyncpg.PostgresError)
-    async def _postgres_error(_: Request, exc: asyncpg.PostgresError) -> JSONResponse:
-        return from_postgres(exc).response()
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "problem": err.get("msg")}
-            for err in exc.errors()
-        ]
-        first = problems[0] if problems else {"field": "", "problem": "invalid request"}
-        message = f"{first['field'] or 'request'}: {first['problem']}"
-        return ApiError(422, "invalid_request", message, details=problems).response()
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return ApiError(exc.status_code, "http_error", str(exc.detail), headers=dict(exc.headers or {})).response()
-
-    @app.exception_handler(OSError)
-    async def _os_error(_: Request, exc: OSError) -> JSONResponse:
-        return unavailable("The database", exc).response()
-
-    @app.exception_handler(asyncio.TimeoutError)
-    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
-        return unavailable("The database", exc).response()
+    for cls in _ANSWERS:
+        app.add_exception_handler(cls, _mapped)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         # A defect on our side: log it with the traceback, answer without one.
         log.error("unhandled error", exc_info=exc, extra={"action": "unhandled_error", "error": repr(exc)})
         return ApiError(500, "internal_error", "Internal error; it has been logged").response()
-
-    @app.exception_handler(asyncpg.InterfaceError)
-    async def _interface(_: Request, exc: asyncpg.InterfaceError) -> JSONResponse:
-        return unavailable("The database", exc).response()

@@ -17,6 +17,7 @@ from gauntlet.base.logfmt import configure_logging
 from gauntlet.platform.api import errors, health
 from gauntlet.platform.api.http_metrics import HttpMetrics
 from gauntlet.platform.api.routes import auth, auth_admin, functions, observability, realtime, rest, rpc
+from gauntlet.platform.api.rpc_lane import RpcLane
 from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
 from gauntlet.platform.settings import PlatformSettings, get_settings
@@ -52,6 +53,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(realtime.router)
     app.include_router(web_routes.router)  # the web pages (platform/web)
 
+    app.add_middleware(RpcLane)  # innermost: plain RPC calls answered before routing (rpc_lane.py)
     app.add_middleware(HttpMetrics, metrics=app.state.platform.metrics)
     app.add_middleware(SecurityHeaders)  # outermost: error responses get the headers too
 

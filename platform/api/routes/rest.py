@@ -357,15 +357,25 @@ def _has_modifiers(request: Request) -> bool:
 
 @router.post("/rpc/{function}", include_in_schema=False)
 async def post_rpc(function: str, request: Request, state: StateDep, claims: ClaimsDep) -> Response:
-    """Without modifiers this is exactly the RPC route; with them, the modifiers apply in SQL."""
+    """Without modifiers this is exactly the RPC route; with them, the modifiers apply in SQL.
+
+    Plain calls, most of the traffic, reach `plain_rpc` through the RPC lane (platform/api/rpc_lane.py)
+    before FastAPI routes them; this route serves the rest, and plain calls too where the lane
+    passes them on.
+    """
     if not _has_modifiers(request):
-        try:
-            return await rpc.call_rpc(function, request, state, claims)
-        except ApiError as exc:
-            if exc.code == "unknown_function":
-                exc.code = "PGRST202"
-            raise
+        return await plain_rpc(function, request, state, claims)
     return await _rpc_with_modifiers(function, request, state, claims, get=False)
+
+
+async def plain_rpc(function: str, request: Request, state: PlatformState, claims: Claims) -> Response:
+    """A call without modifiers: the RPC route, with PostgREST's code for a function it does not know."""
+    try:
+        return await rpc.call_rpc(function, request, state, claims)
+    except ApiError as exc:
+        if exc.code == "unknown_function":
+            exc.code = "PGRST202"
+        raise
 
 
 @router.get("/rpc/{function}")
