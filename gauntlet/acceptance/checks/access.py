@@ -268,3 +268,39 @@ async def anon_sees_nothing_personal(t: Surface) -> None:
         not wrong,
         f"as anon, {len(wrong)} personal RPC call(s) were not refused (expected 401/403): " + "; ".join(wrong[:8]),
     )
+
+
+@check(
+    "access.page_handle_not_takeable",
+    title="a handle a page already has is taken in every letter case: check_handle_available says false and "
+    "another user's update_profile is refused (409), while a free handle is available",
+    seeds="000 check_handle_available(handle) checks reserved + profiles + entities; handles are unique "
+    "case-insensitively (migration 020)",
+)
+async def page_handle_not_takeable(t: Surface) -> None:
+    owner, other = await asyncio.gather(t.signup("handle-page-owner"), t.signup("handle-taker"))
+    tail = owner.id.replace("-", "")[:16]
+    page_handle = f"AccPg_{tail}"  # mixed case: its lower- and upper-case spellings differ from it
+    page = await t.rpc_ok("entity_create", {"p_handle": page_handle, "p_display_name": "Page"}, as_=owner)
+    expect(
+        page.get("handle") == page_handle,
+        f"entity_create(p_handle {page_handle!r}) answered handle {page.get('handle')!r}",
+    )
+    free = f"AccFree_{other.id.replace('-', '')[:16]}"
+    available = await t.rpc_ok("check_handle_available", {"p_handle": free}, as_="anon")
+    expect(available is True, f"check_handle_available({free!r}), a handle nobody has, answered {available!r}")
+    spellings = (page_handle, page_handle.lower(), page_handle.upper())
+    for spelling in spellings:
+        answer = await t.rpc_ok("check_handle_available", {"p_handle": spelling}, as_="anon")
+        expect(
+            answer is False,
+            f"check_handle_available({spelling!r}) answered {answer!r} while page {page['id']} has the handle "
+            f"{page_handle!r}; handles are unique whatever their letter case (a page's too)",
+        )
+    for spelling in spellings[1:]:
+        taken = await t.rpc("update_profile", {"p_handle": spelling}, as_=other)
+        expect(
+            taken.status == 409,
+            f"{taken.describe()}, while page {page['id']} has the handle {page_handle!r}; expected 409 (taken): "
+            "a user must not take a page's handle by writing it in another case",
+        )

@@ -1,12 +1,15 @@
 """Earnings (seeds 003 "Earnings (Task 10)" and "Workers (Task 11)"; migrations 260, 270).
 
-Each check buys a real order through the public surface: a seller lists an item,
+The split checks buy a real order through the public surface: a seller lists an item,
 a buyer (referred by a third user) puts 2 of it in the cart and checks out. The
 order is paid by the platform's test-mode payment (or, on a target with
 payments_real on, by one order_webhook call as the provider). Migration 260's
 model, for a $100.00 subtotal: a pool of 4 % split 60/25/15 between seller
 (commission), referrer (referral) and buyer (membership), each captured at its
 own tier's rate (free 1 %, pro 2.5 %, elite 4 %); missed = total - captured.
+Captured earnings are pending for 7 days (the refund hold), then available.
+Other checks buy their own orders (a cart of two sellers, a checkout retried
+with its idempotency key), back-date tips, or claim a referral.
 """
 
 from __future__ import annotations
@@ -67,12 +70,17 @@ async def _paid_order(t: Surface, tag: str) -> Order:
         isinstance(order, dict) and order.get("subtotal_cents") == SUBTOTAL_CENTS,
         f"checkout of {QUANTITY} x {UNIT_PRICE_CENTS} cents returned {order!r}; expected subtotal {SUBTOTAL_CENTS}",
     )
+    await _settle(t, order)
+    return Order(id=str(order["order_id"]), users=users, checkout=order)
+
+
+async def _settle(t: Surface, order: dict[str, Any]) -> None:
+    """A checked-out order ends up paid: test mode pays at checkout; with payments_real on, the provider's webhook."""
     if order.get("status") == "pending":  # payments_real on: the provider's webhook pays it
         paid = await t.rpc_ok("order_webhook", {"p_order_id": order["order_id"]}, as_="service")
         expect(paid.get("status") == "paid", f"order_webhook on a pending order returned {paid!r}")
     else:
         expect(order.get("status") == "paid", f"checkout returned status {order.get('status')!r}; expected paid")
-    return Order(id=str(order["order_id"]), users=users, checkout=order)
 
 
 _SHARED: dict[str, asyncio.Task[Order]] = {}
@@ -252,3 +260,172 @@ async def webhook_replay_single_write(t: Surface) -> None:
             f"{ {k: before[role].get(k) for k in keys} } to { {k: after.get(k) for k in keys} }; the seeds promise "
             "a single ledger write",
         )
+
+
+PENDING_SEEDS = "003 Earnings (Task 10): Shows Total Earned, Captured, Pending, Missed"
+CHECKOUT_SEEDS = "003 Idempotency on all write paths (checkout, migration 270)"
+# One cart of two sellers: seller-a sells 1 x $70.00, seller-b 3 x $10.00 (a $100.00 subtotal).
+SELLER_LINES = {"seller-a": (7000, 1), "seller-b": (1000, 3)}
+# Tips captured in full, back-dated by this many days (0 = now): only the last 7 days are pending.
+HOLD_TIPS = {8: 700, 6: 200, 0: 300}
+
+
+@check(
+    "earnings.recent_earnings_pending",
+    title="earnings captured in the last 7 days are pending (the refund hold): a new order's earnings are all "
+    "pending, none available yet",
+    seeds=PENDING_SEEDS,
+)
+async def recent_earnings_pending(t: Surface) -> None:
+    order = await _shared_order(t)
+    for role, user in order.users.items():
+        summary = await _summary(t, user)
+        got = {k: summary.get(k) for k in ("captured_cents", "pending_cents", "available_cents")}
+        captured = got["captured_cents"]
+        expect(
+            isinstance(captured, int)
+            and captured >= expected_event(role)["captured_cents"] > 0
+            and got["pending_cents"] == captured
+            and got["available_cents"] == 0,
+            f"earnings_summary of the {role} minutes after paid order {order.id}: {got}; expected every captured "
+            "cent pending (captured in the last 7 days: the refund hold) and 0 available (captured - pending)",
+        )
+
+
+@check(
+    "earnings.pending_hold_ends_after_7_days",
+    title="captured earnings are pending for 7 days, then available: pending = captured in the last 7 days, "
+    "available = captured - pending (events back-dated through SQL)",
+    seeds=PENDING_SEEDS,
+    needs=("dsn",),
+)
+async def pending_hold_ends_after_7_days(t: Surface) -> None:
+    user = await t.signup("hold")
+    async with t.db() as conn:
+        for days, cents in HOLD_TIPS.items():
+            if days:  # earnings_record_event cannot date an event: the older ones are written back-dated
+                await conn.execute(
+                    "insert into public.earnings_events (user_id, kind, amount_cents, captured_cents, "
+                    "idempotency_key, created_at) values ($1, 'tip', $2, $2, $3, now() - make_interval(days => $4))",
+                    user.id,
+                    cents,
+                    f"acc-{t.run_id}-hold-{days}d",
+                    days,
+                )
+    await t.rpc_ok(
+        "earnings_record_event",
+        {
+            "p_user_id": user.id,
+            "p_kind": "tip",
+            "p_amount_cents": HOLD_TIPS[0],
+            "p_idempotency_key": f"acc-{t.run_id}-hold-now",
+        },
+        as_="service",
+    )
+    summary = await _summary(t, user)
+    got = {k: summary.get(k) for k in ("captured_cents", "pending_cents", "available_cents")}
+    pending = sum(cents for days, cents in HOLD_TIPS.items() if days < 7)
+    want = {
+        "captured_cents": sum(HOLD_TIPS.values()),
+        "pending_cents": pending,
+        "available_cents": sum(HOLD_TIPS.values()) - pending,
+    }
+    tips = ", ".join(
+        f"{cents} cents {days} days ago" if days else f"{cents} cents now" for days, cents in HOLD_TIPS.items()
+    )
+    expect(
+        got == want,
+        f"earnings_summary of a user with tips captured in full ({tips}): {got}; expected {want} "
+        "(pending = captured in the last 7 days, the refund hold; available = captured - pending)",
+    )
+
+
+@check(
+    "earnings.commission_per_seller_lines",
+    title="in a cart of two sellers, each seller's 60 % commission is on the lines it sold, not on the whole order",
+    seeds=SEEDS,
+)
+async def commission_per_seller_lines(t: Surface) -> None:
+    buyer, *sellers = await asyncio.gather(t.signup("two-sellers-buyer"), *(t.signup(tag) for tag in SELLER_LINES))
+    by_tag = dict(zip(SELLER_LINES, sellers, strict=True))
+    for tag, seller in by_tag.items():
+        price, quantity = SELLER_LINES[tag]
+        listing = await t.rpc_ok(
+            "listing_create", {"p_title": f"Acceptance saddle {t.run_id}", "p_price_cents": price}, as_=seller
+        )
+        await t.rpc_ok("cart_add", {"p_listing_id": listing["id"], "p_quantity": quantity}, as_=buyer)
+    bases = {tag: price * quantity for tag, (price, quantity) in SELLER_LINES.items()}
+    cart = ", ".join(f"{tag} {quantity} x {price} cents" for tag, (price, quantity) in SELLER_LINES.items())
+    order = await t.rpc_ok("checkout", {"p_idempotency_key": f"acc-{t.run_id}-two-sellers"}, as_=buyer)
+    expect(
+        isinstance(order, dict) and order.get("subtotal_cents") == sum(bases.values()),
+        f"checkout of a cart of two sellers ({cart}) returned {order!r}; expected subtotal {sum(bases.values())}",
+    )
+    await _settle(t, order)
+    got: dict[str, list[tuple[Any, ...]]] = {}
+    want: dict[str, list[tuple[Any, ...]]] = {}
+    for tag, seller in by_tag.items():
+        rows = await t.rpc_ok("earnings_list", {"p_limit": 50}, as_=seller)
+        got[tag] = [
+            (r.get("kind"), r.get("amount_cents"), r.get("captured_cents"))
+            for r in rows
+            if str(r.get("order_id")) == str(order["order_id"])
+        ]
+        share = bases[tag] * SHARES["seller"]
+        want[tag] = [("commission", _cents(share * POOL_RATE), _cents(share * RATES["free"]))]
+    expect(
+        got == want,
+        f"order {order['order_id']} of two sellers ({cart}): each seller's events (kind, total, captured) are "
+        f"{got}; expected {want}: 60 % of the 4 % pool on the seller's own lines ({bases} cents), captured at "
+        "the free tier's 1 %",
+    )
+
+
+@check(
+    "earnings.checkout_replay_returns_first_order",
+    title="checkout repeated with the same idempotency key returns the first (paid) order with replayed = true "
+    "and charges nothing again, even with a new cart",
+    seeds=CHECKOUT_SEEDS,
+)
+async def checkout_replay_returns_first_order(t: Surface) -> None:
+    seller, buyer = await asyncio.gather(t.signup("checkout-replay-seller"), t.signup("checkout-replay-buyer"))
+    listing = await t.rpc_ok(
+        "listing_create", {"p_title": f"Acceptance halter {t.run_id}", "p_price_cents": UNIT_PRICE_CENTS}, as_=seller
+    )
+    await t.rpc_ok("cart_add", {"p_listing_id": listing["id"], "p_quantity": QUANTITY}, as_=buyer)
+    key = f"acc-{t.run_id}-checkout-replay"
+    first = await t.rpc_ok("checkout", {"p_idempotency_key": key}, as_=buyer)
+    expect(
+        isinstance(first, dict) and first.get("replayed") is False and first.get("subtotal_cents") == SUBTOTAL_CENTS,
+        f"the first checkout of {QUANTITY} x {UNIT_PRICE_CENTS} cents with key {key!r} returned {first!r}; "
+        f"expected a new order (replayed = false) of subtotal {SUBTOTAL_CENTS}",
+    )
+    await _settle(t, first)
+    before = await _summary(t, buyer)
+    # A retry of the same checkout once the order is paid: first with the cart it emptied, then with a new line.
+    for cart in ("its cart empty", "a new line in its cart"):
+        if cart != "its cart empty":
+            await t.rpc_ok("cart_add", {"p_listing_id": listing["id"], "p_quantity": 1}, as_=buyer)
+        replay = await t.rpc("checkout", {"p_idempotency_key": key}, as_=buyer)
+        body = replay.body if replay.ok and isinstance(replay.body, dict) else {}
+        expect(
+            body.get("order_id") == first["order_id"]
+            and body.get("replayed") is True
+            and body.get("status") == "paid"
+            and body.get("subtotal_cents") == SUBTOTAL_CENTS,
+            f"the buyer retried checkout with key {key!r} after order {first['order_id']} was paid, with {cart}: "
+            f"{replay.describe()}; expected that order back (paid, subtotal {SUBTOTAL_CENTS}, replayed = true)",
+        )
+    lines = [(str(r.get("listing_id")), r.get("quantity")) for r in await t.rpc_ok("cart_list", {}, as_=buyer)]
+    expect(
+        lines == [(str(listing["id"]), 1)],
+        f"after a replayed checkout, the buyer's cart holds {lines}; expected the new line untouched "
+        f"([({listing['id']!r}, 1)]): a replay charges nothing again",
+    )
+    after = await _summary(t, buyer)
+    keys = ("total_cents", "captured_cents", "events_count")
+    expect(
+        {k: after.get(k) for k in keys} == {k: before.get(k) for k in keys},
+        f"two replayed checkouts of order {first['order_id']} moved the buyer's earnings from "
+        f"{ {k: before.get(k) for k in keys} } to { {k: after.get(k) for k in keys} }; a replay records nothing",
+    )

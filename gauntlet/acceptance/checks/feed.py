@@ -19,6 +19,7 @@ concurrent writer pushing items down cannot make a broken filter look healthy.
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -603,3 +604,109 @@ async def lane_switch_restarts(t: Surface) -> None:
             break
         else:
             fail(f"page 1 of lane {other} changed between every two requests (something writes all the time)")
+
+
+async def _profile(t: Surface, page_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    body = await t.rpc_ok("feed_fusion_profile", {"p_entity_id": page_id, "p_limit": limit}, as_="anon")
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        fail(f"feed_fusion_profile({page_id}) returned {str(body)[:200]}; expected an object with items")
+    return list(body["items"])
+
+
+@check(
+    "feed.cross_post_waits_for_owner",
+    title="a post another user aims at a page is pending: it shows neither in the page's following lane nor on "
+    "its profile feed until the page's owner approves it (post_target_review), and then it shows in both",
+    seeds=SEEDS + "; 003 idx_post_targets_approved (the feeds read approved targets only)",
+)
+async def cross_post_waits_for_owner(t: Surface) -> None:
+    owner, stranger = await asyncio.gather(t.signup("xpost-owner"), t.signup("xpost-stranger"))
+    page_id = await new_page(t, owner, "xpost")
+    own = await t.rpc_ok("post_create", {"p_body": "the owner's own post", "p_entity_id": page_id}, as_=owner)
+    post = await t.rpc_ok(
+        "post_create", {"p_body": "a stranger's post for your page", "p_target_entity_ids": [page_id]}, as_=stranger
+    )
+    targets = {str(x.get("entity_id")): x.get("status") for x in post.get("targets") or []}
+    expect(
+        targets.get(page_id) == "pending",
+        f"post_create by a user who does not own page {page_id}, aimed at it with p_target_entity_ids, answered "
+        f"targets {post.get('targets')}; expected the page's target 'pending' until its owner approves it",
+    )
+    viewer = await follower(t, "xpost-viewer", [page_id])
+    ids = {"post": str(post["id"]), "own": str(own["id"])}
+    lane = {str(i["id"]) for i in (await home(t, viewer, "following", limit=50)).items}
+    shown = {str(i["id"]) for i in await _profile(t, page_id)}
+    for where, seen in (("the following lane of the page's only follower", lane), ("the page's profile feed", shown)):
+        expect(
+            ids["own"] in seen,
+            f"{where} does not show the owner's own post {ids['own']} on the page (it shows {sorted(seen)[:5]})",
+        )
+        expect(
+            ids["post"] not in seen,
+            f"{where} shows post {ids['post']}, which another user aimed at the page and its owner never approved; "
+            "a cross-post stays pending (off the page's feeds) until the owner calls post_target_review",
+        )
+    status = await t.rpc_ok(
+        "post_target_review", {"p_post_id": ids["post"], "p_entity_id": page_id, "p_approve": True}, as_=owner
+    )
+    expect(status == "approved", f"post_target_review(approve) by the page's owner answered {status!r}")
+    lane = {str(i["id"]) for i in (await home(t, viewer, "following", limit=50)).items}
+    shown = {str(i["id"]) for i in await _profile(t, page_id)}
+    for where, seen in (("the following lane of the page's only follower", lane), ("the page's profile feed", shown)):
+        expect(
+            ids["post"] in seen,
+            f"after the page's owner approved post {ids['post']}, {where} still does not show it "
+            f"(it shows {sorted(seen)[:5]}); an approved target is on the page's feeds",
+        )
+
+
+# The seeds' recency decay, exp(-hours / 48): an event's hours are its time to start. Scores are shown
+# rounded to 6 decimals; the tolerance also absorbs a few minutes of clock skew between here and the
+# platform (the decay moves by 0.013 an hour at 24 h), far below what a different half-life gives.
+DECAY_HOURS = 48.0
+DECAY_TOLERANCE = 0.003
+DECAY_PROBES_H = (24.0, 72.0)
+
+
+@check(
+    "feed.recency_decay_48h",
+    title="an item's score decays as exp(-hours/48): on a fresh page's profile feed, a new post scores ~1 and "
+    "events starting in 24 h and 72 h score exp(-0.5) and exp(-1.5)",
+    seeds="003 Exponential decay exp(-hours/48.0); 004 Exponential recency decay exp(-hours/48.0)",
+)
+async def recency_decay_48h(t: Surface) -> None:
+    owner = await t.signup("decay-owner")
+    page_id = await new_page(t, owner, "decay")
+    post = await t.rpc_ok("post_create", {"p_body": "decay post", "p_entity_id": page_id}, as_=owner)
+    events: dict[str, float] = {}
+    for hours in DECAY_PROBES_H:
+        starts = datetime.now(UTC) + timedelta(hours=hours)
+        event = await t.rpc_ok(
+            "event_create",
+            {"p_title": f"decay event in {hours:.0f} h", "p_starts_at": starts.isoformat(), "p_entity_id": page_id},
+            as_=owner,
+        )
+        events[str(event["id"])] = hours
+    before = datetime.now(UTC)
+    items = {str(i["id"]): i for i in await _profile(t, page_id)}
+    after = datetime.now(UTC)
+    missing = [i for i in (str(post["id"]), *events) if i not in items]
+    expect(not missing, f"the profile feed of page {page_id} lacks its own item(s) {missing}: {list(items)}")
+    probes = [(str(post["id"]), None), *((eid, _ts(items[eid]["starts_at"])) for eid in events)]
+    for item_id, starts_at in probes:
+        item = items[item_id]
+        if starts_at is None:  # the post: its age, seconds
+            low_h, high_h = 0.0, max((after - _ts(item["created_at"])).total_seconds() / 3600, 0.0)
+        else:  # an event: its time to start, as of the request
+            low_h = (starts_at - after).total_seconds() / 3600
+            high_h = (starts_at - before).total_seconds() / 3600
+        lo = math.exp(-high_h / DECAY_HOURS) - DECAY_TOLERANCE
+        hi = math.exp(-low_h / DECAY_HOURS) + DECAY_TOLERANCE
+        score = float(item["score"])
+        expect(
+            lo <= score <= hi,
+            f"on the profile feed of a fresh page, {item['kind']} {item_id} ({low_h:.2f}-{high_h:.2f} h "
+            f"{'old' if starts_at is None else 'to its start'}, no metadata score) scores {score}; the seeds' decay "
+            f"exp(-hours/{DECAY_HOURS:.0f}) gives {math.exp(-(low_h + high_h) / 2 / DECAY_HOURS):.4f} "
+            f"(allowed {lo:.4f}-{hi:.4f})",
+        )

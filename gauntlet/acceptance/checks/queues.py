@@ -13,6 +13,11 @@ skip rows that transaction holds). Leasing, acking and failing go through the
 service-role RPCs; the direct DSN only queues rows the surface cannot queue
 (`enqueue_event` is not exposed), moves time (a lease's expiry, a backoff) and
 reads what the surface does not show (run_at, the dead letter rows).
+
+Dead letters are kept and can be retried: a retried dead-lettered job starts again with its
+failures at 0 (its retries and backoff again), and the queue GC (gc_finished_queue_items) forgets
+finished work older than 7 days but keeps dead letters of that age (the check's own rows, inserted
+already aged: the touch trigger rewrites updated_at on update, not on insert).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ LEASERS = 4
 # Expired-lease tries before the workers are blamed for leaving nothing to observe (5 were all lost
 # once, under the ci gate's load).
 DISCOVERY_TRIES = 20
+GC_KEEP_DAYS = 7  # gc_finished_queue_items' default retention
+GC_AGE_DAYS = 8  # the age of the check's rows: past the retention
 
 
 def _topic(t: Surface, tag: str) -> str:
@@ -546,6 +553,147 @@ async def worker_job_backoff_then_dead_letter(t: Surface) -> None:
             expect(await _claim(t, kind) is None, f"dead-lettered job {job['id']} was claimed again")
         finally:
             await _cleanup(conn, kind=kind)
+
+
+@check(
+    "queues.retried_dead_letter_gets_its_retries",
+    title="retrying a dead-lettered worker job (worker_retry_dead_letter) queues it again with 0 failures: "
+    "its next failure is retried after the first backoff (60 s), not dead-lettered at once",
+    seeds=f"{TASK11}; 003 Task 11 admin workers page (view jobs, DLQ, retry); "
+    "002 Requeue: SET status='queued', attempts=0, last_error=NULL",
+    needs=("dsn",),
+)
+async def retried_dead_letter_gets_its_retries(t: Surface) -> None:
+    kind = _topic(t, "revive")
+    async with t.db() as conn:
+        try:
+            # One retry allowed (p_max_attempts 1): the 2nd failure dead-letters the job.
+            (job,) = await t.rpc_ok("worker_enqueue_job", {"p_kind": kind, "p_max_attempts": 1}, as_="service")
+
+            async def claim_and_fail(step: str) -> tuple[dict[str, Any], Any]:
+                await conn.execute("update public.worker_jobs set run_at = now() where id = $1", job["id"])
+                claim = await _claim(t, kind)
+                if claim is None or claim["id"] != job["id"]:
+                    fail(f"{step}: worker_claim_job handed out {claim}; expected job {job['id']}")
+                outcome = await t.rpc_ok(
+                    "worker_fail_job",
+                    {"p_id": job["id"], "p_token": claim["lease_token"], "p_error": step},
+                    as_="service",
+                )
+                return claim, outcome
+
+            before = [(await claim_and_fail(f"failure {n} before the retry"))[1] for n in (1, 2)]
+            dead_id = await conn.fetchval(
+                "select id from public.dead_letter_queue where job_id = $1 and resolved_at is null", job["id"]
+            )
+            expect(
+                before == ["pending", "dlq"] and dead_id is not None,
+                f"failing job {job['id']} (max_attempts 1) twice answered {before} and left dead letter {dead_id}; "
+                "expected pending then dlq, and an open dead letter",
+            )
+            revived = await t.rpc_ok("worker_retry_dead_letter", {"p_dead_letter_id": dead_id}, as_="service")
+            row = await _row(conn, "worker_jobs", job["id"])
+            expect(
+                revived == job["id"] and row["status"] == "pending" and row["attempts"] == 0,
+                f"worker_retry_dead_letter({dead_id}) answered {revived!r} and left job {job['id']} "
+                f"{row['status']} with {row['attempts']} failures; expected the job's id, and the job pending "
+                "with 0 failures (requeued: attempts = 0)",
+            )
+            claim, after = await claim_and_fail("failure 1 after the retry")
+            delay = await conn.fetchval(
+                "select extract(epoch from run_at - updated_at) from public.worker_jobs where id = $1", job["id"]
+            )
+            expect(
+                claim["attempts"] == 0 and after == "pending" and delay is not None and abs(float(delay) - 60) <= 2,
+                f"after the retry, job {job['id']} was claimed with {claim['attempts']} failures, and its next "
+                f"failure answered {after!r} (retry in {delay} s); expected 0 failures, then pending with a 60 s "
+                "backoff: a retried dead letter gets its retries and backoff again",
+            )
+        finally:
+            await _cleanup(conn, kind=kind)
+
+
+@check(
+    "queues.gc_keeps_dead_letters",
+    title=f"the queue GC (gc_finished_queue_items) deletes finished discovery items and events older than "
+    f"{GC_KEEP_DAYS} days but keeps dead-lettered ones (status error) of that age, in vw_dead_letter_queue",
+    seeds="000 vw_dead_letter_queue: items that failed >= 5 times for manual investigation; "
+    "001 Clear DLQ (after manual review); 002 Inspect errors (status='error')",
+    needs=("dsn",),
+)
+async def gc_keeps_dead_letters(t: Surface) -> None:
+    topic, reason = _topic(t, "gc"), f"acc-{t.run_id}-gc"
+    async with t.db() as conn:
+        try:
+            # The check's own finished and dead-lettered rows, last updated past the retention.
+            items = {
+                str(r["status"]): int(r["id"])
+                for r in await conn.fetch(
+                    """
+                    insert into public.marketplace_discovery_queue
+                        (interest_id, category_id, reason, status, attempts, last_error, created_at, updated_at)
+                    select m.interest_id, m.category_id, $1::text || '#' || s.status, s.status,
+                           case s.status when 'error' then 5 else 0 end,
+                           case s.status when 'error' then 'acceptance failure 5' end,
+                           now() - make_interval(days => $2), now() - make_interval(days => $2)
+                      from (select interest_id, category_id from public.marketplace_interest_map
+                             order by 1, 2 limit 1) m
+                     cross join (values ('done'), ('error')) s (status)
+                    returning id, status
+                    """,
+                    reason,
+                    GC_AGE_DAYS,
+                )
+            }
+            events = {
+                str(r["status"]): int(r["id"])
+                for r in await conn.fetch(
+                    """
+                    insert into public.events_queue (topic, key, status, attempts, last_error, created_at, updated_at)
+                    select $1, s.status, s.status, case s.status when 'error' then 5 else 0 end,
+                           case s.status when 'error' then 'acceptance failure 5' end,
+                           now() - make_interval(days => $2), now() - make_interval(days => $2)
+                      from (values ('done'), ('error')) s (status)
+                    returning id, status
+                    """,
+                    topic,
+                    GC_AGE_DAYS,
+                )
+            }
+            if set(items) != {"done", "error"}:
+                fail(f"could not queue the check's discovery items ({items}): marketplace_interest_map is empty")
+            deleted = await t.rpc_ok("gc_finished_queue_items", {}, as_="service")
+            left_items = {
+                str(r["status"])
+                for r in await conn.fetch(
+                    "select status from public.marketplace_discovery_queue where id = any ($1::bigint[])",
+                    list(items.values()),
+                )
+            }
+            left_events = {
+                str(r["status"])
+                for r in await conn.fetch(
+                    "select status from public.events_queue where id = any ($1::bigint[])", list(events.values())
+                )
+            }
+            expect(
+                left_items == {"error"} and left_events == {"error"},
+                f"after gc_finished_queue_items() (answered {deleted!r}), of the check's discovery items and "
+                f"events last updated {GC_AGE_DAYS} days ago, one done and one dead-lettered (error) each, these "
+                f"are left: discovery items {sorted(left_items)}, events {sorted(left_events)}; expected the done ones "
+                "deleted and the dead letters kept for manual review",
+            )
+            dead = [
+                await _dead_letter(conn, "marketplace_discovery_queue", items["error"]),
+                await _dead_letter(conn, "events_queue", events["error"]),
+            ]
+            expect(
+                all(d is not None and d["last_error"] == "acceptance failure 5" for d in dead),
+                f"after the GC, vw_dead_letter_queue shows {dead} for the check's dead-lettered discovery item "
+                f"{items['error']} and event {events['error']}; expected both, with their last error",
+            )
+        finally:
+            await _cleanup(conn, topic=topic, reason=reason)
 
 
 # -- concurrent leasers -----------------------------------------------------------------------------

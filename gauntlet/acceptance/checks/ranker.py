@@ -21,7 +21,7 @@ import asyncio
 import math
 from typing import Any
 
-from gauntlet.acceptance.checks.feed import Page, follower, home, key, world
+from gauntlet.acceptance.checks.feed import Page, follower, home, key, new_page, world
 from gauntlet.acceptance.registry import check, expect, fail
 from gauntlet.acceptance.surface import Surface, User
 
@@ -196,4 +196,57 @@ async def safe_mode(t: Surface) -> None:
     expect(
         restored.raw.get("policy") != "safe_mode",
         f"after restoring global.safe_mode to {previous}, the feed still answers policy {restored.raw.get('policy')!r}",
+    )
+
+
+def _logged(page: Page) -> list[Any]:
+    return [i.get("learning_event_id") for i in page.items]
+
+
+@check(
+    "ranker.learning_switch",
+    title='learning.enabled {"enabled": false} stops the feed logging learning events (no item carries a '
+    "learning_event_id), and logging resumes when the flag is restored",
+    seeds='001 learning.enabled -> {"enabled": true}; "Learning Not Recording: check if learning is enabled"',
+    exclusive=True,
+)
+async def learning_switch(t: Surface) -> None:
+    owner = await t.signup("learn-owner")
+    page_id = await new_page(t, owner, "learn")
+    for n in range(3):
+        await t.rpc_ok("post_create", {"p_body": f"learning post {n}", "p_entity_id": page_id}, as_=owner)
+    viewer = await follower(t, "learn-viewer", [page_id])
+    on = await home(t, viewer, "following", limit=10)
+    expect(
+        len(on.items) == 3 and all(isinstance(i, int) for i in _logged(on)),
+        f"with learning.enabled as found, the following lane of a user who follows one page with 3 posts served "
+        f"{len(on.items)} items with learning_event_ids {_logged(on)}; the check expects learning on (the "
+        "default) and one logged event per impression",
+    )
+    previous = await t.rpc_ok(
+        "set_feature_flag",
+        {"p_key": "learning.enabled", "p_value": {"enabled": False}, "p_reason": f"acceptance {t.run_id}"},
+        as_="service",
+    )
+    try:
+        off = await home(t, viewer, "following", limit=10)
+        logged = [i for i in _logged(off) if i is not None]
+        expect(
+            len(off.items) == 3 and not logged,
+            f'with learning.enabled set to {{"enabled": false}}, the following lane served {len(off.items)} items '
+            f"of which {len(logged)} were logged as learning events (ids {logged[:3]}); the flag is the switch "
+            "for learning-event logging: off, nothing is logged",
+        )
+    finally:
+        restore = previous if isinstance(previous, dict) else {"enabled": True}
+        await t.rpc_ok(
+            "set_feature_flag",
+            {"p_key": "learning.enabled", "p_value": restore, "p_reason": f"acceptance {t.run_id}: restore"},
+            as_="service",
+        )
+    again = await home(t, viewer, "following", limit=10)
+    expect(
+        all(isinstance(i, int) for i in _logged(again)) and len(again.items) == 3,
+        f"after restoring learning.enabled to {previous}, the following lane's items carry learning_event_ids "
+        f"{_logged(again)}; expected logging to resume",
     )
