@@ -18,7 +18,9 @@ one that is off by a factor of two always does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 from gauntlet.acceptance.checks.feed import Page, follower, home, key, new_page, world
@@ -32,6 +34,26 @@ SIGMAS = 4.0
 PAGE_LIMIT = 50
 VIEWERS = 4
 VIEW_POLL_S = 5.0
+
+
+@contextlib.asynccontextmanager
+async def flag_set(t: Surface, key: str, value: dict[str, Any], *, default: dict[str, Any]) -> AsyncIterator[Any]:
+    """The feature flag `key` at `value` for the block (yields its value before), then put back.
+
+    Put back as set_feature_flag said it was, or `default` when it said nothing usable.
+    """
+    previous = await t.rpc_ok(
+        "set_feature_flag", {"p_key": key, "p_value": value, "p_reason": f"acceptance {t.run_id}"}, as_="service"
+    )
+    try:
+        yield previous
+    finally:
+        restore = previous if isinstance(previous, dict) else default
+        await t.rpc_ok(
+            "set_feature_flag",
+            {"p_key": key, "p_value": restore, "p_reason": f"acceptance {t.run_id}: restore"},
+            as_="service",
+        )
 
 
 def impressions_needed(epsilon: float) -> int:
@@ -147,12 +169,7 @@ async def safe_mode(t: Surface) -> None:
     fan = await follower(t, "safe-fan", w.pages[:2])  # follows half the acceptance pages
     stranger = await follower(t, "safe-stranger", [])
     before = _totals(await _policy_row(t, "safe_mode"))
-    previous = await t.rpc_ok(
-        "set_feature_flag",
-        {"p_key": "global.safe_mode", "p_value": {"enabled": True}, "p_reason": f"acceptance {t.run_id}"},
-        as_="service",
-    )
-    try:
+    async with flag_set(t, "global.safe_mode", {"enabled": True}, default={"enabled": False}) as previous:
         fan_page, _ = await _safe_pages(t, fan, "for_you")
         stranger_page, _ = await _safe_pages(t, stranger, "for_you")
         await _safe_pages(t, fan, "following")
@@ -185,13 +202,6 @@ async def safe_mode(t: Surface) -> None:
             f"{p_exp_sum:.4f} and {explored:.0f} explored; seeds: no propensity logging in safe mode (p_exp = 0), "
             "no exploration",
         )
-    finally:
-        restore = previous if isinstance(previous, dict) else {"enabled": False}
-        await t.rpc_ok(
-            "set_feature_flag",
-            {"p_key": "global.safe_mode", "p_value": restore, "p_reason": f"acceptance {t.run_id}: restore"},
-            as_="service",
-        )
     restored = await home(t, fan, "for_you", limit=5)
     expect(
         restored.raw.get("policy") != "safe_mode",
@@ -223,12 +233,7 @@ async def learning_switch(t: Surface) -> None:
         f"{len(on.items)} items with learning_event_ids {_logged(on)}; the check expects learning on (the "
         "default) and one logged event per impression",
     )
-    previous = await t.rpc_ok(
-        "set_feature_flag",
-        {"p_key": "learning.enabled", "p_value": {"enabled": False}, "p_reason": f"acceptance {t.run_id}"},
-        as_="service",
-    )
-    try:
+    async with flag_set(t, "learning.enabled", {"enabled": False}, default={"enabled": True}) as previous:
         off = await home(t, viewer, "following", limit=10)
         logged = [i for i in _logged(off) if i is not None]
         expect(
@@ -236,13 +241,6 @@ async def learning_switch(t: Surface) -> None:
             f'with learning.enabled set to {{"enabled": false}}, the following lane served {len(off.items)} items '
             f"of which {len(logged)} were logged as learning events (ids {logged[:3]}); the flag is the switch "
             "for learning-event logging: off, nothing is logged",
-        )
-    finally:
-        restore = previous if isinstance(previous, dict) else {"enabled": True}
-        await t.rpc_ok(
-            "set_feature_flag",
-            {"p_key": "learning.enabled", "p_value": restore, "p_reason": f"acceptance {t.run_id}: restore"},
-            as_="service",
         )
     again = await home(t, viewer, "following", limit=10)
     expect(
