@@ -79,6 +79,7 @@ def test_redis_stalled_features_and_limits_degrade_gracefully(
 # Held back by the proxy's slow_close toxic: the API's pooled connections read the server's FATAL
 # at once but see the end of their sockets only this much later.
 CLOSE_HELD_MS = 4000
+ATTEMPTS = 3
 
 
 def _api_sessions(dsn: str) -> int:
@@ -129,27 +130,43 @@ def _terminate_api_sessions(dsns: list[str]) -> int:
 def test_replica_sessions_terminated_behind_a_held_close_fall_back(
     gauntlet_stack: StackState, toxiproxy: ToxiproxyClient
 ) -> None:
-    """A pooled replica connection whose server said goodbye is a dead replica, not a 500."""
+    """A pooled replica connection whose server said goodbye is a dead replica, not a 500.
+
+    An attempt counts only if its reads all came before the held closes: on a busy machine the
+    proxy may relay a FATAL after the backend is gone, and a read sent before it waits for the
+    close (inconclusive, then tried again, at most ATTEMPTS times; every read must be a 200).
+    """
     replicas = [name for name in gauntlet_stack.proxies if name.startswith("pg_replica")]
     with httpx.Client(base_url=gauntlet_stack.api_url, timeout=10) as client:
         token, _ = _session(client)
         headers = {"Authorization": f"Bearer {token}"}
         browse = {"p_limit": 3}
-        for _ in range(40):  # an earlier test may have left the replica skipped for a while: bounded at ~10 s
-            assert client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers).status_code == 200
-            if sum(_api_sessions(dsn) for dsn in gauntlet_stack.direct["replica_dsns"]):
+        took: list[float] = []
+        for _ in range(ATTEMPTS):
+            for _ in range(40):  # an earlier failure may have left the replica skipped for a while: bounded at ~10 s
+                assert (
+                    client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers).status_code == 200
+                )
+                if sum(_api_sessions(dsn) for dsn in gauntlet_stack.direct["replica_dsns"]):
+                    break
+                time.sleep(0.25)
+            for name in replicas:
+                toxiproxy.add_toxic(
+                    name, "slow_close", name="held", stream="downstream", attributes={"delay": CLOSE_HELD_MS}
+                )
+            started = time.monotonic()
+            assert _terminate_api_sessions(gauntlet_stack.direct["replica_dsns"]) >= 1
+            for _ in range(3):
+                response = client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers)
+                assert response.status_code == 200 and len(response.json()) == 3, response.text
+            took.append(time.monotonic() - started)
+            for name in replicas:
+                toxiproxy.remove_toxic(name, "held")
+            if took[-1] < CLOSE_HELD_MS / 1000:
                 break
-            time.sleep(0.25)
-        for name in replicas:
-            toxiproxy.add_toxic(
-                name, "slow_close", name="held", stream="downstream", attributes={"delay": CLOSE_HELD_MS}
-            )
-        started = time.monotonic()
-        assert _terminate_api_sessions(gauntlet_stack.direct["replica_dsns"]) >= 1
-        for _ in range(3):
-            response = client.post("/rest/v1/rpc/interest_catalog_browse", json=browse, headers=headers)
-            assert response.status_code == 200 and len(response.json()) == 3, response.text
-        assert time.monotonic() - started < CLOSE_HELD_MS / 1000, "the reads came after the closes: nothing was tested"
+        assert took[-1] < CLOSE_HELD_MS / 1000, (
+            f"every attempt's reads came after the closes ({took} s): nothing was tested"
+        )
 
 
 def test_primary_sessions_terminated_behind_a_held_close_answer_503_then_recover(
