@@ -4,7 +4,7 @@ Two healthy runs of the same plan are not a regression; the same plan with every
 database connection slowed by a Toxiproxy latency toxic is (the feed's p95), and the
 run fails (exit 1)
 although its own SLO file (deliberately lenient here) is met: the absolute objective
-alone would let it pass. Runs are 15 s each at 15 requests/s (12 slots), with fixture accounts:
+alone would let it pass. Runs are 15 s each at 15 requests/s (40 slots), with fixture accounts:
 enough feed samples to compare even on a busy CI machine.
 """
 
@@ -29,6 +29,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 PASSWORD = "Gauntlet-baseline-fixture-1"
 FEED = "rpc:feed_fusion_home"
 DB_LATENCY_MS = 100  # a feed page makes several round trips to Postgres: each is 100 ms slower
+# Arrivals in flight at most (the same in every run: the plan a baseline is compared on). On a busy
+# machine the slowed run's latency is sized from the healthy p95 (below) and a feed page can take
+# seconds; 12 slots then left 26 samples of the 72 a comparison needs (one .ci/run). 40 slots keep
+# about 90 at 1.1 s a round trip.
+SLOTS = 40
 RATE_LIMITS = "GAUNTLET_RATE_LIMIT_MULTIPLIER"
 
 
@@ -77,7 +82,7 @@ def feed_run(run_load: RunLoad, stack: StackState, accounts: Path, slo: Path, *e
     """The open model: a fixed arrival rate gives a slowed run as many samples as a healthy one (a closed
     model's users would make fewer, slower requests), and 15/s leaves a busy 2-core machine unsaturated."""
     return run_load(
-        "home_for_you", "--scenario", "rate", "--rate", "15", "--duration", "15s", "--users", "12",
+        "home_for_you", "--scenario", "rate", "--rate", "15", "--duration", "15s", "--users", str(SLOTS),
         "--target", stack.api_url, "--accounts", str(accounts), "--api-key", stack.anon_key,
         "--slo", str(slo), *extra,
     )  # fmt: skip
@@ -129,7 +134,7 @@ def test_a_baseline_of_another_plan_is_refused_before_any_load(
     baseline = feed_run(run_load, gauntlet_stack, accounts, lenient_slo)
     assert baseline.exit_code == 0, baseline.output
     other = run_load(
-        "home_for_you", "--scenario", "rate", "--rate", "10", "--duration", "15s", "--users", "12",
+        "home_for_you", "--scenario", "rate", "--rate", "10", "--duration", "15s", "--users", str(SLOTS),
         "--target", gauntlet_stack.api_url, "--accounts", str(accounts),
         "--baseline", str(baseline.out_dir / "results.json"),
     )  # fmt: skip
