@@ -15,9 +15,9 @@ on the replica, where the API reads them), and, as the best peers on this machin
 ``benchmarks/floor_api.py`` (the same server and SQL with no framework, middleware, rate limit
 or metrics: the floor of a Python HTTP API here) three times: ``floor`` reaching Postgres
 straight, ``proxied`` through the fault proxy as the API does (so the proxy's cost and the
-framework's come apart), and ``ruled``: the API's own settings, process state and RPC rules
-(token and session check, rate limit, body limits, rpc_metrics, request metrics, security
-headers) in a plain ASGI function, so the rules' cost and FastAPI's come apart (``--floors``
+framework's come apart), and ``ruled``: the API's own settings, process state, RPC lane and
+middlewares (token and session check, rate limit, body limits, rpc_metrics, request metrics,
+security headers) with no FastAPI app, so the rules' cost and FastAPI's come apart (``--floors``
 picks which; ``--floors`` alone leaves all out). The paths take turns at each rate, so a burst
 from elsewhere on the machine lands on each. Targets:
 

@@ -21,23 +21,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import orjson
+from starlette.types import ASGIApp
 
-from gauntlet.platform.api.bodies import RPC_BODY_BYTES, loads, too_large
-from gauntlet.platform.api.deps import enforce_rate_limit
-from gauntlet.platform.api.errors import ApiError, SessionEnded, from_postgres, unavailable
-from gauntlet.platform.api.routes.rpc import rate_profile, record_call, run_rpc
+from gauntlet.platform.api.http_metrics import HttpMetrics
 from gauntlet.platform.api.rpc_args import ArgumentError, bind, choose_overload
-from gauntlet.platform.api.rpc_catalog import REPLICA_READS, SignatureCache, execute, is_allowed
-from gauntlet.platform.api.security import SECURITY_HEADERS
+from gauntlet.platform.api.rpc_catalog import REPLICA_READS, SignatureCache, execute
+from gauntlet.platform.api.rpc_lane import RpcLane
+from gauntlet.platform.api.security import SecurityHeaders
 from gauntlet.platform.api.state import PlatformState
-from gauntlet.platform.auth.tokens import ANON, Claims, InvalidToken, VerifiedTokens
-from gauntlet.platform.db import UNAVAILABLE, init_connection, keep_session
+from gauntlet.platform.auth.tokens import InvalidToken, VerifiedTokens
+from gauntlet.platform.db import init_connection, keep_session
 from gauntlet.platform.settings import get_settings
 
 POOL_SIZE = 10  # the API's pool_max_size default
@@ -113,17 +112,25 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class RuledFloor:
-    """The RPC route's rules in one plain function, over the API's own process state."""
+    """The platform's own path for a plain RPC call, served with no FastAPI app around it.
 
-    HEADERS = [(b"content-type", b"application/json")] + [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS]
+    Its RPC lane (platform/api/rpc_lane.py: the route's own functions for the token and session,
+    rate limit, body limits, the call and rpc_metrics, and the app's error answers) inside its
+    HttpMetrics and SecurityHeaders middlewares, over a PlatformState built from the API's settings;
+    anything but a plain call is a 404 here.
+    """
 
     def __init__(self) -> None:
         self.state: PlatformState | None = None
         self.flusher: asyncio.Task[None] | None = None
+        self.served: ASGIApp | None = None
+        self.app: Any = None  # what the lane's functions read from the app: its state.platform
 
     async def start(self) -> None:
-        self.state = PlatformState.create(get_settings())
-        self.flusher = asyncio.create_task(self.state.metrics.flush_forever(self.state.db))
+        state = self.state = PlatformState.create(get_settings())
+        self.flusher = asyncio.create_task(state.metrics.flush_forever(state.db))
+        self.app = SimpleNamespace(state=SimpleNamespace(platform=state))
+        self.served = SecurityHeaders(HttpMetrics(RpcLane(_not_a_plain_call), metrics=state.metrics))
 
     async def stop(self) -> None:
         if self.flusher is not None:
@@ -133,80 +140,23 @@ class RuledFloor:
         if self.state is not None:
             await self.state.close()
 
-    async def call(self, function: str, body: bytes, authorization: str | None, client: str) -> tuple[int, bytes]:
-        """call_rpc's rules (platform/api/routes/rpc.py and deps.py) without the framework."""
-        state = self.state
-        assert state is not None
-        started = time.perf_counter()
-        status, code, claims = 200, None, ANON
-        try:
-            if not is_allowed(function):
-                raise ApiError(404, "unknown_function", f"No RPC named {function!r}")
-            claims = self.claims(state, authorization)
-            if not await state.sessions.alive(claims.session_id):
-                raise SessionEnded()
-            subject = f"user:{claims.sub}" if claims.sub else f"ip:{client}"
-            await enforce_rate_limit(state, rate_profile(function), subject, claims)
-            if len(body) > RPC_BODY_BYTES:
-                raise too_large(RPC_BODY_BYTES)
-            args = loads(body) if body.strip() else {}
-            if not isinstance(args, dict):
-                raise ApiError(400, "invalid_arguments", f"{function}: arguments must be a JSON object")
-            return 200, orjson.dumps(await run_rpc(state, function, args, claims))
-        except ApiError as exc:
-            status, code = exc.status, exc.code
-            return status, _error_body(exc)
-        except asyncpg.PostgresError as exc:
-            mapped = from_postgres(exc)
-            status, code = mapped.status, mapped.code
-            return status, _error_body(mapped)
-        except UNAVAILABLE as exc:
-            mapped = unavailable("The database", exc)
-            status, code = mapped.status, mapped.code
-            return status, _error_body(mapped)
-        finally:
-            record_call(state, function, claims, started, status, code)
-
-    @staticmethod
-    def claims(state: PlatformState, authorization: str | None) -> Claims:
-        if authorization is None:
-            return ANON
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "invalid_authorization", "Authorization header must be 'Bearer <jwt>'")
-        try:
-            return state.tokens.verify(token.strip())
-        except InvalidToken as exc:
-            raise ApiError(401, "invalid_jwt", str(exc)) from exc
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send, self.start, self.stop)
+            return
+        assert self.served is not None
+        scope["app"] = self.app
+        await self.served(scope, receive, send)
 
 
-def _error_body(exc: ApiError) -> bytes:
-    return orjson.dumps({"code": exc.code, "message": exc.message, "details": exc.details, "hint": exc.hint})
-
-
-ruled = RuledFloor()
-
-
-async def ruled_app(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "lifespan":
-        await _lifespan(receive, send, ruled.start, ruled.stop)
-        return
-    started = time.perf_counter()
-    body = await _body(receive)
-    path: str = scope["path"]
-    if scope["method"] != "POST" or not path.startswith(PREFIX):
-        status, payload = 404, b'{"message":"POST /rest/v1/rpc/{function} only"}'
-    else:
-        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        status, payload = await ruled.call(path.removeprefix(PREFIX), body, authorization, client)
-    headers = [*RuledFloor.HEADERS, (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    assert ruled.state is not None
-    ruled.state.metrics.http_duration.labels("POST", "/rest/v1/rpc/{function}", f"{status // 100}xx").observe(
-        time.perf_counter() - started
-    )
+async def _not_a_plain_call(scope: Scope, receive: Receive, send: Send) -> None:
+    payload = b'{"message":"plain POST /rest/v1/rpc/{function} calls only"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+ruled_app = RuledFloor()
 
 
 async def _lifespan(

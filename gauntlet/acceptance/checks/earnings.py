@@ -9,7 +9,7 @@ model, for a $100.00 subtotal: a pool of 4 % split 60/25/15 between seller
 own tier's rate (free 1 %, pro 2.5 %, elite 4 %); missed = total - captured.
 Captured earnings are pending for 7 days (the refund hold), then available.
 Other checks buy their own orders (a cart of two sellers, a checkout retried
-with its idempotency key), back-date tips, or claim a referral.
+with its idempotency key) or back-date tips.
 """
 
 from __future__ import annotations
