@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -105,13 +105,25 @@ class Surface:
         return as_ if isinstance(as_, str) else f"user {as_.email}"
 
     async def request(
-        self, method: str, path: str, *, as_: As, json_body: Any = None, label: str = "", wait_out_429: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        as_: As,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        label: str = "",
+        wait_out_429: bool = True,
     ) -> Answer:
-        """One HTTP call; a 429 is waited out (its Retry-After, bounded) and retried a few times, unless told not to."""
+        """One HTTP call; a 429 is waited out (its Retry-After, bounded) and retried a few times, unless told not to.
+
+        `headers` are sent besides (and over) the caller's Authorization and apikey headers.
+        """
         call = label or f"{method} {path} as {self._who(as_)}"
+        sent = {**self._headers(as_), **(headers or {})}
         for attempt in range(MAX_RATE_LIMIT_WAITS + 1 if wait_out_429 else 1):
             try:
-                response = await self._http.request(method, path, json=json_body, headers=self._headers(as_))
+                response = await self._http.request(method, path, json=json_body, headers=sent)
             except httpx.HTTPError as exc:
                 raise CheckFailed(
                     f"{call}: no answer from {self.target.api_url} ({type(exc).__name__}: {exc})"

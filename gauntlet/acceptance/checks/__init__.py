@@ -7,6 +7,7 @@ loudly here instead of silently disappearing from the gate.
 from gauntlet.acceptance.checks import (  # noqa: F401 - imported to register their checks
     access,
     actions,
+    auth,
     earnings,
     feed,
     limits,
@@ -14,4 +15,6 @@ from gauntlet.acceptance.checks import (  # noqa: F401 - imported to register th
     onboarding,
     queues,
     ranker,
+    rest,
+    workers,
 )
