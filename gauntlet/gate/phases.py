@@ -170,16 +170,19 @@ class RemotePlan:
 
 
 def remote_journeys(profile: GateProfile, *, allow_signups: bool) -> tuple[list[str], dict[str, str]]:
-    """The profile's journeys a target lets run: one that signs up a user every run needs allow_signups."""
+    """The profile's journeys a target lets run: one that signs up a user every run needs allow_signups.
+
+    A name is a built-in journey or a journey file (`PATH` or `PATH::test_name`), resolved as the
+    journeys phase will resolve it; one that names nothing runnable raises (exit 2) before anything runs.
+    """
     if not profile.journeys:
         return [], {}
-    from gauntlet.journeys.catalog import JOURNEYS
+    from gauntlet.journeys.catalog import select
 
     runnable: list[str] = []
     skipped: dict[str, str] = {}
     for name in profile.journeys:
-        journey = JOURNEYS.get(name)
-        if journey is not None and journey.signs_up_every_run and not allow_signups:
+        if any(journey.signs_up_every_run for journey in select([name])) and not allow_signups:
             skipped[name] = (
                 "signs up a new user on every run, and the target does not allow sign-ups "
                 "(set allow_signups = true in the target file to run it)"
@@ -190,7 +193,7 @@ def remote_journeys(profile: GateProfile, *, allow_signups: bool) -> tuple[list[
 
 
 def remote_plan(profile: GateProfile, spec: Target | None) -> RemotePlan:
-    """Pure: from what the target offers (keys, DSN, accounts, Toxiproxy and its proxy map)."""
+    """From what the target offers (keys, DSN, accounts, Toxiproxy and its proxy map) and what the journeys do."""
     journeys, skipped_journeys = remote_journeys(profile, allow_signups=spec is not None and spec.allow_signups)
     if spec is None:  # a bare URL and nothing else known
         drills = {name: "needs the target's Toxiproxy and service key (a target file)" for name in profile.drills}

@@ -10,6 +10,7 @@ import pytest
 from gauntlet.chaos.evidence import FaultEvidence, effect_seen, inconclusive_reasons, parse_proxy_bytes
 from gauntlet.gate.config import GateProfile
 from gauntlet.gate.phases import remote_plan
+from gauntlet.journeys.files import JourneyFileError
 from gauntlet.target import (
     Target,
     TargetFileError,
@@ -132,6 +133,23 @@ def test_the_gate_plan_for_a_target_skips_with_reasons() -> None:
     assert plan.drills == ["db-latency"]
     assert "process control" in plan.skipped_drills["worker-crash"]
     assert "redis" in plan.skipped_drills["redis-stall"] and "[proxies]" in plan.skipped_drills["redis-stall"]
+
+
+def test_the_gate_plan_skips_a_journey_file_that_signs_up_every_run_unless_the_target_allows_sign_ups(
+    tmp_path: Path,
+) -> None:
+    signs_up = tmp_path / "signs_up.py"
+    signs_up.write_text("SIGNS_UP_EVERY_RUN = True\n\ndef test_new_member(page):\n    pass\n")
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("def test_browse(page):\n    pass\n")
+    profile = GateProfile(name="x", journeys=(str(signs_up), f"{quiet}::test_browse", "returning_user"))
+    plan = remote_plan(profile, Target(api_url="http://h"))
+    assert plan.journeys == [f"{quiet}::test_browse", "returning_user"]
+    assert list(plan.skipped_journeys) == [str(signs_up)] and "allow_signups" in plan.skipped_journeys[str(signs_up)]
+    allowed = remote_plan(profile, Target(api_url="http://h", allow_signups=True))
+    assert allowed.journeys == list(profile.journeys) and allowed.skipped_journeys == {}
+    with pytest.raises(JourneyFileError, match="no such journey file"):
+        remote_plan(GateProfile(name="x", journeys=(str(tmp_path / "gone.py"),)), Target(api_url="http://h"))
 
 
 def test_fault_evidence() -> None:
