@@ -18,7 +18,10 @@ DESIGN (edge functions, /realtime/v1/websocket) and the seeds' worker kernels.
   (supabase-js routes a change by them), and nothing of rows it may not select (RLS as the
   subscriber). A filter's conditions all apply (`a=eq.x,b=eq.y` is AND). A channel whose token
   was refreshed (`access_token`, what supabase-js sends when its session refreshes) keeps its
-  bindings' ids. A fence replaces waiting: a change committed last (the subscriber's own row)
+  bindings' ids. A channel left (`phx_leave`) receives nothing more, and a topic joined again
+  replaces its channel (each change arrives once). Only rules a real Supabase Realtime keeps too
+  are judged: a single condition per filter, and no DELETE isolation (Supabase sends a DELETE's
+  keys to every subscriber of the table). A fence replaces waiting: a change committed last (the subscriber's own row)
   arrives after anything committed before it would have.
 """
 
