@@ -388,3 +388,61 @@ async def upsert_resolutions(t: Surface) -> None:
         f"after an upsert of step {step!r} with Prefer: resolution=merge-duplicates the user's onboarding step "
         f"is {[r.get('step') for r in now]}; expected [{step!r}]",
     )
+
+
+@check(
+    "rest.rpc_modifiers_apply",
+    title="select, filters, order, limit, Prefer: count=exact and .single() apply to a row-returning RPC "
+    "(POST with arguments in the body, GET with them in the query string), called as the caller",
+    seeds=SEEDS,
+)
+async def rpc_modifiers_apply(t: Surface) -> None:
+    user = await t.signup("rest-rpc-modifiers")
+    titles = [f"rest modifiers {n} {uuid.uuid4().hex[:8]}" for n in (1, 2, 3)]
+    ids: list[int] = []
+    for title in titles:
+        sent = await t.rpc_ok(
+            "notif_send", {"p_user_id": user.id, "p_channel": "snackbar", "p_title": title}, as_="service"
+        )
+        if not isinstance(sent, dict) or not isinstance(sent.get("notification_id"), int):
+            fail(f"notif_send to the check's user answered {sent!r}; expected a sent notification with its id")
+        ids.append(sent["notification_id"])
+    args = {"p_limit": 10}
+
+    page = await t.request(
+        "POST", _path("rpc/notif_list", [("select", "id,title"), ("order", "id.asc"), ("limit", "2")]), as_=user,
+        json_body=args, headers={"Prefer": "count=exact"},
+    )  # fmt: skip
+    wanted = [{"id": i, "title": title} for i, title in zip(ids[:2], titles[:2], strict=True)]
+    expect(
+        page.ok and page.body == wanted,
+        f"{page.describe()}; expected the user's first 2 notifications, {wanted} (select=id,title, order, limit)",
+    )
+    expect(
+        page.headers.get("content-range") == "0-1/3",
+        f"notif_list with limit=2 and Prefer: count=exact answered Content-Range "
+        f"{page.headers.get('content-range')!r}; expected '0-1/3' (the user has 3 notifications)",
+    )
+    filtered = await t.request(
+        "POST", _path("rpc/notif_list", [("select", "id"), ("title", f"eq.{titles[2]}")]), as_=user, json_body=args
+    )
+    expect(
+        filtered.ok and filtered.body == [{"id": ids[2]}],
+        f"{filtered.describe()}; expected only the notification titled {titles[2]!r}, [{{'id': {ids[2]}}}]",
+    )
+    by_get = await t.request(
+        "GET", _path("rpc/notif_list", [("p_limit", "10"), ("select", "id"), ("order", "id.desc"), ("limit", "1")]),
+        as_=user,
+    )  # fmt: skip
+    expect(
+        by_get.ok and by_get.body == [{"id": ids[2]}],
+        f"{by_get.describe()}; expected the user's newest notification only, [{{'id': {ids[2]}}}]",
+    )
+    single = await t.request(
+        "POST", _path("rpc/notif_list", [("select", "id,title"), ("id", f"eq.{ids[1]}")]), as_=user, json_body=args,
+        headers={"Accept": OBJECT},
+    )  # fmt: skip
+    expect(
+        single.ok and single.body == {"id": ids[1], "title": titles[1]},
+        f"{single.describe()}; expected the one matching notification as a JSON object",
+    )
