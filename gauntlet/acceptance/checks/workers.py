@@ -147,10 +147,13 @@ def _slug(t: Surface) -> str:
     return re.sub(r"[^a-z0-9]", "", t.run_id.lower())[:16]
 
 
-async def _run_queue_worker(t: Surface) -> None:
-    answer = await t.request(
-        "POST", "/functions/v1/queue-worker", as_="service", json_body={"topic": SIGNAL_TOPIC, "limit": 5}
-    )
+QUEUE_WORKER = ("queue-worker", {"topic": SIGNAL_TOPIC, "limit": 5})
+DISCOVERY_RUN = ("rocker-discovery-run", {"limit": 5})
+
+
+async def _run_worker(t: Surface, function: tuple[str, dict[str, Any]]) -> None:
+    name, body = function
+    answer = await t.request("POST", f"/functions/v1/{name}", as_="service", json_body=body)
     expect(
         answer.ok and isinstance(answer.body, dict) and "processed" in answer.body and "errors" in answer.body,
         f"{answer.describe()}; expected 200 with {{processed, errors}} (001 F: Run worker once)",
@@ -158,13 +161,17 @@ async def _run_queue_worker(t: Surface) -> None:
 
 
 async def _settle(
-    t: Surface, read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], timeout_s: float = SETTLE_S
+    t: Surface,
+    read: Callable[[], Awaitable[Any]],
+    done: Callable[[Any], bool],
+    function: tuple[str, dict[str, Any]] = QUEUE_WORKER,
+    timeout_s: float = SETTLE_S,
 ) -> Any:
-    """Run the queue worker function and read until `done(state)` or the timeout; the last state read."""
+    """Run the worker function and read until `done(state)` or the timeout; the last state read."""
     deadline = time.monotonic() + timeout_s
     state = await read()
     while not done(state) and time.monotonic() < deadline:
-        await _run_queue_worker(t)
+        await _run_worker(t, function)
         state = await read()
         if not done(state):
             await asyncio.sleep(0.3)
@@ -663,3 +670,55 @@ async def realtime_leave_and_rejoin(t: Surface) -> None:
             )
     finally:
         await _delete_notifications(t, created)
+
+
+@check(
+    "workers.discovery_run_processes_items",
+    title="rocker-discovery-run processes a ready discovery item: the item is acked (done, no failure) and its "
+    "category's gap is upserted into marketplace_gaps",
+    seeds="000 Phase 4 rocker-discovery-run: processes discovery items, checks inventory -> gap_level, upserts "
+    "marketplace_gaps; 001 cron every 5 minutes",
+    needs=("dsn",),
+)
+async def discovery_run_processes_items(t: Surface) -> None:
+    reason = f"acc-{t.run_id}-discovery-run"
+    async with t.db() as conn:
+        row = await conn.fetchrow(
+            """
+            insert into public.marketplace_discovery_queue (interest_id, category_id, reason, priority)
+            select m.interest_id, m.category_id, $1, $2
+              from public.marketplace_interest_map m order by random() limit 1
+            returning id, category_id, now() as queued_at
+            """,
+            reason,
+            EVENT_PRIORITY,
+        )
+        if row is None:
+            fail("marketplace_interest_map is empty: cannot queue a discovery item")
+        item, category, queued_at = int(row["id"]), row["category_id"], row["queued_at"]
+        try:
+
+            async def read() -> tuple[dict[str, Any], Any]:
+                state = await conn.fetchrow(
+                    "select status, attempts, last_error from public.marketplace_discovery_queue where id = $1", item
+                )
+                gap = await conn.fetchval(
+                    "select updated_at from public.marketplace_gaps where category_id = $1", category
+                )
+                return dict(state or {}), gap
+
+            state, gap = await _settle(
+                t,
+                read,
+                lambda s: s[0].get("attempts", 0) > 0 or s[0].get("status") not in ("queued", "processing"),
+                DISCOVERY_RUN,
+            )
+            expect(
+                state.get("status") == "done" and state.get("attempts") == 0 and gap is not None and gap >= queued_at,
+                f"discovery item {item} (category {category}) was left {state or 'deleted'} after {SETTLE_S:.0f} s of "
+                f"rocker-discovery-run runs, and the category's marketplace_gaps row was last upserted at {gap} "
+                f"(the item was queued at {queued_at}); expected the item done with no failure and the category's "
+                "gap upserted since",
+            )
+        finally:
+            await conn.execute("delete from public.marketplace_discovery_queue where id = $1", item)
