@@ -446,3 +446,38 @@ async def rpc_modifiers_apply(t: Surface) -> None:
         single.ok and single.body == {"id": ids[1], "title": titles[1]},
         f"{single.describe()}; expected the one matching notification as a JSON object",
     )
+
+
+@check(
+    "rest.embeds_follow_foreign_keys",
+    title="select=...,relation(...) embeds along a foreign key: the parent of a row as one object "
+    "(many-to-one), the children of a row as an array (one-to-many)",
+    seeds=SEEDS,
+)
+async def embeds_follow_foreign_keys(t: Surface) -> None:
+    user = await t.signup("rest-embed")
+    handle = f"acc_em_{user.id.replace('-', '')[:16]}"
+    page = await t.rpc_ok("entity_create", {"p_handle": handle, "p_display_name": "Embedded page"}, as_=user)
+    if not isinstance(page, dict) or not page.get("id"):
+        fail(f"entity_create as the check's user answered {page!r}; expected the new page with its id")
+    entity = str(page["id"])
+    await t.rpc_ok("entity_follow", {"p_entity_id": entity}, as_=user)
+
+    edges = await _rows(
+        t, "entity_edges",
+        [("select", "entity_id,entities(id,handle)"), ("follower_id", f"eq.{user.id}"), ("entity_id", f"eq.{entity}")],
+        as_=user,
+    )  # fmt: skip
+    wanted_edges = [{"entity_id": entity, "entities": {"id": entity, "handle": handle}}]
+    expect(
+        edges == wanted_edges,
+        f"the user's follow of its page read with select=entity_id,entities(id,handle) answered {edges}; expected "
+        f"{wanted_edges} (a many-to-one embed is the one parent row, as an object)",
+    )
+    pages = await _rows(t, "entities", [("select", "id,entity_edges(follower_id)"), ("id", f"eq.{entity}")], as_=user)
+    wanted_pages = [{"id": entity, "entity_edges": [{"follower_id": user.id}]}]
+    expect(
+        pages == wanted_pages,
+        f"the user's page read with select=id,entity_edges(follower_id) answered {pages}; expected {wanted_pages} "
+        "(a one-to-many embed is an array of the child rows the caller may see: here its own follow)",
+    )
