@@ -321,3 +321,73 @@ async def weak_password_refused(t: Surface) -> None:
     expect(answer.status == 422, f"{_said(answer)}; expected 422 weak_password")
     login = await _login(t, email, weak, "the refused weak password")
     expect(login.status == 400, f"{_said(login)}; expected 400 invalid_credentials: no account was made")
+
+
+async def _logout(t: Surface, session: Session, scope: str, what: str) -> None:
+    out = await t.request(
+        "POST",
+        f"/auth/v1/logout?scope={scope}",
+        as_="anon",
+        headers={"Authorization": f"Bearer {session.user.token}"},
+        label=f"POST /auth/v1/logout?scope={scope} as {what}",
+    )
+    expect(out.status == 204, f"{_said(out)}; expected 204")
+
+
+async def _expect_signed_in(t: Surface, session: Session, what: str, *, signed_in: bool, rule: str) -> None:
+    me = await _me(t, session.user.token, f"with {what}'s access token")
+    if signed_in:
+        expect(me.ok and _user_id(me) == session.user.id, f"{_said(me)}; expected 200: {rule}")
+    else:
+        expect(me.status in SIGNED_OUT, f"{_said(me)}; expected 403 session_not_found (or 401): {rule}")
+
+
+@check(
+    "auth.logout_scopes",
+    title="POST /auth/v1/logout?scope=local ends only the caller's session, and ?scope=others ends every other "
+    "session of the user and keeps the caller's",
+    seeds=SEEDS,
+)
+async def logout_scopes(t: Surface) -> None:
+    first = await _signup(t, "scopes")
+    email, password = first.user.email, first.user.password
+    second = _session(await _login(t, email, password, "the right password"), email, password)
+    await _logout(t, second, "local", "the second session")
+    local = "a sign-out with scope local ends the caller's session only"
+    await _expect_signed_in(t, second, "the second session", signed_in=False, rule=local)
+    await _expect_signed_in(t, first, "the first session", signed_in=True, rule=local)
+    third = _session(await _login(t, email, password, "the right password"), email, password)
+    await _logout(t, first, "others", "the first session")
+    others = "a sign-out with scope others ends every session but the caller's"
+    await _expect_signed_in(t, third, "the third session", signed_in=False, rule=others)
+    await _expect_signed_in(t, first, "the first session", signed_in=True, rule=others)
+    ended = await _refresh(t, third.refresh_token, "the third session's refresh token after scope others")
+    expect(400 <= ended.status < 500, f"{_said(ended)}; expected 400: {others}")
+
+
+@check(
+    "auth.user_metadata_merges",
+    title="PUT /auth/v1/user merges `data` into user_metadata: new keys are added, a null value removes its key, "
+    "the other keys are kept",
+    seeds=SEEDS,
+)
+async def user_metadata_merges(t: Surface) -> None:
+    session = await _signup(t, "metadata")
+    answer = await t.request(
+        "PUT", "/auth/v1/user", as_=session.user, json_body={"data": {"acc_kept": 1, "acc_dropped": "x"}}
+    )
+    expect(answer.ok, f"{_said(answer)}; expected 200")
+    answer = await t.request(
+        "PUT", "/auth/v1/user", as_=session.user, json_body={"data": {"acc_added": True, "acc_dropped": None}}
+    )
+    expect(answer.ok, f"{_said(answer)}; expected 200")
+    me = await _me(t, session.user.token, "after two metadata updates")
+    metadata = me.body.get("user_metadata") if isinstance(me.body, dict) else None
+    expected = {"acceptance": t.run_id, "acc_kept": 1, "acc_added": True}
+    seen = {key: metadata.get(key) for key in (*expected, "acc_dropped")} if isinstance(metadata, dict) else None
+    expect(
+        seen == {**expected, "acc_dropped": None} and isinstance(metadata, dict) and "acc_dropped" not in metadata,
+        f"after PUT /auth/v1/user data {{acc_kept: 1, acc_dropped: 'x'}} then {{acc_added: true, acc_dropped: null}} "
+        f"on a user signed up with {{acceptance: {t.run_id!r}}}, {_said(me)}; expected user_metadata to hold "
+        f"{expected} and no acc_dropped: data is merged key by key, a null removes its key",
+    )
