@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -78,7 +79,18 @@ class Answer:
         return str(self.body.get("code")) if isinstance(self.body, dict) and "code" in self.body else None
 
     def describe(self) -> str:
-        return f"{self.call} answered {self.status}: {self.text[:300]}"
+        """How a failure message shows the answer: its start, with any token in it hidden (reports are shared)."""
+        return f"{self.call} answered {self.status}: {hide_tokens(self.text)[:300]}"
+
+
+# A JWT (header.payload.signature, base64url) and the token fields of GoTrue's session answers.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_TOKEN_FIELD = re.compile(r'("(?:access_token|refresh_token|provider_token|provider_refresh_token)"\s*:\s*)"[^"]*"')
+
+
+def hide_tokens(text: str) -> str:
+    """`text` with every JWT and every session token field's value replaced by `<hidden>`."""
+    return _JWT.sub("<hidden>", _TOKEN_FIELD.sub(r'\1"<hidden>"', text))
 
 
 class Surface:
