@@ -481,3 +481,23 @@ async def embeds_follow_foreign_keys(t: Surface) -> None:
         f"the user's page read with select=id,entity_edges(follower_id) answered {pages}; expected {wanted_pages} "
         "(a one-to-many embed is an array of the child rows the caller may see: here its own follow)",
     )
+
+
+@check(
+    "rest.claims_with_quotes_reach_sql_intact",
+    title="a user whose e-mail holds an apostrophe (o'brien@...) is served as itself on /rest/v1 and RPCs: "
+    "its JWT claims reach SQL as data, never as SQL text",
+    seeds=SEEDS,
+)
+async def claims_with_quotes_reach_sql_intact(t: Surface) -> None:
+    user = await t.signup("rest-o'brien")
+    expect("'" in user.email, f"the check's user was signed up as {user.email!r}; expected an apostrophe in it")
+    (item,) = await _hide(t, user, ["post"])
+    mine = _items(await _rows(t, "feed_hides", _mine(user), as_=user))
+    expect(mine == [item], f"{user.email} reads its feed hides as {mine}; expected its own [{item!r}]")
+    profile = await t.rpc("get_my_profile", {}, as_=user)
+    body = profile.body if isinstance(profile.body, dict) else {}
+    expect(
+        profile.ok and user.id in (body.get("user_id"), body.get("id")),
+        f"{profile.describe()}; expected 200 with the profile of {user.id} (auth.uid() from the claims)",
+    )
