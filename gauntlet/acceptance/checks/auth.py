@@ -309,6 +309,30 @@ async def password_change_replaces_old(t: Surface) -> None:
 
 
 @check(
+    "auth.password_change_ends_other_sessions",
+    title="a new password set through PUT /auth/v1/user ends the user's other sessions (access and refresh tokens) "
+    "and keeps the caller's, as GoTrue's LogoutAllExceptMe",
+    seeds=SEEDS,
+)
+async def password_change_ends_other_sessions(t: Surface) -> None:
+    caller = await _signup(t, "password-sessions")
+    email, password = caller.user.email, caller.user.password
+    other = _session(await _login(t, email, password, "the right password"), email, password)
+    rule = "a password change ends every other session of the user (a stolen session dies with the old password)"
+    await _expect_signed_in(t, other, "the other session", signed_in=True, rule="before the password change")
+    changed = await t.request(
+        "PUT", "/auth/v1/user", as_=caller.user, json_body={"password": secrets.token_urlsafe(18)}
+    )
+    expect(changed.ok, f"{_said(changed)}; expected 200")
+    await _expect_signed_in(t, other, "the other session", signed_in=False, rule=rule)
+    ended = await _refresh(t, other.refresh_token, "the other session's refresh token after the password change")
+    expect(400 <= ended.status < 500, f"{_said(ended)}; expected 400 (refresh token not found): {rule}")
+    await _expect_signed_in(
+        t, caller, "the caller's session", signed_in=True, rule="the session that changed the password is kept"
+    )
+
+
+@check(
     "auth.weak_password_refused",
     title="a sign-up with a 5-character password is refused (422 weak_password) and makes no account",
     seeds=SEEDS,

@@ -308,10 +308,17 @@ async def update_user(request: Request, user: CurrentUser, state: StateDep) -> J
                 422, "invalid_request", f"data: user metadata is limited to {USER_METADATA_BYTES} bytes as JSON"
             )
         metadata = merged
-    async with state.db.primary() as conn:
+    ended: list[str] = []
+    async with state.db.primary() as conn, conn.transaction():
         row = await conn.fetchrow(sql("sessions", "update_user"), current["id"], email, encrypted, metadata)
+        if row is not None and encrypted is not None:
+            # As GoTrue (since v2.79): a new password ends every other session of the user, the
+            # caller's is kept (all of them for a token without a session), in the same transaction.
+            scope: sessions.Scope = "others" if user.session_id else "global"
+            ended = await sessions.end_sessions(conn, str(user.sub), user.session_id, scope)
     if row is None:
         raise ApiError(422, "email_exists", "A user with this email address has already been registered")
+    state.sessions.ended(ended)  # their access tokens are refused from the next request on
     return JSONResponse(user_json(row))
 
 
