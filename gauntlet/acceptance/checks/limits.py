@@ -165,20 +165,27 @@ async def flags_for_fails_open(t: Surface) -> None:
     user = await t.signup("flags")
     async with t.db() as conn:
         try:
+            # Every flag there is before this check's own: a read that shows the own flag comes after them
+            # (flags_for may read a replica that is a moment behind the primary).
+            keys = {r["key"] for r in await conn.fetch("select key from public.feature_flags")}
             # A flag nobody is rolled out to yet (0 %): everyone must get its default, off.
             await conn.execute(
                 "insert into public.feature_flags (key, value, rollout_pct) values ($1, '{\"enabled\": true}', 0)", key
             )
-            keys = {r["key"] for r in await conn.fetch("select key from public.feature_flags")}
-            callers = {
-                "anon": await t.rpc("flags_for", {}, as_="anon"),
-                "a user": await t.rpc("flags_for", {}, as_=user),
-                "the service role for an unknown user id": await t.rpc(
-                    "flags_for", {"p_user_id": str(uuid.uuid4())}, as_="service"
-                ),
+            callers: dict[str, tuple[As, dict[str, Any]]] = {
+                "anon": ("anon", {}),
+                "a user": (user, {}),
+                "the service role for an unknown user id": ("service", {"p_user_id": str(uuid.uuid4())}),
             }
-            for who, answer in callers.items():
-                expect(answer.ok and isinstance(answer.body, dict), f"flags_for as {who}: {answer.describe()}")
+            for who, (as_, args) in callers.items():
+                for _ in range(FLAG_READS):
+                    answer = await t.rpc("flags_for", args, as_=as_)
+                    expect(answer.ok and isinstance(answer.body, dict), f"flags_for as {who}: {answer.describe()}")
+                    if key in answer.body:
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    fail(f"flags_for as {who} still leaves out the check's new flag {key} after {FLAG_READS} reads")
                 missing = sorted(keys - set(answer.body))
                 if missing:  # not those another check (flags_rollout_boundary) deleted since they were read
                     missing = sorted(
