@@ -16,7 +16,7 @@ DESIGN (edge functions, /realtime/v1/websocket) and the seeds' worker kernels.
 - Realtime (Supabase's Phoenix protocol, `postgres_changes`): a subscriber receives the changes
   to rows it may select, in Supabase's payload shape, with the binding ids of its join reply
   (supabase-js routes a change by them), and nothing of rows it may not select (RLS as the
-  subscriber). A filter's conditions all apply (`a=eq.x,b=eq.y` is AND). A channel whose token
+  subscriber). A filter (one condition, `column=eq.value`) delivers only matching rows. A channel whose token
   was refreshed (`access_token`, what supabase-js sends when its session refreshes) keeps its
   bindings' ids. A channel left (`phx_leave`) receives nothing more, and a topic joined again
   replaces its channel (each change arrives once). Only rules a real Supabase Realtime keeps too
