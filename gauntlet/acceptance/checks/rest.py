@@ -1,4 +1,4 @@
-"""The PostgREST-shaped surface: the RPC allow-list, the table grammar under the caller's RLS, errors and headers.
+"""The PostgREST-shaped surface: the table grammar and RPC modifiers under the caller's RLS, writes, embeds.
 
 DESIGN (the platform surface) and seeds 000/003/004 (security). `/rest/v1/{table}` is PostgREST's
 grammar (select, filters, order, range, count, insert/upsert/update/delete) under the caller's
