@@ -86,3 +86,44 @@ INSERT INTO public.intent_signals (user_id, name, metadata) VALUES ($1, $2, $3);
 -- params: $1 limit integer, $2 ttl_seconds integer
 SELECT notification_id, user_id, channel, delivered
   FROM public.notif_outbox_drain($1, $2);
+
+-- name: claim_job
+-- Claim one ready job of the given kinds (0 or 1 row); jobs of other kinds are left to other workers.
+-- params: $1 worker id, $2 kinds text[], $3 lease seconds
+SELECT id, kind, payload, attempts, max_attempts, lease_token
+FROM public.worker_claim_job(p_worker_id => $1, p_kinds => $2::text[], p_lease_seconds => $3);
+
+-- name: complete_job
+-- Mark a claimed job completed; false when the lease was lost (then the caller rolls back).
+-- params: $1 id, $2 lease_token
+SELECT public.worker_complete_job(p_id => $1, p_token => $2);
+
+-- name: record_job_result
+-- The result of a job completed in this transaction (complete_job runs first: it holds the row).
+-- params: $1 id, $2 result jsonb
+UPDATE public.worker_jobs SET result = $2::jsonb WHERE id = $1;
+
+-- name: fail_job
+-- Record a failed attempt of a job: 'pending' (retried after the policy's backoff), 'dlq'
+-- (dead-lettered) or NULL (lease lost).
+-- params: $1 id, $2 lease_token, $3 error text
+SELECT public.worker_fail_job(p_id => $1, p_token => $2, p_error => $3);
+
+-- name: act_as_service_role
+-- The rest of this transaction runs as the service role (a trusted caller, as the API's service key):
+-- a job's effect calls the platform's RPCs the way the service key would.
+-- params: none
+SELECT set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role": "service_role"}', true);
+
+-- name: job_earnings_recompute
+-- Effect of an earnings.recompute job: the user's ledger rewritten from its events when they differ.
+-- params: $1 user_id
+SELECT public.earnings_recompute(p_user_id => $1, p_preview => false);
+
+-- name: job_notif_send
+-- Effect of a notifications.send job: notif_send for the user (consent, quiet hours, daily cap apply).
+-- NULL kind, payload: notif_send's defaults.
+-- params: $1 user_id, $2 channel, $3 title, $4 body, $5 kind, $6 payload jsonb, $7 idempotency_key
+SELECT public.notif_send(
+    p_user_id => $1, p_channel => $2, p_title => $3, p_body => $4, p_kind => coalesce($5, 'general'),
+    p_payload => coalesce($6::jsonb, '{}'::jsonb), p_idempotency_key => $7);

@@ -1,6 +1,7 @@
 """Run one platform worker process: `python -m gauntlet.platform.workers KIND`.
 
-Kinds: `queue` (leases events and discovery items, processes, acks or fails),
+Kinds: `queue` (leases events and discovery items, processes, acks or fails; beside
+that loop it claims and runs the background jobs of the kinds platform/workers/jobs.py handles),
 `discovery` (the periodic discovery run: inventory -> gap level -> gaps),
 `gc` (the gc_* functions on a schedule), `notifications` (drains the
 notifications outbox). Every kind writes a heartbeat file each second and stops
@@ -17,7 +18,7 @@ import logging
 from gauntlet.base.logfmt import configure_logging
 from gauntlet.platform.db import Database
 from gauntlet.platform.settings import PlatformSettings, get_settings
-from gauntlet.platform.workers import discovery, gc, notifications, queue
+from gauntlet.platform.workers import discovery, gc, jobs, notifications, queue
 from gauntlet.platform.workers.runtime import WorkerRuntime, heartbeat_path
 
 KINDS = ("queue", "discovery", "notifications", "gc")
@@ -26,7 +27,10 @@ log = logging.getLogger("gauntlet.worker")
 
 async def _work(kind: str, runtime: WorkerRuntime, db: Database, settings: PlatformSettings) -> None:
     if kind == "queue":
-        await queue.run_forever(runtime, db, settings)
+        # Two loops on one stop signal; a loop that exits (a test-only fault switch) cancels the other.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(queue.run_forever(runtime, db, settings), name="queue")
+            group.create_task(jobs.run_forever(runtime, db, settings), name="jobs")
     elif kind == "discovery":
         await discovery.run_forever(runtime, db, settings)
     elif kind == "gc":

@@ -6,6 +6,10 @@
   this process (what the seed's cron calls every minute; the worker
   processes do the same continuously).
 - `rocker-discovery-run`: process leased discovery items and recompute gaps.
+- `worker-process`: one pass of the job worker over `worker_jobs` (claim, run the kind's
+  handler, complete or fail: backoff, then the DLQ), for the kinds platform/workers/jobs.py
+  handles only.
+- `notifications-worker`: one drain of the notifications outbox.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from gauntlet.platform.api.bodies import FUNCTION_BODY_BYTES, json_object, opena
 from gauntlet.platform.api.deps import ClaimsDep, ServiceCaller, StateDep, enforce_rate_limit, rate_subject
 from gauntlet.platform.api.errors import ApiError
 from gauntlet.platform.features import hydrate
-from gauntlet.platform.workers import discovery, queue
+from gauntlet.platform.workers import discovery, jobs, notifications, queue
 
 router = APIRouter(prefix="/functions/v1", tags=["functions"])
 
@@ -45,6 +49,20 @@ class DiscoveryRunBody(BaseModel):
     limit: int = Field(default=50, ge=1, le=1000)
     ttl: int = Field(default=120, ge=5, le=3600)
     full: bool = Field(default=False, description="also recompute the gap of every category")
+
+
+class WorkerProcessBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=10, ge=1, le=100, description="at most this many jobs, claimed one at a time")
+    kinds: list[str] | None = Field(
+        default=None, min_length=1, max_length=16, description="job kinds to run; default: every kind handled"
+    )
+    lease: int = Field(default=300, ge=5, le=3600, description="lease of each claimed job, in seconds")
+
+
+class NotificationsWorkerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=1000)
 
 
 @router.post("/hydrate-features", openapi_extra=openapi_body(HydrateBody, required=False))
@@ -86,3 +104,26 @@ async def rocker_discovery_run(request: Request, state: StateDep, _caller: Servi
         state.db, limit=body.limit, ttl_s=body.ttl, full=body.full, worker="api:rocker-discovery-run"
     )
     return JSONResponse(result.as_json())
+
+
+@router.post("/worker-process", openapi_extra=openapi_body(WorkerProcessBody, required=False))
+async def worker_process(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
+    body = parse(WorkerProcessBody, await json_object(request, limit=FUNCTION_BODY_BYTES, required=False))
+    kinds = tuple(dict.fromkeys(body.kinds)) if body.kinds is not None else jobs.KINDS
+    if jobs.unhandled(kinds):
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"no handler for job kind(s) {jobs.unhandled(kinds)}; use any of {', '.join(jobs.KINDS)}",
+        )
+    result = await jobs.run_batch(
+        state.db, kinds=kinds, limit=body.limit, lease_s=body.lease, worker="api:worker-process"
+    )
+    return JSONResponse(result.as_json())
+
+
+@router.post("/notifications-worker", openapi_extra=openapi_body(NotificationsWorkerBody, required=False))
+async def notifications_worker(request: Request, state: StateDep, _caller: ServiceCaller) -> JSONResponse:
+    body = parse(NotificationsWorkerBody, await json_object(request, limit=FUNCTION_BODY_BYTES, required=False))
+    # drain_once's count: outbox items drained, each now acked (a notification already delivered included).
+    return JSONResponse({"drained": await notifications.drain_once(state.db, limit=body.limit)})

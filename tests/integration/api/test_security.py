@@ -34,8 +34,15 @@ BODY_ROUTES = [
     "/functions/v1/hydrate-features",
     "/functions/v1/queue-worker",
     "/functions/v1/rocker-discovery-run",
+    "/functions/v1/worker-process",
+    "/functions/v1/notifications-worker",
 ]
-SERVICE_ROUTES = {"/functions/v1/queue-worker", "/functions/v1/rocker-discovery-run"}
+SERVICE_ROUTES = {
+    "/functions/v1/queue-worker",
+    "/functions/v1/rocker-discovery-run",
+    "/functions/v1/worker-process",
+    "/functions/v1/notifications-worker",
+}
 
 
 def nested(depth: int) -> str:
