@@ -13,6 +13,15 @@ DESIGN (edge functions, /realtime/v1/websocket) and the seeds' worker kernels.
   backoff -> DLQ after 5"). The check's events are queued on the real topic with a key of this
   run (the direct DSN: `enqueue_event` is not on the RPC surface); whichever worker leases them
   (the function the check calls, or the stack's worker processes) runs the same code.
+- The job worker (`worker-process`, seed 003 Task 11; the worker processes run the same jobs) and the
+  outbox drain (`notifications-worker`) are the service role's only too. The job worker claims only
+  the kinds it has a handler for: a job of another kind stays pending, unclaimed, for another
+  worker. A handled job (`notifications.send`) is completed with its effect, once (the user's
+  notification); a job whose payload cannot be used fails with its error and is retried only after
+  the worker_jobs policy's backoff (60, 120, 240 s), and the failure after the last retry moves it
+  to the DLQ with a dead_letter_queue row giving a reason. The check's jobs are the only ones it
+  judges (enqueued with `worker_enqueue_job` as the service role, at a high priority); time is moved
+  through the DSN (a failed job's run_at set to now).
 - Realtime (Supabase's Phoenix protocol, `postgres_changes`): a subscriber receives the changes
   to rows it may select, in Supabase's payload shape, with the binding ids of its join reply
   (supabase-js routes a change by them), and nothing of rows it may not select (RLS as the
@@ -153,12 +162,17 @@ QUEUE_WORKER = ("queue-worker", {"topic": SIGNAL_TOPIC, "limit": 5})
 DISCOVERY_RUN = ("rocker-discovery-run", {"limit": 5})
 
 
+# What a worker function's answer holds; the others answer {processed, errors}.
+ANSWER_KEYS: dict[str, tuple[str, ...]] = {"worker-process": ("claimed", "completed", "failed", "dead_lettered")}
+
+
 async def _run_worker(t: Surface, function: tuple[str, dict[str, Any]]) -> None:
     name, body = function
+    keys = ANSWER_KEYS.get(name, ("processed", "errors"))
     answer = await t.request("POST", f"/functions/v1/{name}", as_="service", json_body=body)
     expect(
-        answer.ok and isinstance(answer.body, dict) and "processed" in answer.body and "errors" in answer.body,
-        f"{answer.describe()}; expected 200 with {{processed, errors}} (001 F: Run worker once)",
+        answer.ok and isinstance(answer.body, dict) and all(key in answer.body for key in keys),
+        f"{answer.describe()}; expected 200 with {{{', '.join(keys)}}} (001 F: Run worker once)",
     )
 
 
@@ -724,3 +738,180 @@ async def discovery_run_processes_items(t: Surface) -> None:
             )
         finally:
             await conn.execute("delete from public.marketplace_discovery_queue where id = $1", item)
+
+
+# -- the job worker (worker-process) -------------------------------------------------------------
+
+SEEDS_JOBS = (
+    "003 Task 11 supabase/functions/worker-process: claims jobs, processes, retries, DLQ (worker_jobs: backoff "
+    "60/120/240 s, 3 retries then 'dlq' with a dead_letter_queue row); Task 9 notifications-worker drains the "
+    "outbox; DESIGN POST /functions/v1/{worker-process,notifications-worker}"
+)
+JOB_PRIORITY = 1_000_000  # the check's jobs are claimed before any backlog
+WORKER_PROCESS = ("worker-process", {"limit": 5})
+EARNINGS_JOBS = ("worker-process", {"kinds": ["earnings.recompute"], "limit": 5})
+
+
+@check(
+    "workers.job_functions_need_service_role",
+    title="the job worker and the outbox drain (worker-process, notifications-worker) refuse a user's token and "
+    "anon (401/403)",
+    seeds=SEEDS_JOBS,
+)
+async def job_functions_need_service_role(t: Surface) -> None:
+    user = await t.signup("jobs-caller")
+    callers: list[As] = [user, "anon"]
+    seen = []
+    for name in ("worker-process", "notifications-worker"):
+        for caller in callers:
+            answer = await t.request("POST", f"/functions/v1/{name}", as_=caller, json_body={"limit": 1})
+            if not _refused(answer):
+                seen.append(answer.describe())
+    expect(
+        not seen,
+        "calls of the job worker functions without the service role were not refused: "
+        + "; ".join(seen)
+        + ". Expected 401 or 403: only the service role runs the workers (a user or anon could run, fail "
+        "and dead-letter other users' jobs, or drain the outbox)",
+    )
+
+
+async def _enqueue_job(t: Surface, kind: str, payload: dict[str, Any]) -> int:
+    rows = await t.rpc_ok(
+        "worker_enqueue_job", {"p_kind": kind, "p_payload": payload, "p_priority": JOB_PRIORITY}, as_="service"
+    )
+    expect(
+        isinstance(rows, list) and len(rows) == 1 and isinstance(rows[0], dict) and "id" in rows[0],
+        f"worker_enqueue_job({kind}) returned {rows!r}; expected one row {{id, created}}",
+    )
+    return int(rows[0]["id"])
+
+
+async def _job_state(conn: Any, job: int) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "select status, attempts, last_error, lease_token is not null as leased, "
+        "extract(epoch from run_at - updated_at)::float8 as backoff_s from public.worker_jobs where id = $1",
+        job,
+    )
+    return dict(row or {})
+
+
+@check(
+    "workers.worker_process_runs_jobs",
+    title="worker-process completes a handled job (notifications.send) with its effect, once, and leaves a job of "
+    "a kind it has no handler for pending and unclaimed",
+    seeds=SEEDS_JOBS,
+    needs=("dsn",),
+)
+async def worker_process_runs_jobs(t: Surface) -> None:
+    user = await t.signup("jobs")
+    title = f"acc {t.run_id} job"
+    payload = {"user_id": user.id, "channel": "snackbar", "title": title, "kind": "acceptance"}
+    job = await _enqueue_job(t, "notifications.send", payload)
+    other_kind = f"acc.{_slug(t)}.unhandled"
+    other = await _enqueue_job(t, other_kind, {"user_id": user.id})
+    async with t.db() as conn:
+        try:
+
+            async def read() -> tuple[dict[str, Any], int]:
+                sent = await conn.fetchval(
+                    "select count(*) from public.notifications where user_id = $1 and title = $2",
+                    uuid.UUID(user.id),
+                    title,
+                )
+                return await _job_state(conn, job), int(sent)
+
+            state, sent = await _settle(
+                t,
+                read,
+                lambda s: s[0].get("attempts", 0) > 0 or s[0].get("status") not in ("pending", "running"),
+                WORKER_PROCESS,
+            )
+            expect(
+                state.get("status") == "completed" and state.get("attempts") == 0 and sent == 1,
+                f"notifications.send job {job} (payload {payload}) was left {state or 'deleted'} with {sent} "
+                f"notification(s) {title!r} for its user after {SETTLE_S:.0f} s of worker-process runs; expected the "
+                "job completed with no failure and exactly one notification (its effect, with its completion)",
+            )
+            unhandled = await _job_state(conn, other)
+            expect(
+                unhandled.get("status") == "pending" and unhandled.get("attempts") == 0 and not unhandled.get("leased"),
+                f"job {other} of kind {other_kind!r}, which no worker handles, was left {unhandled or 'deleted'} "
+                "by the worker runs; expected it pending, unclaimed and never failed: a worker claims only the kinds "
+                "it has a handler for (p_kinds), so other workers' jobs are not taken from them",
+            )
+        finally:
+            await conn.execute("delete from public.worker_jobs where id = any($1::bigint[])", [job, other])
+            await conn.execute(
+                "delete from public.notifications where user_id = $1 and title = $2", uuid.UUID(user.id), title
+            )
+
+
+def _failures_counted(n: int) -> Callable[[dict[str, Any]], bool]:
+    """Settled: the job's n-th failure counted, or the job left the pending and running states."""
+    return lambda state: state.get("attempts", 0) >= n or state.get("status") not in ("pending", "running")
+
+
+@check(
+    "workers.worker_process_failure_backs_off",
+    title="a job worker-process cannot run (its payload's user id is not a uuid) is failed with its error and retried "
+    "only after the worker_jobs policy's backoff, each time; the failure after the last retry moves it to the DLQ",
+    seeds=SEEDS_JOBS,
+    needs=("dsn",),
+)
+async def worker_process_failure_backs_off(t: Surface) -> None:
+    payload = {"user_id": f"not-a-user-{t.run_id}"}
+    async with t.db() as conn:
+        schedule = {
+            int(r["failure"]): r["retry_in_s"]
+            for r in await conn.fetch(
+                "select failure, retry_in_s from public.queue_retry_schedule('public.worker_jobs'::regclass)"
+            )
+        }
+        if not schedule or schedule.get(1) is None or int(schedule[1]) < 5:
+            fail(f"worker_jobs' retry schedule is {schedule}; this check needs a first backoff of at least 5 s")
+        job = await _enqueue_job(t, "earnings.recompute", payload)
+        try:
+
+            async def read() -> dict[str, Any]:
+                return await _job_state(conn, job)
+
+            for failure in sorted(schedule):
+                wait = schedule[failure]
+                state = await _settle(t, read, _failures_counted(failure), EARNINGS_JOBS)
+                seen = (
+                    f"earnings.recompute job {job} with a payload no worker can run ({payload}) was left status "
+                    f"{state.get('status')!r}, {state.get('attempts')} failure(s), error {state.get('last_error')!r}"
+                )
+                if wait is not None:
+                    backoff = state.get("backoff_s")
+                    expect(
+                        state.get("status") == "pending"
+                        and state.get("attempts") == failure
+                        and bool(state.get("last_error"))
+                        and backoff is not None
+                        and abs(float(backoff) - int(wait)) <= 1.0,
+                        f"{seen}, retry {backoff} s after failure {failure}; expected pending, {failure} failure(s) "
+                        f"with its error, and the retry {wait} s later (the policy's backoff): a failed job is neither "
+                        "completed nor retried at once",
+                    )
+                    # The backoff passed.
+                    await conn.execute(
+                        "update public.worker_jobs set run_at = now() where id = $1 and status = 'pending'", job
+                    )
+                    continue
+                letter = await conn.fetchrow(
+                    "select kind, reason, attempts from public.dead_letter_queue where job_id = $1", job
+                )
+                expect(
+                    state.get("status") == "dlq"
+                    and state.get("attempts") == failure
+                    and letter is not None
+                    and bool(letter["reason"]),
+                    f"{seen}, dead letter {dict(letter) if letter else None} after failure {failure}; expected it in "
+                    f"the DLQ ('dlq', {failure} failures) with a dead_letter_queue row giving the reason "
+                    f"({failure - 1} retries, then the DLQ)",
+                )
+        finally:
+            await conn.execute("delete from public.dead_letter_queue where job_id = $1", job)
+            await conn.execute("delete from public.worker_jobs where id = $1", job)
