@@ -33,12 +33,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import asyncpg
-
 from gauntlet.platform.db import UNAVAILABLE, Connection, Database
 from gauntlet.platform.queries import sql
 from gauntlet.platform.settings import PlatformSettings
-from gauntlet.platform.workers.queue import LeaseLost, PoisonItem
+from gauntlet.platform.workers.queue import ITEM_FAILURES, LeaseLost, PoisonItem
 from gauntlet.platform.workers.runtime import WorkerRuntime
 
 log = logging.getLogger("gauntlet.worker.jobs")
@@ -167,7 +165,7 @@ async def process_job(
         # The database went away mid-job: nothing committed, the lease will expire and the job be
         # claimed again (as a failure). Re-raise so the caller backs off.
         raise
-    except (asyncpg.PostgresError, PoisonItem, KeyError, ValueError, TypeError) as exc:
+    except ITEM_FAILURES as exc:
         error = f"{type(exc).__name__}: {exc}"
     async with db.primary() as conn:
         status = await conn.fetchval(sql("workers", "fail_job"), job.id, job.token, error[:2000])

@@ -22,7 +22,7 @@ LEASE_TTL_S = 60
 
 
 async def drain_once(db: Database, *, limit: int = BATCH) -> int:
-    """Deliver one batch from the outbox; returns how many notifications were newly delivered."""
+    """Drain one batch from the outbox (delivering what is not yet delivered); returns how many items it drained."""
     async with db.primary() as conn:
         rows = await conn.fetch(sql("workers", "notif_outbox_drain"), limit, LEASE_TTL_S)
     delivered = [r for r in rows if r["delivered"]]

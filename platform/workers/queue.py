@@ -48,6 +48,11 @@ class PoisonItem(ValueError):
     """An item whose payload can never be processed (still retried, then dead-lettered)."""
 
 
+# What an item's (or a job's) effect may raise that counts as its failure (recorded: backoff, then the
+# dead letters); anything in UNAVAILABLE is the database's, and anything else a defect.
+ITEM_FAILURES: tuple[type[Exception], ...] = (asyncpg.PostgresError, PoisonItem, KeyError, ValueError, TypeError)
+
+
 @dataclass
 class BatchResult:
     processed: int = 0
@@ -167,7 +172,7 @@ async def process_item(
         # The database went away mid-item: nothing committed, the lease will expire and the item
         # be re-leased. Re-raise so the loop backs off instead of failing item after item.
         raise
-    except (asyncpg.PostgresError, PoisonItem, KeyError, ValueError, TypeError) as exc:
+    except ITEM_FAILURES as exc:
         error = f"{type(exc).__name__}: {exc}"
     result.errors = 1
     policy = (policies or {}).get(item.queue)
