@@ -190,7 +190,9 @@ class Surface:
         )
         if not answer.ok or not isinstance(answer.body, dict):
             hint = (
-                " (the sign-up rate limit: raise GAUNTLET_RATE_LIMIT_MULTIPLIER on the stack)"
+                " (the sign-up rate limit: the acceptance checks sign up about 100 users a run; raise the "
+                "deployment's limit for sign-ups, e.g. Supabase's Authentication > Rate Limits, or "
+                "GAUNTLET_RATE_LIMIT_MULTIPLIER on the embedded stack)"
                 if answer.status == 429
                 else ""
             )
