@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 BUDGET_MS = 45000
 SHOP_PAGES = 3
 EARNINGS_RELOAD_MS = 300
+PRICE = "42.50"  # the listing's price, as typed into the form
+PRICE_CENTS = 4250
 
 
 def test_seller(page: Page, journey: JourneyRun) -> None:
@@ -42,7 +44,7 @@ def test_seller(page: Page, journey: JourneyRun) -> None:
         title = f"Journey saddle {uuid.uuid4().hex[:8]}"
         s.click_to("nav-sell", "/listing/new")
         s.by_testid("listing-title-input").fill(title)
-        s.by_testid("listing-price-input").fill("42.50")
+        s.by_testid("listing-price-input").fill(PRICE)
         s.by_testid("listing-description-input").fill("Listed by the seller journey")
         s.click_to("listing-submit", "/listing/")
         s.wait_selector(testid("listing"), what="the new listing did not show")
@@ -77,6 +79,14 @@ def test_seller(page: Page, journey: JourneyRun) -> None:
         s.click_to("nav-cart", "/cart")
         s.wait_selector(
             f'{testid("cart-item")}[data-listing-id="{listing_id}"]', what="the carted listing is not in the cart"
+        )
+        # The total counts the listing (more only if an earlier run left something in the buyer's cart).
+        s.wait_for(
+            """([cents]) => { const t = document.querySelector('[data-testid="cart-total"]');
+                              const shown = Math.round(Number((t ? t.textContent : "").replace(/[^0-9.]/g, "")) * 100);
+                              return Number.isFinite(shown) && shown >= cents; }""",
+            [PRICE_CENTS],
+            what=f"the cart total does not count the carted listing's {PRICE}",
         )
         s.by_testid("checkout").click()
         s.wait_selector(testid("order-confirmation"), what="checkout did not confirm an order")

@@ -1,6 +1,6 @@
 """`signup_to_notification`: a new user's first minutes, from the signup form to a read notification.
 
-sign up -> onboarding (handle check, 3 interests, complete) -> home feed,
+sign up -> onboarding (handle check, 3 interests, Finish only then, complete) -> home feed,
 3 pages with no duplicates -> open a listing, add it to the cart (it must then
 be gone from the feed) -> calendar -> a notification arrives and the bell
 badge updates live (no reload) -> mark all read.
@@ -56,6 +56,10 @@ def test_signup_to_notification(page: Page, journey: JourneyRun) -> None:
             s.wait_selector(
                 f'{testid("interest-count")}:text-is("{index + 1}")', what=f"picking interest {index + 1} did not count"
             )
+            if index == 1:  # complete_onboarding refuses fewer than 3: Finish must not be offered at 2
+                s.wait_selector(
+                    f"{testid('onboarding-complete')}:disabled", what="Finish was enabled with only 2 interests picked"
+                )
 
     with journey.step("onboarding_complete", budget_ms=6000):
         s.wait_selector(f"{testid('onboarding-complete')}:enabled", what="Finish stayed disabled")
