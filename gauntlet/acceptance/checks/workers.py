@@ -74,21 +74,25 @@ CHANGE_S = 8.0  # a commit -> its postgres_changes frame
 # -- edge functions ---------------------------------------------------------------------------------
 
 
+# The platform's backend functions: the service role's only.
+WORKER_FUNCTIONS = ("queue-worker", "rocker-discovery-run", "worker-process", "notifications-worker")
+
+
 def _refused(answer: Answer) -> bool:
     return answer.status in (401, 403)
 
 
 @check(
     "workers.functions_need_service_role",
-    title="the worker functions (queue-worker, rocker-discovery-run) refuse a user's token and anon "
-    "(401/403), and hydrate-features refuses anon",
+    title="the worker functions (queue-worker, rocker-discovery-run, worker-process, notifications-worker) "
+    "refuse a user's token and anon (401/403), and hydrate-features refuses anon",
     seeds=SEEDS_FUNCTIONS,
 )
 async def functions_need_service_role(t: Surface) -> None:
     user = await t.signup("fn-caller")
     callers: list[As] = [user, "anon"]
     seen = []
-    for name in ("queue-worker", "rocker-discovery-run"):
+    for name in WORKER_FUNCTIONS:
         for caller in callers:
             answer = await t.request("POST", f"/functions/v1/{name}", as_=caller, json_body={"limit": 1})
             if not _refused(answer):
@@ -101,7 +105,8 @@ async def functions_need_service_role(t: Surface) -> None:
         "calls of the platform's worker functions without the service role were not refused: "
         + "; ".join(seen)
         + ". Expected 401 or 403: only the service role runs the workers (a user or anon could drain "
-        "and re-run the queues), and hydrate-features needs a signed-in user",
+        "and re-run the queues, fail and dead-letter other users' jobs, or drain the outbox), and "
+        "hydrate-features needs a signed-in user",
     )
 
 
@@ -750,30 +755,6 @@ SEEDS_JOBS = (
 JOB_PRIORITY = 1_000_000  # the check's jobs are claimed before any backlog
 WORKER_PROCESS = ("worker-process", {"limit": 5})
 EARNINGS_JOBS = ("worker-process", {"kinds": ["earnings.recompute"], "limit": 5})
-
-
-@check(
-    "workers.job_functions_need_service_role",
-    title="the job worker and the outbox drain (worker-process, notifications-worker) refuse a user's token and "
-    "anon (401/403)",
-    seeds=SEEDS_JOBS,
-)
-async def job_functions_need_service_role(t: Surface) -> None:
-    user = await t.signup("jobs-caller")
-    callers: list[As] = [user, "anon"]
-    seen = []
-    for name in ("worker-process", "notifications-worker"):
-        for caller in callers:
-            answer = await t.request("POST", f"/functions/v1/{name}", as_=caller, json_body={"limit": 1})
-            if not _refused(answer):
-                seen.append(answer.describe())
-    expect(
-        not seen,
-        "calls of the job worker functions without the service role were not refused: "
-        + "; ".join(seen)
-        + ". Expected 401 or 403: only the service role runs the workers (a user or anon could run, fail "
-        "and dead-letter other users' jobs, or drain the outbox)",
-    )
 
 
 async def _enqueue_job(t: Surface, kind: str, payload: dict[str, Any]) -> int:
