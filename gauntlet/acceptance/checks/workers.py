@@ -46,6 +46,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -200,6 +201,18 @@ async def _settle(
     return state
 
 
+async def _enqueue_signal(conn: asyncpg.Connection, key: str, payload: dict[str, Any]) -> int:
+    """A telemetry.signal event of the check's own (ahead of any backlog); its id."""
+    event = await conn.fetchval(
+        "insert into public.events_queue (topic, key, payload, priority) values ($1, $2, $3::jsonb, $4) returning id",
+        SIGNAL_TOPIC,
+        key,
+        json.dumps(payload),
+        EVENT_PRIORITY,
+    )
+    return int(event)
+
+
 @check(
     "workers.queue_worker_acks_with_effect",
     title="the queue worker processes a telemetry.signal event: the event is acked (done, no failure) and its "
@@ -213,14 +226,7 @@ async def queue_worker_acks_with_effect(t: Surface) -> None:
     key = f"acc-{t.run_id}-signal-{user.id}"
     payload = {"user_id": user.id, "name": name, "metadata": {"acceptance": t.run_id}}
     async with t.db() as conn:
-        event = await conn.fetchval(
-            "insert into public.events_queue (topic, key, payload, priority) values ($1, $2, $3::jsonb, $4) "
-            "returning id",
-            SIGNAL_TOPIC,
-            key,
-            json.dumps(payload),
-            EVENT_PRIORITY,
-        )
+        event = await _enqueue_signal(conn, key, payload)
         try:
 
             async def read() -> tuple[dict[str, Any], int]:
@@ -268,14 +274,7 @@ async def queue_worker_failure_backs_off(t: Surface) -> None:
         first = schedule.get(1)
         if first is None or int(first) < 5:
             fail(f"events_queue's retry schedule is {schedule}; this check needs a first backoff of at least 5 s")
-        event = await conn.fetchval(
-            "insert into public.events_queue (topic, key, payload, priority) values ($1, $2, $3::jsonb, $4) "
-            "returning id",
-            SIGNAL_TOPIC,
-            key,
-            json.dumps(payload),
-            EVENT_PRIORITY,
-        )
+        event = await _enqueue_signal(conn, key, payload)
         try:
 
             async def read() -> dict[str, Any]:
