@@ -1,6 +1,6 @@
 """Logout bites on access tokens: after `auth.sign_out()` the old access token is refused (401
 session_not_found, GoTrue's fields) by PostgREST tables, RPCs, functions and Realtime, not only by
-`/auth/v1/user`; scope `others` spares the caller's own token."""
+`/auth/v1/user`; scope `others` spares the caller's own token, and so does a password change."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def _access_token(user: SupaUser) -> str:
     session = user.client.auth.get_session()
     assert session is not None
     return session.access_token
+
+
+def _refresh(http: httpx.Client, token: str) -> httpx.Response:
+    return http.post("/auth/v1/token", params={"grant_type": "refresh_token"}, json={"refresh_token": token})
 
 
 def _calls(http: httpx.Client, token: str) -> dict[str, httpx.Response]:
@@ -99,6 +103,31 @@ def test_scope_others_refuses_the_other_sessions_tokens_only(
         assert {k: r.status_code for k, r in kept.items()} == {"table": 200, "rpc": 200, "function": 200}
 
 
+def test_a_password_change_ends_the_other_sessions_and_keeps_the_callers(
+    gauntlet_stack: StackState, make_user: Callable[[], SupaUser]
+) -> None:
+    """As GoTrue since v2.79 (User.UpdatePassword -> LogoutAllExceptMe): a stolen session dies with the old password."""
+    user = make_user()
+    other = create_client(gauntlet_stack.api_url, gauntlet_stack.anon_key)
+    other.auth.sign_in_with_password({"email": user.email, "password": PASSWORD})
+    theirs = other.auth.get_session()
+    assert theirs is not None
+    with httpx.Client(base_url=gauntlet_stack.api_url, headers={"apikey": gauntlet_stack.anon_key}) as http:
+        user.client.auth.update_user({"data": {"theme": "dark"}})  # no new password: nothing ends
+        assert other.auth.get_user() is not None
+        user.client.auth.update_user({"password": PASSWORD + "-new"})
+        _assert_refused(_calls(http, theirs.access_token))
+        me = http.get("/auth/v1/user", headers={"Authorization": f"Bearer {theirs.access_token}"})
+        assert me.status_code == 403 and me.json()["error_code"] == "session_not_found"
+        refused = _refresh(http, theirs.refresh_token)
+        assert refused.status_code == 400 and refused.json()["error_code"] == "refresh_token_not_found"
+        kept = _calls(http, _access_token(user))
+        assert {k: r.status_code for k, r in kept.items()} == {"table": 200, "rpc": 200, "function": 200}
+    mine = user.client.auth.get_user()
+    assert mine is not None and mine.user.id == user.id
+    assert user.client.auth.refresh_session().session is not None
+
+
 def test_a_reused_refresh_token_ends_the_session_for_its_access_tokens(
     gauntlet_stack: StackState, make_user: Callable[[], SupaUser]
 ) -> None:
@@ -106,13 +135,9 @@ def test_a_reused_refresh_token_ends_the_session_for_its_access_tokens(
     session = user.client.auth.get_session()
     assert session is not None
     with httpx.Client(base_url=gauntlet_stack.api_url, headers={"apikey": gauntlet_stack.anon_key}) as http:
-
-        def refresh(token: str) -> httpx.Response:
-            return http.post("/auth/v1/token", params={"grant_type": "refresh_token"}, json={"refresh_token": token})
-
-        rotated = refresh(session.refresh_token)
+        rotated = _refresh(http, session.refresh_token)
         assert rotated.status_code == 200, rotated.text
-        assert refresh(session.refresh_token).status_code == 400  # reused: the family is revoked
+        assert _refresh(http, session.refresh_token).status_code == 400  # reused: the family is revoked
         _assert_refused(_calls(http, rotated.json()["access_token"]))
 
 
