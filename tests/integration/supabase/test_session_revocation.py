@@ -13,7 +13,8 @@ import httpx
 import pytest
 import websockets
 from postgrest.exceptions import APIError
-from supabase import create_client
+from supabase import Client, create_client
+from supabase_auth.types import Session
 
 from gauntlet.stack.state import StackState
 from tests.integration.supabase.conftest import PASSWORD, SupaUser
@@ -29,6 +30,15 @@ def _access_token(user: SupaUser) -> str:
 
 def _refresh(http: httpx.Client, token: str) -> httpx.Response:
     return http.post("/auth/v1/token", params={"grant_type": "refresh_token"}, json={"refresh_token": token})
+
+
+def _second_session(stack: StackState, user: SupaUser) -> tuple[Client, Session]:
+    """The user signed in again from another client (another device): that client and its session."""
+    other = create_client(stack.api_url, stack.anon_key)
+    other.auth.sign_in_with_password({"email": user.email, "password": PASSWORD})
+    session = other.auth.get_session()
+    assert session is not None
+    return other, session
 
 
 def _calls(http: httpx.Client, token: str) -> dict[str, httpx.Response]:
@@ -91,10 +101,7 @@ def test_scope_others_refuses_the_other_sessions_tokens_only(
     gauntlet_stack: StackState, make_user: Callable[[], SupaUser]
 ) -> None:
     user = make_user()
-    other = create_client(gauntlet_stack.api_url, gauntlet_stack.anon_key)
-    other.auth.sign_in_with_password({"email": user.email, "password": PASSWORD})
-    theirs = other.auth.get_session()
-    assert theirs is not None
+    _, theirs = _second_session(gauntlet_stack, user)
     mine = _access_token(user)
     with httpx.Client(base_url=gauntlet_stack.api_url, headers={"apikey": gauntlet_stack.anon_key}) as http:
         user.client.auth.sign_out({"scope": "others"})
@@ -108,10 +115,7 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_the_callers(
 ) -> None:
     """As GoTrue since v2.79 (User.UpdatePassword -> LogoutAllExceptMe): a stolen session dies with the old password."""
     user = make_user()
-    other = create_client(gauntlet_stack.api_url, gauntlet_stack.anon_key)
-    other.auth.sign_in_with_password({"email": user.email, "password": PASSWORD})
-    theirs = other.auth.get_session()
-    assert theirs is not None
+    other, theirs = _second_session(gauntlet_stack, user)
     with httpx.Client(base_url=gauntlet_stack.api_url, headers={"apikey": gauntlet_stack.anon_key}) as http:
         user.client.auth.update_user({"data": {"theme": "dark"}})  # no new password: nothing ends
         assert other.auth.get_user() is not None
